@@ -1,0 +1,171 @@
+"""2D convolution, forward and backward, over float32 NHWC arrays.
+
+Shapes follow Keras (channels_last):
+
+* inputs ``x``: ``(batch, height, width, in_channels)``
+* kernel ``w``: ``(kernel_h, kernel_w, in_channels, filters)``
+* outputs ``y``: ``(batch, out_h, out_w, filters)``
+
+Padding arrives here already resolved into four numbers (top, bottom, left,
+right) by :mod:`convsim.shapes`, so these kernels never guess: 'same' with
+stride 2 on an even input has ``pad_bottom = pad_top + 1`` exactly as in
+TensorFlow. Padding cells are zeros and are never written to memory.
+
+How the work is done (chosen by measurement, see ``bench/kernels.py``):
+
+* ``im2col``: each output position's receptive field (the *patch*) is copied
+  into one row of a matrix, so the whole convolution becomes one matrix product
+  ``patches @ kernel`` that NumPy hands to BLAS. Numba cannot call BLAS itself
+  without SciPy, and BLAS is far faster than any loop we could write for the
+  wide layers, so the matrix products happen in NumPy, outside the jitted code.
+* ``_conv2d_direct`` is the literal loop "for every output cell, multiply the
+  patch by the filter and add it up"; it is used where it measured faster
+  (few input channels, where the patch matrix would be thin and memory-bound).
+
+Every jitted loop runs ``prange`` over the batch, and each iteration writes only
+its own image's slice, so there are no races.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Patch length (kernel_h * kernel_w * in_channels) up to which the direct loop beat
+# im2col + BLAS in bench/kernels.py (2 cores): e.g. 150x150x3 -> 32 filters, 138 ms
+# direct vs 239 ms im2col; 36x36x64 -> 128 filters, 59 vs 66 ms; but 17x17x128 ->
+# 128 filters (patch 1152), 27 vs 17 ms. Above it, the BLAS product wins.
+DIRECT_MAX_PATCH = 576
+
+
+@njit(cache=True, parallel=True)
+def _im2col(x, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
+    """Patches as rows: ``(batch, out_h*out_w, kh*kw*in_channels)``.
+
+    Column order is (row in window, column in window, channel), the same order
+    as ``kernel.reshape(kh*kw*in_channels, filters)``.
+    """
+    n, h, w, c = x.shape
+    cols = np.zeros((n, out_h * out_w, kh * kw * c), dtype=x.dtype)
+    for b in prange(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                row = oy * out_w + ox
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue  # a padding row: stays zero
+                    for j in range(kw):
+                        ix = ox * sw + j * dw - pad_left
+                        if ix < 0 or ix >= w:
+                            continue
+                        start = (i * kw + j) * c
+                        for ch in range(c):
+                            cols[b, row, start + ch] = x[b, iy, ix, ch]
+    return cols
+
+
+@njit(cache=True, parallel=True)
+def _col2im(dcols, h, w, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
+    """The adjoint of :func:`_im2col`: add every patch gradient back into place.
+
+    Overlapping windows add into the same input cell; that is why the input
+    gradient of a convolution is a sum. Cells under padding are dropped.
+    """
+    n = dcols.shape[0]
+    c = dcols.shape[2] // (kh * kw)
+    dx = np.zeros((n, h, w, c), dtype=dcols.dtype)
+    for b in prange(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                row = oy * out_w + ox
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = ox * sw + j * dw - pad_left
+                        if ix < 0 or ix >= w:
+                            continue
+                        start = (i * kw + j) * c
+                        for ch in range(c):
+                            dx[b, iy, ix, ch] += dcols[b, row, start + ch]
+    return dx
+
+
+@njit(cache=True, parallel=True)
+def _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
+    """Literal convolution: each output cell is sum(patch * filter) + bias."""
+    n, h, w, c = x.shape
+    kh, kw, _, f = kernel.shape
+    y = np.empty((n, out_h, out_w, f), dtype=np.float32)
+    for b in prange(n):
+        acc = np.empty(f, dtype=np.float32)
+        for oy in range(out_h):
+            for ox in range(out_w):
+                acc[:] = bias
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = ox * sw + j * dw - pad_left
+                        if ix < 0 or ix >= w:
+                            continue
+                        for ch in range(c):
+                            v = x[b, iy, ix, ch]
+                            for k in range(f):  # innermost over filters: contiguous
+                                acc[k] += v * kernel[i, j, ch, k]
+                y[b, oy, ox, :] = acc
+    return y
+
+
+def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
+    """Convolution output ``(batch, out_h, out_w, filters)``.
+
+    Args:
+        x: float32 ``(batch, height, width, in_channels)``, C-contiguous.
+        kernel: float32 ``(kernel_h, kernel_w, in_channels, filters)``.
+        bias: float32 ``(filters,)`` (zeros when the layer has no bias).
+        strides, dilation: ``(sh, sw)``, ``(dh, dw)``.
+        pads: ``(top, bottom, left, right)`` zeros, from :mod:`convsim.shapes`.
+        out_hw: ``(out_h, out_w)``, from :mod:`convsim.shapes`.
+    """
+    n = x.shape[0]
+    kh, kw, c, f = kernel.shape
+    (sh, sw), (dh, dw), (out_h, out_w) = strides, dilation, out_hw
+    top, left = pads[0], pads[2]
+    if kh * kw * c <= DIRECT_MAX_PATCH:
+        return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)
+    cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
+    y = cols.reshape(-1, kh * kw * c) @ kernel.reshape(kh * kw * c, f)
+    y += bias
+    return y.reshape(n, out_h, out_w, f)
+
+
+def conv2d_backward(x, kernel, dy, strides, pads, dilation):
+    """Gradients ``(dx, dkernel, dbias)`` of a convolution, given ``dy = dL/dy``.
+
+    ``dkernel`` and ``dbias`` sum over every image and output position (millions
+    of terms for a 150x150 image): we sum each image in float32 (BLAS) and add
+    the per-image results in float64, so the total does not drift the way one
+    long float32 running sum would.
+    """
+    n, h, w, c = x.shape
+    kh, kw, _, f = kernel.shape
+    out_h, out_w = dy.shape[1], dy.shape[2]
+    (sh, sw), (dh, dw) = strides, dilation
+    top, left = pads[0], pads[2]
+    k = kh * kw * c
+    dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
+    cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
+    dy_rows = dy.reshape(n, out_h * out_w, f)
+    dkernel = np.zeros((k, f), dtype=np.float64)
+    for b in range(n):
+        dkernel += cols[b].T @ dy_rows[b]
+    dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
+    dx = _col2im(
+        dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top, left,
+        out_h, out_w,
+    )
+    return dx, dkernel.astype(np.float32).reshape(kh, kw, c, f), dbias

@@ -1,0 +1,116 @@
+"""Max and average pooling, forward and backward, over float32 NHWC arrays.
+
+Each channel is pooled on its own: a window of ``pool_h x pool_w`` cells moves
+by ``strides`` and keeps one number, the largest (max pooling) or the mean
+(average pooling). Padding arrives resolved by :mod:`convsim.shapes`.
+
+Rules, matching TensorFlow/Keras:
+
+* Padding cells are not values. Max pooling only looks at real cells (so a
+  padded border never wins with a fake 0 or -inf), and average pooling divides
+  by the number of real cells under the window, not by ``pool_h * pool_w``.
+* Ties: the gradient of max pooling goes to exactly one cell per window, the
+  *first* maximum in reading order (top row first, left to right).
+* NaN wins: a window containing NaN outputs NaN (and routes the gradient to the
+  first NaN), so a broken activation is not hidden by pooling.
+* A window without any real cell (impossible for shapes from convsim.shapes,
+  but guarded anyway) outputs 0 and has no argmax (-1) and receives no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
+    """Max pooling: returns ``(y, argmax)``.
+
+    ``y`` is ``(batch, out_h, out_w, channels)``; ``argmax`` has the same shape and
+    holds ``row * width + col`` of the chosen input cell, for the backward pass.
+    """
+    n, h, w, c = x.shape
+    y = np.zeros((n, out_h, out_w, c), dtype=np.float32)
+    argmax = np.full((n, out_h, out_w, c), -1, dtype=np.int64)
+    for b in prange(n):
+        for oy in range(out_h):
+            y0 = max(oy * sh - pad_top, 0)
+            y1 = min(oy * sh - pad_top + ph, h)
+            for ox in range(out_w):
+                x0 = max(ox * sw - pad_left, 0)
+                x1 = min(ox * sw - pad_left + pw, w)
+                for ch in range(c):
+                    best = np.float32(0.0)
+                    where = -1
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            v = x[b, iy, ix, ch]
+                            # first real cell; or strictly larger; or the first NaN
+                            if where < 0 or v > best or (v != v and best == best):
+                                best = v
+                                where = iy * w + ix
+                    y[b, oy, ox, ch] = best
+                    argmax[b, oy, ox, ch] = where
+    return y, argmax
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_backward(dy, argmax, h, w):
+    """Route each window's gradient to its chosen cell; returns ``(batch, h, w, c)``."""
+    n, out_h, out_w, c = dy.shape
+    dx = np.zeros((n, h, w, c), dtype=np.float32)
+    for b in prange(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for ch in range(c):
+                    where = argmax[b, oy, ox, ch]
+                    if where >= 0:  # windows overlap when strides < pool size
+                        dx[b, where // w, where % w, ch] += dy[b, oy, ox, ch]
+    return dx
+
+
+@njit(cache=True, parallel=True)
+def average_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
+    """Average pooling over the real (non-padding) cells of each window."""
+    n, h, w, c = x.shape
+    y = np.zeros((n, out_h, out_w, c), dtype=np.float32)
+    for b in prange(n):
+        for oy in range(out_h):
+            y0 = max(oy * sh - pad_top, 0)
+            y1 = min(oy * sh - pad_top + ph, h)
+            for ox in range(out_w):
+                x0 = max(ox * sw - pad_left, 0)
+                x1 = min(ox * sw - pad_left + pw, w)
+                count = (y1 - y0) * (x1 - x0)
+                if y1 <= y0 or x1 <= x0:
+                    continue  # no real cell: output stays 0
+                for ch in range(c):
+                    total = 0.0  # float64: a window sum should not lose digits
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            total += x[b, iy, ix, ch]
+                    y[b, oy, ox, ch] = total / count
+    return y
+
+
+@njit(cache=True, parallel=True)
+def average_pool2d_backward(dy, h, w, ph, pw, sh, sw, pad_top, pad_left):
+    """Spread each window's gradient evenly over its real cells."""
+    n, out_h, out_w, c = dy.shape
+    dx = np.zeros((n, h, w, c), dtype=np.float32)
+    for b in prange(n):
+        for oy in range(out_h):
+            y0 = max(oy * sh - pad_top, 0)
+            y1 = min(oy * sh - pad_top + ph, h)
+            for ox in range(out_w):
+                x0 = max(ox * sw - pad_left, 0)
+                x1 = min(ox * sw - pad_left + pw, w)
+                if y1 <= y0 or x1 <= x0:
+                    continue
+                share = np.float32(1.0 / ((y1 - y0) * (x1 - x0)))
+                for iy in range(y0, y1):
+                    for ix in range(x0, x1):
+                        for ch in range(c):
+                            dx[b, iy, ix, ch] += dy[b, oy, ox, ch] * share
+    return dx

@@ -1,0 +1,318 @@
+"""Functional API over the kernels, named and ordered like ``keras.ops``.
+
+A learner can write ``ops.conv(x, kernel, strides=2, padding="same")`` here and
+``keras.ops.conv(x, kernel, strides=2, padding="same")`` in Keras and get the
+same numbers. Every function here:
+
+1. checks its arguments and explains any mistake (never a numba error);
+2. accepts ints or pairs for window sizes, strides and dilation, like Keras;
+3. converts arrays to C-contiguous float32 (computation is always float32);
+4. works out sizes and padding in :mod:`convsim.shapes`, then calls a kernel.
+
+Images are ``(batch, height, width, channels)`` (Keras's channels_last).
+The ``*_backward`` functions give the gradients that training needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convsim import shapes
+from convsim.kernels import activations as _act
+from convsim.kernels import conv as _conv
+from convsim.kernels import dense as _dense
+from convsim.kernels import pool as _pool
+from convsim.validation import (
+    PADDINGS,
+    as_float32,
+    standardize_choice,
+    standardize_data_format,
+    standardize_tuple,
+)
+
+_IMAGES = " of shape (batch, height, width, channels)"
+
+# ---------------------------------------------------------------- convolution
+
+
+def conv(
+    inputs,
+    kernel,
+    strides=1,
+    padding="valid",
+    data_format=None,
+    dilation_rate=1,
+    *,
+    bias=None,
+) -> np.ndarray:
+    """2D convolution (cross-correlation, like every deep learning framework).
+
+    Args:
+        inputs: ``(batch, height, width, in_channels)``.
+        kernel: ``(kernel_h, kernel_w, in_channels, filters)``.
+        strides: int or pair; how far the window moves each step.
+        padding: ``'valid'`` (no zeros) or ``'same'`` (TensorFlow's rule: output
+            ``ceil(n / stride)``, odd extra zero at the bottom/right).
+        data_format: ``None`` or ``'channels_last'`` (the only layout here).
+        dilation_rate: int or pair; gaps between the kernel's taps.
+        bias: optional ``(filters,)``, added to every output cell (convsim extra,
+            so layers need no second pass).
+
+    Returns:
+        ``(batch, out_h, out_w, filters)`` float32.
+
+    >>> x = np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1)
+    >>> ops_out = conv(x, np.ones((3, 3, 1, 1)), strides=2)
+    >>> ops_out[0, :, :, 0]  # 3x3 window, stride 2, 5x5 input -> 2x2
+    array([[ 54.,  72.],
+           [144., 162.]], dtype=float32)
+    """
+    x, k, b, geo, st, dil = _conv_setup(inputs, kernel, strides, padding,
+                                        data_format, dilation_rate, bias)
+    return _conv.conv2d_forward(x, k, b, st, geo.pads, dil, (geo.out_h, geo.out_w))
+
+
+def conv_backward(
+    inputs, kernel, grad_output, strides=1, padding="valid", dilation_rate=1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`conv`: ``(d_inputs, d_kernel, d_bias)``.
+
+    ``grad_output`` is dL/d(outputs), shaped like the output of :func:`conv`.
+    """
+    x, k, _, geo, st, dil = _conv_setup(inputs, kernel, strides, padding,
+                                        None, dilation_rate, None)
+    dy = _grad_like(grad_output, (x.shape[0], geo.out_h, geo.out_w, k.shape[3]))
+    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil)
+
+
+def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",
+                  dilation_rate=1) -> shapes.Geometry2D:
+    """Output size and padding of a convolution, after validating the arguments."""
+    kh_kw = standardize_tuple(kernel_size, 2, "kernel_size")
+    st = standardize_tuple(strides, 2, "strides")
+    dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
+    padding = standardize_choice(padding, PADDINGS, "padding")
+    return _fit_window(input_shape, kh_kw, st, padding, dil, "kernel")
+
+
+def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bias):
+    standardize_data_format(data_format)
+    x = as_float32(inputs, "inputs", 4, _IMAGES)
+    k = as_float32(kernel, "kernel", 4, " of shape (kernel_h, kernel_w, "
+                   "in_channels, filters)")
+    if k.shape[2] != x.shape[3]:
+        raise ValueError(
+            "The kernel's input channels must match the inputs' channels. Received: "
+            f"inputs.shape={x.shape} ({x.shape[3]} channels) and kernel.shape="
+            f"{k.shape} (kernel.shape[2]={k.shape[2]})"
+        )
+    if min(k.shape) < 1:
+        raise ValueError(f"Every kernel dimension must be >= 1. Received: "
+                         f"kernel.shape={k.shape}")
+    st = standardize_tuple(strides, 2, "strides")
+    dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
+    padding = standardize_choice(padding, PADDINGS, "padding")
+    geo = _fit_window(x.shape, k.shape[:2], st, padding, dil, "kernel")
+    filters = k.shape[3]
+    if bias is None:
+        b = np.zeros(filters, dtype=np.float32)
+    else:
+        b = as_float32(bias, "bias", 1)
+        if b.shape != (filters,):
+            raise ValueError(f"`bias` must have shape ({filters},), one value per "
+                             f"filter. Received: bias.shape={b.shape}")
+    return x, k, b, geo, st, dil
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Max pooling: the largest value of each window, channel by channel.
+
+    ``strides`` defaults to ``pool_size`` (windows side by side), like Keras.
+
+    >>> x = np.array([[1, 5], [3, 2]], dtype=np.float32).reshape(1, 2, 2, 1)
+    >>> float(max_pool(x, 2)[0, 0, 0, 0])
+    5.0
+    """
+    return max_pool_with_argmax(inputs, pool_size, strides, padding, data_format)[0]
+
+
+def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid",
+                         data_format=None) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling plus, for each output, where the max was: ``row * width + col``
+    in its image (ties: the first in reading order; NaN wins)."""
+    x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, data_format)
+    top, _, left, _ = geo.pads
+    return _pool.max_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w)
+
+
+def max_pool_backward(inputs, grad_output, pool_size, strides=None, padding="valid",
+                      argmax=None) -> np.ndarray:
+    """Gradient of :func:`max_pool` w.r.t. its inputs: each window's gradient goes
+    to its max cell. Pass ``argmax`` from :func:`max_pool_with_argmax` to skip
+    finding the maxima again."""
+    x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, None)
+    out_shape = (x.shape[0], geo.out_h, geo.out_w, x.shape[3])
+    dy = _grad_like(grad_output, out_shape)
+    if argmax is None:
+        argmax = max_pool_with_argmax(x, size, st, padding)[1]
+    elif np.shape(argmax) != out_shape:
+        raise ValueError(f"`argmax` must have shape {out_shape}. "
+                         f"Received: argmax.shape={np.shape(argmax)}")
+    argmax = np.ascontiguousarray(argmax, dtype=np.int64)
+    return _pool.max_pool2d_backward(dy, argmax, x.shape[1], x.shape[2])
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Average pooling; with ``'same'`` only real cells count (TensorFlow's rule)."""
+    x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, data_format)
+    top, _, left, _ = geo.pads
+    return _pool.average_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w)
+
+
+def average_pool_backward(inputs, grad_output, pool_size, strides=None,
+                          padding="valid") -> np.ndarray:
+    """Gradient of :func:`average_pool`: each window's gradient shared equally."""
+    x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, None)
+    dy = _grad_like(grad_output, (x.shape[0], geo.out_h, geo.out_w, x.shape[3]))
+    top, _, left, _ = geo.pads
+    return _pool.average_pool2d_backward(dy, x.shape[1], x.shape[2], *size, *st,
+                                         top, left)
+
+
+def _pool_setup(inputs, pool_size, strides, padding, data_format):
+    standardize_data_format(data_format)
+    x = as_float32(inputs, "inputs", 4, _IMAGES)
+    size = standardize_tuple(pool_size, 2, "pool_size")
+    st = size if strides is None else standardize_tuple(strides, 2, "strides")
+    padding = standardize_choice(padding, PADDINGS, "padding")
+    geo = _fit_window(x.shape, size, st, padding, (1, 1), "pool")
+    return x, geo, size, st
+
+
+# ---------------------------------------------------------------- dense
+
+
+def dense(inputs, kernel, bias=None) -> np.ndarray:
+    """``inputs @ kernel + bias`` for ``(batch, units_in)`` inputs."""
+    x, k, b = _dense_setup(inputs, kernel, bias)
+    return _dense.dense_forward(x, k, b)
+
+
+def dense_backward(inputs, kernel, grad_output):
+    """Gradients of :func:`dense`: ``(d_inputs, d_kernel, d_bias)``."""
+    x, k, _ = _dense_setup(inputs, kernel, None)
+    dy = _grad_like(grad_output, (x.shape[0], k.shape[1]))
+    return _dense.dense_backward(x, k, dy)
+
+
+def _dense_setup(inputs, kernel, bias):
+    x = as_float32(inputs, "inputs", 2, " of shape (batch, units_in)")
+    k = as_float32(kernel, "kernel", 2, " of shape (units_in, units)")
+    if k.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"The kernel's rows must match the inputs' features. Received: "
+            f"inputs.shape={x.shape} and kernel.shape={k.shape}"
+        )
+    b = np.zeros(k.shape[1], np.float32) if bias is None else as_float32(bias, "bias", 1)
+    if b.shape != (k.shape[1],):
+        raise ValueError(f"`bias` must have shape ({k.shape[1]},). "
+                         f"Received: bias.shape={b.shape}")
+    return x, k, b
+
+
+# ---------------------------------------------------------------- activations
+
+
+def relu(x) -> np.ndarray:
+    """``max(x, 0)``."""
+    return _act.relu(as_float32(x, "x"))
+
+
+def sigmoid(x) -> np.ndarray:
+    """``1 / (1 + exp(-x))``, computed without overflow."""
+    return _act.sigmoid(as_float32(x, "x"))
+
+
+def tanh(x) -> np.ndarray:
+    return _act.tanh(as_float32(x, "x"))
+
+
+def softmax(x, axis=-1) -> np.ndarray:
+    """Probabilities along ``axis`` (stable: the maximum is subtracted first)."""
+    arr = as_float32(x, "x")
+    moved = _rows_along(arr, axis)
+    out = _act.softmax(np.ascontiguousarray(moved.reshape(-1, moved.shape[-1])))
+    return np.moveaxis(out.reshape(moved.shape), -1, axis)
+
+
+def relu_backward(outputs, grad_output) -> np.ndarray:
+    """Gradient of :func:`relu` given its outputs and dL/d(outputs)."""
+    y, dy = _pair(outputs, grad_output)
+    return _act.relu_backward(y, dy)
+
+
+def sigmoid_backward(outputs, grad_output) -> np.ndarray:
+    y, dy = _pair(outputs, grad_output)
+    return _act.sigmoid_backward(y, dy)
+
+
+def tanh_backward(outputs, grad_output) -> np.ndarray:
+    y, dy = _pair(outputs, grad_output)
+    return _act.tanh_backward(y, dy)
+
+
+def softmax_backward(outputs, grad_output, axis=-1) -> np.ndarray:
+    y, dy = _pair(outputs, grad_output)
+    ym, dym = _rows_along(y, axis), _rows_along(dy, axis)
+    flat = _act.softmax_backward(
+        np.ascontiguousarray(ym.reshape(-1, ym.shape[-1])),
+        np.ascontiguousarray(dym.reshape(-1, dym.shape[-1])),
+    )
+    return np.moveaxis(flat.reshape(ym.shape), -1, axis)
+
+
+def _rows_along(arr, axis):
+    if arr.ndim == 0:
+        raise ValueError("`x` must have at least 1 dimension for softmax. "
+                         "Received: a scalar")
+    if not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"`axis` must be in [-{arr.ndim}, {arr.ndim - 1}] for an "
+                         f"array of shape {arr.shape}. Received: axis={axis}")
+    return np.moveaxis(arr, axis, -1)
+
+
+def _pair(outputs, grad_output):
+    y = as_float32(outputs, "outputs")
+    dy = _grad_like(grad_output, y.shape)
+    return y, dy
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def _grad_like(grad_output, shape) -> np.ndarray:
+    dy = as_float32(grad_output, "grad_output")
+    if dy.shape != tuple(shape):
+        raise ValueError(f"`grad_output` must have the shape of the forward output, "
+                         f"{tuple(shape)}. Received: grad_output.shape={dy.shape}")
+    return dy
+
+
+def _fit_window(input_shape, window, strides, padding, dilation, what):
+    """Geometry of the windows, or a clear error when the window does not fit."""
+    h, w = input_shape[1], input_shape[2]
+    if h < 1 or w < 1 or input_shape[3] < 1:
+        raise ValueError(f"`inputs` must have height, width and channels >= 1. "
+                         f"Received: inputs.shape={tuple(input_shape)}")
+    geo = shapes.window_geometry((h, w), window, strides, padding, dilation)
+    if geo.out_h < 1 or geo.out_w < 1:
+        span = tuple(shapes.effective_window(k, d) for k, d in zip(window, dilation))
+        raise ValueError(
+            f"The {what} window {window[0]}x{window[1]} (spanning {span[0]}x{span[1]} "
+            f"with dilation_rate={dilation}) is larger than the {h}x{w} input with "
+            f"padding={padding!r}. Use a smaller window, or padding='same'."
+        )
+    return geo

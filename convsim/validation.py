@@ -1,0 +1,98 @@
+"""Argument checks shared by ops, layers and the trainer.
+
+Anything a user can get wrong is checked here, before it reaches a numba kernel,
+so a mistake produces a sentence naming the argument, the rule and the value
+received (Keras's wording), never a numba typing error or a crash.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+PADDINGS = ("valid", "same")
+
+
+def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tuple:
+    """Turn an int or an n-sequence of ints into an n-tuple of positive ints.
+
+    >>> standardize_tuple(2, 2, "strides")
+    (2, 2)
+    >>> standardize_tuple((1, 0), 2, "strides")
+    Traceback (most recent call last):
+    ...
+    ValueError: The `strides` argument must be a tuple of 2 positive integers. \
+Received: strides=(1, 0)
+    """
+    kind = "non-negative" if allow_zero else "positive"
+    error = f"The `{name}` argument must be a tuple of {n} {kind} integers. "
+    error += f"Received: {name}={value!r}"
+    if _is_int(value):
+        values = (int(value),) * n
+    elif isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        values = tuple(value)
+        if len(values) != n or not all(_is_int(v) for v in values):
+            raise ValueError(error)
+        values = tuple(int(v) for v in values)
+    else:
+        raise ValueError(error)
+    lowest = 0 if allow_zero else 1
+    if any(v < lowest for v in values):
+        raise ValueError(error)
+    return values
+
+
+def standardize_choice(value, allowed: tuple, name: str) -> str:
+    """Check a string option (case-insensitive, like Keras) and lower-case it.
+
+    >>> standardize_choice("SAME", PADDINGS, "padding")
+    'same'
+    """
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    choices = "{" + ", ".join(repr(a) for a in allowed) + "}"
+    raise ValueError(f"`{name}` must be one of {choices}. Received: {name}={value!r}")
+
+
+def standardize_data_format(data_format) -> None:
+    """convsim is channels-last (NHWC) only, like Keras's default."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(
+            "`data_format` must be 'channels_last' (or None): convsim stores images "
+            f"as (batch, height, width, channels). Received: data_format={data_format!r}"
+        )
+
+
+def as_float32(x, name: str, ndim: int | None = None, what: str = "") -> np.ndarray:
+    """A C-contiguous float32 copy/view of ``x``, after checking dtype and rank.
+
+    Integers, booleans and floats are converted (uint8 pixels are common); strings,
+    objects and complex numbers are refused because they have no sensible float32
+    value.
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as err:
+            raise TypeError(
+                f"`{name}` must be a numeric array. Could not convert it: {err}"
+            ) from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"`{name}` must have a real numeric dtype (bool, int, uint or float). "
+            f"Received: {name}.dtype={arr.dtype}"
+        )
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(
+            f"`{name}` must be a {ndim}D array{what}. "
+            f"Received: {name}.shape={arr.shape}"
+        )
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
