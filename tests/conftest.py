@@ -25,3 +25,25 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# Real data shared with every developer and CI run (../shared/data). Tests that need
+# it use the `shared_data` fixture and are skipped, with the reason, where it is absent.
+import pathlib
+
+import pytest
+
+SHARED_DATA = pathlib.Path(
+    os.environ.get(
+        "CONVSIM_SHARED_DATA",
+        pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data",
+    )
+)
+
+
+@pytest.fixture
+def shared_data() -> pathlib.Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA} "
+                    "(set CONVSIM_SHARED_DATA to its folder)")
+    return SHARED_DATA
