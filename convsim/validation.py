@@ -91,7 +91,9 @@ def as_float32(x, name: str, ndim: int | None = None, what: str = "") -> np.ndar
             f"`{name}` must be a {ndim}D array{what}. "
             f"Received: {name}.shape={arr.shape}"
         )
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    # Not np.ascontiguousarray: it turns a 0-d array (a scalar) into shape (1,),
+    # so ``relu(3.0)`` would come back as ``[3.]``. ``order="C"`` keeps the rank.
+    return np.asarray(arr, dtype=np.float32, order="C")
 
 
 def _is_int(value) -> bool:
