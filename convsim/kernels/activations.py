@@ -51,17 +51,31 @@ def sigmoid(x):
 
 @njit(cache=True)
 def sigmoid_backward(y, dy):
-    return dy * y * (1.0 - y)
+    """``dy * y * (1 - y)``: the sigmoid's slope written with its own output."""
+    fy, fdy = y.reshape(-1), dy.reshape(-1)
+    out = np.empty_like(fdy)  # float32, like every gradient in convsim
+    for i in range(fy.size):
+        out[i] = fdy[i] * fy[i] * (1.0 - fy[i])
+    return out.reshape(dy.shape)
 
 
 @njit(cache=True)
 def tanh(x):
-    return np.tanh(x)
+    flat = x.reshape(-1)
+    out = np.empty_like(flat)  # an array even for a 0-d input, unlike np.tanh here
+    for i in range(flat.size):
+        out[i] = math.tanh(flat[i])
+    return out.reshape(x.shape)
 
 
 @njit(cache=True)
 def tanh_backward(y, dy):
-    return dy * (1.0 - y * y)
+    """``dy * (1 - y**2)``: the tanh's slope written with its own output."""
+    fy, fdy = y.reshape(-1), dy.reshape(-1)
+    out = np.empty_like(fdy)
+    for i in range(fy.size):
+        out[i] = fdy[i] * (1.0 - fy[i] * fy[i])
+    return out.reshape(dy.shape)
 
 
 @njit(cache=True)
