@@ -158,11 +158,27 @@ def max_pool_backward(inputs, grad_output, pool_size, strides=None, padding="val
     dy = _grad_like(grad_output, out_shape)
     if argmax is None:
         argmax = max_pool_with_argmax(x, size, st, padding)[1]
-    elif np.shape(argmax) != out_shape:
-        raise ValueError(f"`argmax` must have shape {out_shape}. "
-                         f"Received: argmax.shape={np.shape(argmax)}")
-    argmax = np.ascontiguousarray(argmax, dtype=np.int64)
+    else:
+        argmax = _check_argmax(argmax, out_shape, x.shape[1] * x.shape[2])
     return _pool.max_pool2d_backward(dy, argmax, x.shape[1], x.shape[2])
+
+
+def _check_argmax(argmax, out_shape, cells):
+    """A user-supplied ``argmax`` is used as a memory index by the kernel, so an
+    out-of-range value would write outside ``d_inputs`` (a crash, not an error)."""
+    arr = np.asarray(argmax)
+    if arr.dtype.kind not in "iu":
+        raise TypeError("`argmax` must be an integer array (from max_pool_with_argmax)."
+                        f" Received: argmax.dtype={arr.dtype}")
+    if arr.shape != out_shape:
+        raise ValueError(f"`argmax` must have shape {out_shape}. "
+                         f"Received: argmax.shape={arr.shape}")
+    if arr.size and (arr.min() < -1 or arr.max() >= cells):
+        raise ValueError(
+            f"`argmax` must hold positions row * width + col in [0, {cells - 1}] "
+            f"(or -1 for no cell). Received: values from {arr.min()} to {arr.max()}"
+        )
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
