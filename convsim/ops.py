@@ -260,6 +260,8 @@ def softmax(x, axis=-1) -> np.ndarray:
     """Probabilities along ``axis`` (stable: the maximum is subtracted first)."""
     arr = as_float32(x, "x")
     moved = _rows_along(arr, axis)
+    if arr.size == 0:  # nothing to normalise; reshape(-1, 0) would be ambiguous
+        return arr.copy()
     out = _act.softmax(np.ascontiguousarray(moved.reshape(-1, moved.shape[-1])))
     return np.moveaxis(out.reshape(moved.shape), -1, axis)
 
@@ -283,6 +285,8 @@ def tanh_backward(outputs, grad_output) -> np.ndarray:
 def softmax_backward(outputs, grad_output, axis=-1) -> np.ndarray:
     y, dy = _pair(outputs, grad_output)
     ym, dym = _rows_along(y, axis), _rows_along(dy, axis)
+    if y.size == 0:
+        return dy.copy()
     flat = _act.softmax_backward(
         np.ascontiguousarray(ym.reshape(-1, ym.shape[-1])),
         np.ascontiguousarray(dym.reshape(-1, dym.shape[-1])),
