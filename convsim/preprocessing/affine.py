@@ -1,0 +1,122 @@
+"""The geometry of data augmentation: one 3x3 matrix per image.
+
+Keras's ``ImageDataGenerator`` moves an image by *pulling* pixels: for each
+output pixel it asks "which input position lands here?". That question is one
+matrix, built from four simple ones in a fixed order and applied about the
+image centre::
+
+    input = centre + R(theta) @ (shift + Shear(s) @ Zoom(zx, zy) @ (output - centre))
+
+in ``(x, y) = (column, row)`` coordinates, with
+
+* ``R(theta) = [[cos, -sin], [sin, cos]]``, ``theta`` in degrees;
+* ``shift = (tx, ty)`` in pixels: ``tx`` horizontal (width), ``ty`` vertical;
+* ``Shear(s) = [[1, -sin s], [0, cos s]]``, ``s`` in degrees;
+* ``Zoom = diag(zx, zy)``: a zoom factor above 1 *shrinks* the picture
+  (each output pixel looks further away from the centre), below 1 enlarges it.
+
+These are the matrices and the order of ``keras.preprocessing.image.
+apply_affine_transform`` (Keras 2.x). Two Keras bugs are *not* copied: the
+centre is the true pixel centre ``((width - 1) / 2, (height - 1) / 2)`` (Keras
+passes height and width the wrong way round, which only matters for
+non-square images), and ``height_shift_range`` moves the picture vertically as
+documented (Keras's ``get_random_transform`` feeds it to the horizontal shift:
+keras-team/tf-keras#310, keras-preprocessing#348).
+
+The kernel (:mod:`convsim.kernels.warp`) works in ``(row, column)`` order,
+so :func:`transform_matrix` returns the matrix with its two axes swapped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from convsim.kernels import warp
+
+__all__ = ["apply_affine_transform", "flip_axis", "is_identity", "transform_matrix"]
+
+
+def transform_matrix(theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0, zy=1.0,
+                     height=1, width=1) -> np.ndarray:
+    """The ``(2, 3)`` float64 matrix mapping output ``(row, col, 1)`` to the input
+    position to sample, for an image of ``height x width`` pixels.
+
+    >>> transform_matrix(tx=2.0, height=5, width=5)  # sample 2 pixels to the right
+    array([[1., 0., 0.],
+           [0., 1., 2.]])
+    """
+    m = np.eye(3)
+    if theta != 0:
+        a = math.radians(theta)
+        m = m @ np.array([[math.cos(a), -math.sin(a), 0.0],
+                          [math.sin(a), math.cos(a), 0.0],
+                          [0.0, 0.0, 1.0]])
+    if tx != 0 or ty != 0:
+        m = m @ np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
+    if shear != 0:
+        s = math.radians(shear)
+        m = m @ np.array([[1.0, -math.sin(s), 0.0],
+                          [0.0, math.cos(s), 0.0],
+                          [0.0, 0.0, 1.0]])
+    if zx != 1 or zy != 1:
+        m = m @ np.array([[zx, 0.0, 0.0], [0.0, zy, 0.0], [0.0, 0.0, 1.0]])
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    to_centre = np.array([[1.0, 0.0, cx], [0.0, 1.0, cy], [0.0, 0.0, 1.0]])
+    from_centre = np.array([[1.0, 0.0, -cx], [0.0, 1.0, -cy], [0.0, 0.0, 1.0]])
+    m = to_centre @ m @ from_centre
+    # (x, y) -> (row, col): swap both the two rows and the two columns.
+    m = m[[1, 0, 2]][:, [1, 0, 2]]
+    return np.ascontiguousarray(m[:2])
+
+
+def is_identity(theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0, zy=1.0) -> bool:
+    """True when no warp is needed (Keras then leaves the image untouched)."""
+    return theta == 0 and tx == 0 and ty == 0 and shear == 0 and zx == 1 and zy == 1
+
+
+def apply_affine_transform(x, theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0,
+                           zy=1.0, fill_mode="nearest", cval=0.0,
+                           order=1) -> np.ndarray:
+    """Rotate/shift/shear/zoom one ``(height, width, channels)`` image.
+
+    Args:
+        x: the image (any real dtype; the result is float32).
+        theta: rotation in degrees (positive turns the picture anticlockwise
+            on screen).
+        tx, ty: shift in pixels, horizontal and vertical. Positive values
+            sample further right/down, so the content moves left/up.
+        shear: shear angle in degrees.
+        zx, zy: zoom factors (>1 shrinks the content, <1 enlarges it).
+        fill_mode: ``'nearest'``, ``'reflect'``, ``'wrap'`` or ``'constant'``.
+        cval: fill value for ``'constant'``.
+        order: 0 (nearest pixel) or 1 (bilinear, Keras's default).
+
+    Returns:
+        The warped float32 image; an exact copy when nothing was asked for.
+    """
+    from convsim.preprocessing.generator import (
+        standardize_fill_mode,
+        standardize_order,
+    )
+
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError("Input arrays must be multi-channel 2D images: shape "
+                         f"(height, width, channels). Received: x.shape={x.shape}")
+    mode = standardize_fill_mode(fill_mode)
+    order = standardize_order(order)
+    image = np.ascontiguousarray(x, dtype=np.float32)
+    if is_identity(theta, tx, ty, shear, zx, zy):
+        return image.copy()
+    m = transform_matrix(theta, tx, ty, shear, zx, zy, x.shape[0], x.shape[1])
+    out = warp.affine_warp_serial(image[None], m[None], np.zeros(1, np.bool_),
+                                  order, warp.MODES[mode], float(cval))
+    return out[0]
+
+
+def flip_axis(x, axis: int) -> np.ndarray:
+    """Mirror ``x`` along ``axis`` (Keras's ``flip_axis``): axis 1 of a
+    ``(height, width, channels)`` image is a left-right flip."""
+    return np.flip(np.asarray(x), axis)
