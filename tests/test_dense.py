@@ -104,9 +104,8 @@ def test_batch_sums_are_correctly_rounded():
     """dkernel and dbias over 2**20 rows of float32(0.1) must be the float32
     nearest to the exact sum (math.fsum). A float32 running sum is off by 1%
     after a million additions (even numpy's pairwise float32 sum misses by an
-    ulp), so this catches drift with 4 MB
-    of data; the 2**24-ones saturation case is tested for conv, where the
-    sums are longest (tests/test_conv.py)."""
+    ulp), so this catches drift with 4 MB of data; the 2**24-ones saturation
+    case is tested for conv, where the sums are longest (tests/test_conv.py)."""
     rows = 2**20
     tenth = np.full((rows, 1), 0.1, np.float32)
     _, dk, db = ops.dense_backward(np.ones((rows, 1), np.float32),
