@@ -1,0 +1,181 @@
+"""Pictures of one convolution step: input and window, filter, products, sum, output.
+
+These functions draw a :class:`~convsim.trace.ConvStep` (and the map around it)
+and nothing else: no state, no timing. Lessons arrange them into frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convsim.trace import ConvStep, ConvTrace, PoolStep, PoolTrace
+from convsim.viz.grid import Grid, PlainLegend, fmt_number, window_mask
+from convsim.viz.words import word
+
+CHANNEL_NAMES = ("R", "G", "B")
+
+
+def input_grid(trace: ConvTrace | PoolTrace, step: ConvStep | PoolStep | None,
+               channel: int = 0, title: str | None = None, lang: str = "en",
+               chosen: tuple[int, int] | None = None) -> Grid:
+    """The (padded) input of one channel with the step's window highlighted.
+
+    Labels are input coordinates, so padding rows/columns are numbered -1, n...
+    """
+    top, _, left, _ = trace.pad.pads
+    values = trace.padded[:, :, channel]
+    window = chosen_mask = None
+    if step is not None:
+        size = (step.weights.shape[:2] if isinstance(step, ConvStep)
+                else step.window.shape)
+        dilation = getattr(trace, "dilation", (1, 1))
+        window = window_mask(values.shape, step.top, step.left, size, dilation)
+    if chosen is not None:
+        chosen_mask = np.zeros(values.shape, dtype=bool)
+        chosen_mask[chosen[0] + top, chosen[1] + left] = True
+    padding = trace.pad.mask if any(trace.pad.pads) else None
+    if title is None:
+        h, w = trace.inputs.shape[:2]
+        title = f"{word('input', lang)} {h}×{w}"
+        if padding is not None:
+            ph, pw = trace.pad.padded_hw
+            title = f"{word('padded', lang)} {ph}×{pw}"
+    return Grid(values, title=title, window=window, padding=padding,
+                chosen=chosen_mask, row_start=-top, col_start=-left)
+
+
+def filter_grid(step: ConvStep, channel: int = 0, title: str | None = None,
+                lang: str = "en") -> Grid:
+    kh, kw = step.weights.shape[:2]
+    return Grid(step.weights[:, :, channel],
+                title=title or f"{word('filter', lang)} {kh}×{kw}")
+
+
+def products_grid(step: ConvStep, channel: int = 0, revealed: int | None = None,
+                  lang: str = "en") -> Grid:
+    """``patch * filter`` of one channel; taps after ``revealed`` show ``·``."""
+    products = step.products[:, :, channel]
+    hidden = None
+    if revealed is not None:
+        hidden = (np.arange(products.size) >= revealed).reshape(products.shape)
+    return Grid(products, title=word("products", lang), hidden=hidden,
+                padding=step.is_padding if step.is_padding.any() else None)
+
+
+def output_grid(trace: ConvTrace | PoolTrace, depth: int, written: int,
+                current: tuple[int, int] | None = None, title: str | None = None,
+                lang: str = "en") -> Grid:
+    """Output map ``depth`` with its first ``written`` cells (stride order) shown."""
+    values = trace.outputs[:, :, depth]
+    hidden = (np.arange(values.size) >= written).reshape(values.shape)
+    if title is None:
+        title = f"{word('output', lang)} {values.shape[0]}×{values.shape[1]}"
+    return Grid(values, title=title, hidden=hidden, current=current)
+
+
+def sum_text(step: ConvStep, channel: int | None = None,
+             revealed: int | None = None, lang: str = "en") -> Text:
+    """``a×b + c×d + ... = total`` for one channel (or all), the running sum
+    while ``revealed`` taps are shown."""
+    patch, weights = step.patch, step.weights
+    channels = range(patch.shape[2]) if channel is None else [channel]
+    terms = [(patch[i, j, c], weights[i, j, c]) for c in channels
+             for i in range(patch.shape[0]) for j in range(patch.shape[1])]
+    shown = terms if revealed is None else terms[:revealed]
+    text = Text()
+    for k, (a, b) in enumerate(shown):
+        if k:
+            text.append(" + ")
+        text.append(_factor(a), style="bold #6ea8fe")
+        text.append("×")
+        text.append(_factor(b), style="bold #ffb454")
+    if not shown:
+        text.append("…")
+    total = sum(float(a) * float(b) for a, b in shown)
+    text.append("  =  " if revealed is None or revealed >= len(terms) else "  …  ")
+    text.append(fmt_number(total), style="bold")
+    return text
+
+
+def result_text(step: ConvStep, lang: str = "en") -> Text:
+    """``sum + bias = pre-activation → relu → output``."""
+    text = Text()
+    text.append(f"{word('sum', lang)} {fmt_number(step.total)}")
+    text.append(f"  + {word('bias', lang)} {fmt_number(step.bias)}")
+    text.append(f"  =  {fmt_number(step.pre_activation_output)}", style="bold")
+    if step.activation != "linear":
+        text.append(f"  → {step.activation} → ")
+        text.append(fmt_number(step.output), style="bold black on gold1")
+    return text
+
+
+def step_view(trace: ConvTrace, step: ConvStep, revealed: int | None = None,
+              lang: str = "en", show_output: bool = True) -> RenderableType:
+    """The whole picture of one step of a one-channel convolution."""
+    written = step.row * trace.out_w + step.col + (revealed is None)
+    current = (step.row, step.col) if revealed is None else None
+    panels = [input_grid(trace, step, lang=lang), filter_grid(step, lang=lang),
+              products_grid(step, revealed=revealed, lang=lang)]
+    if show_output:
+        panels.append(output_grid(trace, step.filter, written, current, lang=lang))
+    lines = [side_by_side(*panels), Text.assemble("  Σ ", sum_text(step, 0, revealed))]
+    if revealed is None:
+        lines.append(Text.assemble("  ", result_text(step, lang)))
+    lines.append(PlainLegend(lang))
+    return Group(*lines)
+
+
+def channels_view(trace: ConvTrace, step: ConvStep, shown_channels: int,
+                  lang: str = "en") -> RenderableType:
+    """A multi-channel step: one row per input channel (its slice of the filter,
+    its products and sum), then the total and every filter's output map."""
+    rows = Table.grid(padding=(0, 2))
+    for _ in range(5):
+        rows.add_column(vertical="middle")
+    names = CHANNEL_NAMES if trace.inputs.shape[2] == 3 else None
+    for ch in range(trace.inputs.shape[2]):
+        name = names[ch] if names else f"{word('channel', lang)} {ch}"
+        visible = ch < shown_channels
+        rows.add_row(
+            Text(name, style="bold"),
+            input_grid(trace, step, ch, title=f"{word('input', lang)} {name}",
+                       lang=lang),
+            filter_grid(step, ch, title=f"{word('filter', lang)} {step.filter + 1}"
+                        f" [{name}]"),
+            products_grid(step, ch, revealed=None if visible else 0, lang=lang),
+            Text.assemble(f"{word('sum', lang)} {name} = ", (
+                fmt_number(step.channel_sums[ch]) if visible else "·", "bold")),
+        )
+    done = shown_channels >= trace.inputs.shape[2]
+    written = step.row * trace.out_w + step.col + done
+    maps = [output_grid(trace, f, written if f == step.filter else
+                        (trace.outputs[:, :, f].size if f < step.filter else 0),
+                        (step.row, step.col) if done and f == step.filter else None,
+                        title=f"{word('output', lang)} {f + 1}", lang=lang)
+            for f in range(trace.filters)]
+    parts = [rows]
+    if done:
+        sums = " + ".join(_factor(s) for s in step.channel_sums)
+        parts.append(Text.assemble("  Σ ", (sums, "bold"), "  =  ",
+                                   (fmt_number(step.total), "bold")))
+        parts.append(Text.assemble("  ", result_text(step, lang)))
+    parts.append(side_by_side(*maps))
+    parts.append(PlainLegend(lang))
+    return Group(*parts)
+
+
+def side_by_side(*renderables: RenderableType, gap: int = 3) -> Table:
+    """Renderables in one row, top-aligned, ``gap`` columns apart."""
+    table = Table.grid(padding=(0, gap))
+    for _ in renderables:
+        table.add_column(vertical="top")
+    table.add_row(*renderables)
+    return table
+
+
+def _factor(value) -> str:
+    text = fmt_number(value)
+    return f"({text})" if text.startswith("-") else text
