@@ -128,6 +128,7 @@ def download(
         request = urllib.request.Request(url, headers={"User-Agent": "convsim"})
         response = urllib.request.urlopen(request, timeout=read_timeout)
     except urllib.error.HTTPError as err:
+        err.close()  # it holds the open connection
         raise DownloadError(
             f"Download failed: {url} answered HTTP {err.code} {err.reason}. {hint}",
             url=url,
