@@ -87,7 +87,7 @@ def test_pool_steps_reproduce_the_kernels(case):
     t = trace.trace_pool(x, size, strides, case["padding"])
     t_avg = trace.trace_pool(x, size, strides, case["padding"], kind="average")
     assert len(t) == len(t_avg) == geo.out_h * geo.out_w * case["c"]
-    for step, avg in zip(t, t_avg):
+    for step, avg in zip(t, t_avg, strict=True):
         r, c, ch = step.row, step.col, step.channel
         assert step.max == y[0, r, c, ch] == step.output
         iy, ix = step.argmax

@@ -1,0 +1,189 @@
+"""Save a lesson as an animated GIF, drawn exactly as the terminal shows it.
+
+Each frame is rendered by rich into lines of styled segments (the same path
+the terminal output takes), and every character cell is painted with Pillow:
+its background, then its glyph in its colour. The font is a monospace one
+(DejaVu Sans Mono ships with matplotlib, so it always exists); characters it
+lacks come from DejaVu Sans, and Hangul from a Korean font if one is
+installed (Nanum, Noto CJK, Apple SD Gothic Neo, Malgun Gothic, ...).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+from rich.cells import cell_len
+from rich.console import Console, RenderableType
+from rich.style import Style
+
+BACKGROUND = (24, 24, 27)
+FOREGROUND = (212, 212, 212)
+MARGIN = 12
+HANGUL_SAMPLE = "가"
+KOREAN_FONT_FILES = (
+    "/usr/share/fonts/truetype/nanum/NanumGothicCoding.ttf",
+    "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/System/Library/Fonts/AppleSDGothicNeo.ttc",
+    "/Library/Fonts/AppleGothic.ttf",
+    "C:/Windows/Fonts/malgun.ttf",
+)
+
+
+@dataclass(frozen=True)
+class Fonts:
+    regular: str
+    bold: str
+    fallback: str  # proportional, with more symbols
+    hangul: str | None
+
+
+@lru_cache(maxsize=1)
+def find_fonts() -> Fonts:
+    """Monospace fonts from matplotlib's data, plus a Korean one if present."""
+    import matplotlib
+
+    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return Fonts(str(ttf / "DejaVuSansMono.ttf"), str(ttf / "DejaVuSansMono-Bold.ttf"),
+                 str(ttf / "DejaVuSans.ttf"), _find_hangul_font())
+
+
+def _find_hangul_font() -> str | None:
+    candidates = list(KOREAN_FONT_FILES)
+    if shutil.which("fc-list"):
+        try:
+            out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            found = sorted(line.split(":")[0].strip() for line in out.splitlines())
+            # prefer monospaced "Coding"/"Mono" cuts, which line up with the grid
+            found.sort(key=lambda p: not any(k in p for k in ("Coding", "Mono")))
+            candidates = found + candidates
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for path in candidates:
+        if os.path.exists(path) and _has_glyph(path, HANGUL_SAMPLE):
+            return path
+    return None
+
+
+@lru_cache(maxsize=64)
+def _font_chars(path: str):
+    from matplotlib.ft2font import FT2Font
+
+    return FT2Font(path)
+
+
+def _has_glyph(path: str, char: str) -> bool:
+    try:
+        return _font_chars(path).get_char_index(ord(char)) != 0
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+class CellPainter:
+    """Paints rich segment lines onto an image, one character cell at a time."""
+
+    def __init__(self, size: int = 15, fonts: Fonts | None = None):
+        self.fonts = fonts or find_fonts()
+        self.size = size
+        self._cache: dict[tuple[str, bool], ImageFont.FreeTypeFont] = {}
+        regular = self._font(self.fonts.regular)
+        self.cell_w = regular.getlength("M")
+        ascent, descent = regular.getmetrics()
+        self.cell_h = ascent + descent + 2
+
+    def _font(self, path: str) -> ImageFont.FreeTypeFont:
+        key = (path, False)
+        if key not in self._cache:
+            self._cache[key] = ImageFont.truetype(path, self.size)
+        return self._cache[key]
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one painter per export, bounded cache
+    def font_for(self, char: str, bold: bool) -> str:
+        main = self.fonts.bold if bold else self.fonts.regular
+        for path in (main, self.fonts.fallback, self.fonts.hangul):
+            if path and _has_glyph(path, char):
+                return path
+        return main
+
+    def paint(self, lines, rows: int, cols: int) -> Image.Image:
+        width = int(cols * self.cell_w) + 2 * MARGIN
+        height = rows * self.cell_h + 2 * MARGIN
+        image = Image.new("RGB", (width, height), BACKGROUND)
+        draw = ImageDraw.Draw(image)
+        for r, line in enumerate(lines[:rows]):
+            y = MARGIN + r * self.cell_h
+            col = 0
+            for segment in line:
+                if segment.control:
+                    continue
+                fg, bg, bold = _colours(segment.style)
+                for char in segment.text:
+                    span = max(cell_len(char), 1)
+                    x = MARGIN + col * self.cell_w
+                    self._cell(draw, char, x, y, span, fg, bg, bold)
+                    col += span
+        return image
+
+    def _cell(self, draw, char, x, y, span, fg, bg, bold) -> None:
+        x1, y1 = x + span * self.cell_w, y + self.cell_h
+        if char in "▀▄█":  # block pixels: rectangles, no gaps between rows
+            half = y + self.cell_h // 2
+            draw.rectangle([x, y, x1, y1], fill=fg if char == "█" else bg)
+            if char == "▀":
+                draw.rectangle([x, y, x1, half], fill=fg)
+            elif char == "▄":
+                draw.rectangle([x, half, x1, y1], fill=fg)
+            return
+        if bg != BACKGROUND:
+            draw.rectangle([x, y, x1, y1], fill=bg)
+        if not char.isspace():
+            font = self._font(self.font_for(char, bold))
+            draw.text((x, y + 1), char, font=font, fill=fg)
+
+
+def _colours(style: Style | None) -> tuple[tuple, tuple, bool]:
+    style = style or Style()
+    fg = style.color.get_truecolor() if style.color else FOREGROUND
+    bg = style.bgcolor.get_truecolor(foreground=False) if style.bgcolor else BACKGROUND
+    fg, bg = tuple(fg), tuple(bg)
+    if style.dim:
+        fg = tuple((a + b) // 2 for a, b in zip(fg, bg, strict=True))
+    if style.reverse:
+        fg, bg = bg, fg
+    return fg, bg, bool(style.bold)
+
+
+def render_images(renderables: Sequence[RenderableType], width: int = 110,
+                  font_size: int = 15) -> list[Image.Image]:
+    """One RGB image per renderable, all the same size (the tallest wins)."""
+    console = Console(width=width, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", legacy_windows=False)
+    rendered = [console.render_lines(r, console.options, pad=True) for r in renderables]
+    rows = max(len(lines) for lines in rendered)
+    painter = CellPainter(font_size)
+    return [painter.paint(lines, rows, width) for lines in rendered]
+
+
+def save_gif(path, renderables: Sequence[RenderableType],
+             durations_ms: Sequence[int], width: int = 110) -> int:
+    """Write an animated GIF (looping); returns the number of frames."""
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"`--save` must name a .gif file. Received: {str(path)!r}")
+    if not renderables:
+        raise ValueError("There are no frames to save.")
+    images = render_images(renderables, width)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, save_all=True, append_images=images[1:], loop=0,
+                   duration=[max(int(d), 20) for d in durations_ms], disposal=1)
+    return len(images)
