@@ -1,0 +1,328 @@
+"""The Layer base class, its weights (``Variable``) and symbolic tensors.
+
+Every layer follows Keras's lifecycle:
+
+1. ``__init__`` stores and validates the arguments (no weights yet);
+2. ``build(input_shape)`` creates the weights once the input shape is known;
+3. ``call(x, training)`` computes the outputs (and, when ``training``, keeps what
+   ``backward`` needs);
+4. ``backward(grad)`` turns dL/d(outputs) into dL/d(inputs) and stores each
+   weight's gradient in ``variable.grad`` for the optimizer;
+5. ``compute_output_shape``, ``get_config``/``from_config`` describe the layer.
+
+Calling a layer on a :class:`KerasTensor` (from ``layers.Input`` or another layer)
+does no arithmetic: it records the connection and returns a new symbolic tensor
+of the output shape. That is how ``model.input``, ``layer.output`` and
+``models.Model(inputs=..., outputs=...)`` work, as in Keras.
+"""
+
+from __future__ import annotations
+
+import collections
+import numbers
+import re
+
+import numpy as np
+
+from convsim.validation import as_float32
+
+__all__ = ["InputSpec", "KerasTensor", "Layer", "Node", "Variable", "reset_names",
+           "unique_name"]
+
+_NAME_COUNTS: collections.Counter = collections.Counter()
+
+
+def unique_name(base: str) -> str:
+    """``conv2d``, then ``conv2d_1``, ``conv2d_2``... per session, like Keras."""
+    count = _NAME_COUNTS[base]
+    _NAME_COUNTS[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    _NAME_COUNTS.clear()
+
+
+def snake_case(class_name: str) -> str:
+    """``MaxPooling2D`` -> ``max_pooling2d`` (Keras's rule for default names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class Variable:
+    """A weight array with a name, plus the gradient of the last backward pass.
+
+    ``np.asarray(layer.kernel)`` and ``layer.kernel.numpy()`` give the values.
+    """
+
+    def __init__(self, value, name: str, path: str, trainable: bool = True):
+        self._value = np.ascontiguousarray(value, dtype=np.float32)
+        self.name = name
+        self.path = path
+        self.trainable = trainable
+        self.grad: np.ndarray | None = None
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._value
+
+    @property
+    def shape(self) -> tuple:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> str:
+        return "float32"
+
+    def numpy(self) -> np.ndarray:
+        return self._value.copy()
+
+    def assign(self, value) -> None:
+        """Overwrite the values in place (the shape must match)."""
+        arr = np.asarray(value, dtype=np.float32)
+        if arr.shape != self._value.shape:
+            raise ValueError(f"The variable {self.path!r} has shape "
+                             f"{self._value.shape}; cannot assign a value of shape "
+                             f"{arr.shape}.")
+        self._value[...] = arr
+
+    def __array__(self, dtype=None, copy=None):
+        return self._value if dtype is None else self._value.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
+
+
+class InputSpec:
+    """What a layer accepts: a rank (exact or minimum) and fixed axis sizes."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+
+class Node:
+    """One call of a layer on a symbolic tensor: ``output = layer(input)``."""
+
+    def __init__(self, layer, input_tensor, output_tensor=None):
+        self.layer, self.input, self.output = layer, input_tensor, output_tensor
+
+
+class KerasTensor:
+    """A symbolic placeholder: a shape (``None`` = the batch) and where it came from.
+
+    It holds no numbers. Build models with it; compute with ``model.predict``.
+    """
+
+    def __init__(self, shape, node: Node | None = None, name: str | None = None):
+        self.shape = tuple(shape)
+        self.dtype = "float32"
+        self.node = node
+        self.name = name or unique_name("keras_tensor")
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"{self!r} is a symbolic tensor: it has a shape but no values. Use it to "
+            "build a model (models.Model(inputs, outputs)) and call model.predict(x) "
+            "to compute values."
+        )
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype=float32, name={self.name}>"
+
+
+class Layer:
+    """Base class of every convsim layer. See the module docstring."""
+
+    # Keras also accepts these in any layer's constructor (first layer's shape).
+    _BASE_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
+
+    def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
+        unknown = {k: v for k, v in kwargs.items() if k not in self._BASE_KWARGS}
+        if unknown:
+            raise TypeError(f"Unrecognized keyword arguments passed to "
+                            f"{type(self).__name__}: {unknown}")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"convsim layers compute in float32. "
+                             f"Received: dtype={dtype!r}")
+        if name is not None and (not isinstance(name, str) or not name
+                                 or "/" in name):
+            raise ValueError(f"Argument `name` must be a non-empty string without "
+                             f"'/'. Received: name={name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.built = False
+        self.input_spec: InputSpec | None = None
+        self._weights: list[Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self._build_input_shape: tuple | None = None
+        self._batch_input_shape = _batch_shape_from_kwargs(kwargs)
+
+    # ------------------------------------------------------------ lifecycle
+    def build(self, input_shape) -> None:
+        """Create the weights; layers without weights need not override it."""
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.call")
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """dL/d(inputs) from dL/d(outputs) of the last ``call(training=True)``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be trained yet")
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if "batch_input_shape" in config:
+            config["batch_input_shape"] = tuple(config["batch_input_shape"])
+        return cls(**config)
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, inputs, training=None):
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            inputs = inputs[0]
+        if isinstance(inputs, KerasTensor):
+            return self._call_symbolic(inputs)
+        x = as_float32(inputs, "inputs")
+        self._maybe_build(x.shape)
+        self._check_input_shape(x.shape)
+        return self.call(x, training=bool(training))
+
+    def _call_symbolic(self, tensor: KerasTensor) -> KerasTensor:
+        self._maybe_build(tensor.shape)
+        self._check_input_shape(tensor.shape)
+        node = Node(self, tensor)
+        node.output = KerasTensor(self.compute_output_shape(tensor.shape), node)
+        self._inbound_nodes.append(node)
+        return node.output
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            shape = (None, *tuple(input_shape)[1:])
+            self._check_input_shape(shape)
+            self.build(shape)
+            self._build_input_shape = shape
+            self.built = True
+
+    def _check_input_shape(self, shape) -> None:
+        spec = self.input_spec
+        if spec is None:
+            return
+        shape = tuple(shape)
+        where = f'Input 0 of layer "{self.name}" is incompatible with the layer: '
+        if spec.ndim is not None and len(shape) != spec.ndim:
+            raise ValueError(f"{where}expected ndim={spec.ndim}, found "
+                             f"ndim={len(shape)}. Full shape received: {shape}")
+        if spec.min_ndim is not None and len(shape) < spec.min_ndim:
+            raise ValueError(f"{where}expected min_ndim={spec.min_ndim}, found "
+                             f"ndim={len(shape)}. Full shape received: {shape}")
+        for axis, size in spec.axes.items():
+            if shape[axis] not in (None, size):
+                raise ValueError(f"{where}expected axis {axis} of input shape to "
+                                 f"have value {size}, but received input with "
+                                 f"shape {shape}")
+
+    # ------------------------------------------------------------ weights
+    def add_weight(self, name, shape, initializer, trainable=True) -> Variable:
+        value = initializer(tuple(shape))
+        var = Variable(value, name, f"{self.name}/{name}", trainable)
+        self._weights.append(var)
+        return var
+
+    @property
+    def weights(self) -> list[Variable]:
+        return list(self._weights)
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        return [w for w in self._weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [w for w in self._weights if w not in self.trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self._weights]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        if len(weights) != len(self._weights):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer '{self.name}' with a "
+                f"weight list of length {len(weights)}, but the layer was expecting "
+                f"{len(self._weights)} weights."
+            )
+        for var, value in zip(self._weights, weights, strict=False):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer "
+                             f"'{self.name}', but the layer isn't built. You can "
+                             "build it manually via: `layer.build(input_shape)`.")
+        return int(sum(int(np.prod(w.shape)) for w in self._weights))
+
+    # ------------------------------------------------------------ graph access
+    @property
+    def input(self) -> KerasTensor:
+        return self._first_node("input").input
+
+    @property
+    def output(self) -> KerasTensor:
+        return self._first_node("output").output
+
+    @property
+    def output_shape(self) -> tuple:
+        return self.output.shape
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called and thus has no "
+                f"defined {what}. Give the model an input shape (input_shape= on "
+                "its first layer, or layers.Input) so its layers are connected."
+            )
+        return self._inbound_nodes[0]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _batch_shape_from_kwargs(kwargs) -> tuple | None:
+    """Keras lets the first layer declare the input: ``input_shape=(28, 28, 1)``."""
+    if kwargs.get("batch_input_shape") is not None:
+        return _as_shape(kwargs["batch_input_shape"], "batch_input_shape")
+    if kwargs.get("input_shape") is not None:
+        shape = _as_shape(kwargs["input_shape"], "input_shape")
+        return (kwargs.get("batch_size"), *shape)
+    if kwargs.get("input_dim") is not None:
+        return (kwargs.get("batch_size"), *_as_shape((kwargs["input_dim"],),
+                                                      "input_dim"))
+    return None
+
+
+def _as_shape(value, name) -> tuple:
+    if isinstance(value, numbers.Integral):
+        value = (value,)
+    try:
+        shape = tuple(None if v is None else int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a tuple of positive integers (or None). "
+                         f"Received: {name}={value!r}") from None
+    if any(v is not None and v < 1 for v in shape):
+        raise ValueError(f"`{name}` must be a tuple of positive integers (or None). "
+                         f"Received: {name}={value!r}")
+    return shape

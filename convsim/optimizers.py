@@ -1,0 +1,282 @@
+"""SGD, RMSprop and Adam with Keras 3's defaults and update rules.
+
+For each weight ``w`` with gradient ``g`` (learning rate ``lr``):
+
+* **SGD** (``learning_rate=0.01``): ``w -= lr * g``. With ``momentum``:
+  ``m = momentum * m - lr * g`` then ``w += m`` (Nesterov: ``w += momentum * m -
+  lr * g``).
+* **RMSprop** (``learning_rate=0.001, rho=0.9, epsilon=1e-7``):
+  ``v = rho * v + (1 - rho) * g**2`` then ``w -= lr * g / sqrt(v + epsilon)``.
+  Note epsilon is *inside* the square root, as in Keras/TensorFlow; PyTorch's
+  RMSprop adds it *outside* (``sqrt(v) + eps``).
+* **Adam** (``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``):
+  ``m += (1 - beta_1) * (g - m)``, ``v += (1 - beta_2) * (g**2 - v)``, then
+  ``w -= alpha * m / (sqrt(v) + epsilon)`` with the bias correction folded into
+  ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` at step ``t``.
+
+The old Keras 2 spellings work too: ``Adam(lr=0.001)`` and the seed's
+``optimizers.adam_v2.Adam(learning_rate=0.001)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import types
+
+import numpy as np
+
+__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
+
+
+class Optimizer:
+    """Base class: keeps per-weight state ("slots") and the step count.
+
+    Args:
+        learning_rate: step size (``lr`` is accepted as an old alias).
+        clipnorm: if set, each gradient is rescaled to at most this L2 norm.
+        clipvalue: if set, each gradient is clipped to ``[-clipvalue, clipvalue]``.
+        decay: Keras 2's time decay: ``lr / (1 + decay * iterations)``.
+    """
+
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate, name, clipnorm=None, clipvalue=None,
+                 decay=0.0, **kwargs):
+        if "lr" in kwargs:
+            learning_rate = kwargs.pop("lr")
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to "
+                            f"{type(self).__name__}: {kwargs}")
+        self.learning_rate = learning_rate
+        self.name = name
+        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
+        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
+        self.decay = float(decay)
+        self.iterations = 0
+        self.built = False
+        self._slots: dict[str, list[np.ndarray]] = {}
+
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) \
+                or not value > 0:
+            raise ValueError(f"Argument `learning_rate` must be a positive float. "
+                             f"Received: learning_rate={value!r}")
+        self._learning_rate = float(value)
+
+    lr = learning_rate  # Keras 2 attribute name
+
+    def build(self, variables) -> None:
+        """Create zero-filled slots shaped like each weight."""
+        self._slots = {name: [np.zeros(v.shape, np.float32) for v in variables]
+                       for name in self._active_slots()}
+        self.built = True
+
+    def _active_slots(self) -> tuple[str, ...]:
+        return self.slot_names
+
+    def apply(self, grads, variables) -> None:
+        """One update of every variable from its gradient (Keras 3's ``apply``)."""
+        variables = list(variables)
+        grads = list(grads)
+        if len(grads) != len(variables):
+            raise ValueError(f"Got {len(grads)} gradients for {len(variables)} "
+                             "variables.")
+        if not self.built:
+            self.build(variables)
+        lr = self._learning_rate / (1.0 + self.decay * self.iterations)
+        for i, (g, var) in enumerate(zip(grads, variables, strict=False)):
+            if g is None:
+                continue
+            self._update(i, var.value, self._clip(np.asarray(g, np.float32)), lr)
+        self.iterations += 1
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras 2 style: a list of ``(gradient, variable)`` pairs."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def _clip(self, g):
+        if self.clipvalue is not None:
+            g = np.clip(g, -self.clipvalue, self.clipvalue)
+        if self.clipnorm is not None:
+            norm = float(np.sqrt(np.sum(g.astype(np.float64) ** 2)))
+            if norm > self.clipnorm:
+                g = g * np.float32(self.clipnorm / norm)
+        return g
+
+    def _update(self, i, w, g, lr):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ state
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything needed to resume exactly: step count and slot arrays."""
+        state = {"iterations": np.asarray(self.iterations, np.int64)}
+        for name, arrays in self._slots.items():
+            for i, arr in enumerate(arrays):
+                state[f"{name}/{i}"] = arr
+        return state
+
+    def set_state(self, state, variables) -> None:
+        self.build(variables)
+        self.iterations = int(state["iterations"])
+        for name, arrays in self._slots.items():
+            for i, arr in enumerate(arrays):
+                key = f"{name}/{i}"
+                if key not in state or state[key].shape != arr.shape:
+                    raise ValueError(f"Optimizer state {key!r} is missing or has "
+                                     "the wrong shape for this model.")
+                arr[...] = state[key]
+
+    def count_params(self) -> int:
+        return 1 + sum(a.size for arrays in self._slots.values() for a in arrays)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "learning_rate": self._learning_rate,
+                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "decay": self.decay}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} learning_rate={self._learning_rate}>"
+
+
+class SGD(Optimizer):
+    """Gradient descent, optionally with (Nesterov) momentum."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
+                 name="SGD", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+            raise ValueError(f"`momentum` must be a float between [0, 1]. "
+                             f"Received: momentum={momentum!r}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _active_slots(self):
+        return ("momentum",) if self.momentum else ()
+
+    def _update(self, i, w, g, lr):
+        if not self.momentum:
+            w -= lr * g
+            return
+        m = self._slots["momentum"][i]
+        m *= self.momentum
+        m -= lr * g
+        if self.nesterov:
+            w += self.momentum * m - lr * g
+        else:
+            w += m
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum,
+                "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """Divide each step by a running root-mean-square of recent gradients."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, name="RMSprop", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho, self.momentum = float(rho), float(momentum)
+        self.epsilon, self.centered = float(epsilon), bool(centered)
+
+    def _active_slots(self):
+        return ("velocity",) + (("momentum",) if self.momentum else ()) + (
+            ("average_gradient",) if self.centered else ())
+
+    def _update(self, i, w, g, lr):
+        v = self._slots["velocity"][i]
+        v *= self.rho
+        v += (1.0 - self.rho) * (g * g)
+        if self.centered:
+            avg = self._slots["average_gradient"][i]
+            avg *= self.rho
+            avg += (1.0 - self.rho) * g
+            denominator = v - avg * avg + self.epsilon
+        else:
+            denominator = v + self.epsilon
+        increment = lr * g / np.sqrt(denominator)
+        if self.momentum:
+            m = self._slots["momentum"][i]
+            m *= self.momentum
+            m += increment
+            w -= m
+        else:
+            w -= increment
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Momentum plus RMSprop-style scaling, with bias correction (Kingma & Ba)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, name="adam", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon, self.amsgrad = float(epsilon), bool(amsgrad)
+
+    def _active_slots(self):
+        return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
+
+    def _update(self, i, w, g, lr):
+        t = self.iterations + 1
+        alpha = lr * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        m, v = self._slots["momentum"][i], self._slots["velocity"][i]
+        m += (1.0 - self.beta_1) * (g - m)
+        v += (1.0 - self.beta_2) * (g * g - v)
+        if self.amsgrad:
+            v_hat = self._slots["velocity_hat"][i]
+            np.maximum(v_hat, v, out=v_hat)
+            v = v_hat
+        w -= np.float32(alpha) * m / (np.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+def _optional_positive(value, name):
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"`{name}` must be a positive float or None. "
+                         f"Received: {name}={value!r}")
+    return float(value)
+
+
+# Keras 2.x module paths that readers of older books still type.
+adam_v2 = types.SimpleNamespace(Adam=Adam)
+rmsprop_v2 = types.SimpleNamespace(RMSprop=RMSprop)
+gradient_descent_v2 = types.SimpleNamespace(SGD=SGD)
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+_BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from ``'rmsprop'``/``'adam'``/``'sgd'`` (Keras defaults), a
+    config dict, or an :class:`Optimizer` object (returned as is)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
+        return _BY_CLASS[identifier["class_name"]].from_config(identifier["config"])
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. "
+                     f"Use one of {sorted(_BY_NAME)} or an optimizer object such as "
+                     "optimizers.RMSprop(learning_rate=1e-4).")
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
