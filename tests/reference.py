@@ -288,7 +288,10 @@ def naive_binary_crossentropy(target, output, from_logits=False):
                 log_q = -_softplus(v)
             else:
                 p = min(max(v, EPSILON), 1 - EPSILON)
-                log_p, log_q = math.log(p), math.log(1 - p)
+                # log1p(-p), not log(1 - p): for p ~ 2e-7 the rounding of 1 - p
+                # (1e-16) is a 5e-10 relative error, too much for the finite
+                # differences next to the clip (the value is the same math)
+                log_p, log_q = math.log(p), math.log1p(-p)
             terms.append(-(tk * log_p + (1 - tk) * log_q))
         losses[r] = sum(terms) / len(terms)
     return losses
@@ -306,19 +309,22 @@ def numerical_gradient(f, x, step=1e-6, relative=True):
     """Central differences ``(f(x + h) - f(x - h)) / 2h`` of a scalar ``f``, one
     coordinate at a time, in float64.
 
-    With ``relative=True`` the step is ``step * max(|x_i|, 1e-3)``, so a tiny
-    probability gets a tiny step; pass ``relative=False`` for an absolute step
-    (e.g. to stay on one side of the loss's clip at ``1 - 1e-7``).
+    With ``relative=True`` the step is ``step * max(|x_i|, 1e-3)``. Pass
+    ``relative=False`` and an array of absolute steps, one per coordinate, to
+    choose them yourself (e.g. to stay on one side of a loss's clip at 1e-7).
     """
     x = np.array(x, dtype=np.float64)
+    steps = np.broadcast_to(np.asarray(step, np.float64), x.shape)
     grad = np.zeros_like(x)
     for idx in np.ndindex(*x.shape):
-        h = step * max(abs(x[idx]), 1e-3) if relative else step
+        h = steps[idx] * max(abs(x[idx]), 1e-3) if relative else steps[idx]
         old = x[idx]
         x[idx] = old + h
-        up = f(x)
+        up, above = f(x), x[idx]
         x[idx] = old - h
-        down = f(x)
+        down, below = f(x), x[idx]
         x[idx] = old
-        grad[idx] = (up - down) / (2 * h)
+        # divide by the step actually taken: next to 1.0, old + h is rounded to
+        # a multiple of 1.1e-16, which is a large error for h ~ 1e-13
+        grad[idx] = (up - down) / (above - below)
     return grad
