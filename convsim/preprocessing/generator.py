@@ -231,8 +231,12 @@ class ImageDataGenerator:
 
     # ------------------------------------------------------------- transforms
     def apply_transform(self, x, transform_parameters: dict) -> np.ndarray:
-        """Apply drawn parameters to one ``(height, width, channels)`` image."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        """Apply drawn parameters to one ``(height, width, channels)`` image;
+        returns a new float32 array (``x`` is left untouched)."""
+        x = np.array(x, dtype=np.float32)  # a copy: flips below work in place
+        if x.ndim != 3:
+            raise ValueError("Expected one image of shape (height, width, "
+                             f"channels). Received: x.shape={x.shape}")
         return self._apply_batch(x[None], [transform_parameters])[0]
 
     def random_transform(self, x, seed=None) -> np.ndarray:
