@@ -232,7 +232,10 @@ def _dense_setup(inputs, kernel, bias):
             f"The kernel's rows must match the inputs' features. Received: "
             f"inputs.shape={x.shape} and kernel.shape={k.shape}"
         )
-    b = np.zeros(k.shape[1], np.float32) if bias is None else as_float32(bias, "bias", 1)
+    if bias is None:
+        b = np.zeros(k.shape[1], np.float32)
+    else:
+        b = as_float32(bias, "bias", 1)
     if b.shape != (k.shape[1],):
         raise ValueError(f"`bias` must have shape ({k.shape[1]},). "
                          f"Received: bias.shape={b.shape}")
@@ -329,10 +332,16 @@ def _fit_window(input_shape, window, strides, padding, dilation, what):
                          f"Received: inputs.shape={tuple(input_shape)}")
     geo = shapes.window_geometry((h, w), window, strides, padding, dilation)
     if geo.out_h < 1 or geo.out_w < 1:
-        span = tuple(shapes.effective_window(k, d) for k, d in zip(window, dilation))
+        arg = "kernel_size" if what == "kernel" else "pool_size"
+        span = [shapes.effective_window(k, d)
+                for k, d in zip(window, dilation, strict=True)]
+        spans = ""
+        if tuple(dilation) != (1, 1):
+            spans = f" (spanning {span[0]}x{span[1]} with dilation_rate={dilation})"
         raise ValueError(
-            f"The {what} window {window[0]}x{window[1]} (spanning {span[0]}x{span[1]} "
-            f"with dilation_rate={dilation}) is larger than the {h}x{w} input with "
-            f"padding={padding!r}. Use a smaller window, or padding='same'."
+            f"The {what} window {window[0]}x{window[1]}{spans} is larger than the "
+            f"{h}x{w} input with padding={padding!r}. Received: {arg}="
+            f"{tuple(window)}, inputs.shape={tuple(input_shape)}. Use a smaller "
+            f"{arg}, or padding='same'."
         )
     return geo
