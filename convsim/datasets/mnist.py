@@ -39,8 +39,9 @@ from convsim.datasets.sources import IdxDataset, LoadedData, Source
 #: The sample shipped inside the package (see README.txt in that folder).
 BUNDLED_DIR = Path(__file__).resolve().parent / "data" / "mnist-sample"
 
-#: Public mirrors of the original files (yann.lecun.com itself now refuses
-#: scripted downloads). Both serve byte-identical copies of the originals.
+#: Public mirrors of the original files (yann.lecun.com has been unreliable for
+#: scripted downloads; torchvision and TensorFlow Datasets use these). Both
+#: serve byte-identical copies of the originals.
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -67,8 +68,8 @@ SPEC = IdxDataset(
     keras_npz="mnist.npz",
     bundled=BUNDLED_DIR,
     bundled_note=(
-        "MNIST bundled sample (5,000 of the 70,000 real digits, shipped with "
-        "convsim; the full set downloads when online)"
+        "MNIST bundled sample (5,000 of the 70,000 real digits; go online or "
+        "pass path= for all of them)"
     ),
 )
 
