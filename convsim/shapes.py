@@ -122,6 +122,6 @@ def window_geometry(
             conv_output_length(n, k, s, padding, d),
             padding_amounts(n, k, s, padding, d),
         )
-        for n, k, s, d in zip(in_hw, window, strides, dilation)
+        for n, k, s, d in zip(in_hw, window, strides, dilation, strict=True)
     ]
     return Geometry2D(axes[0][0], axes[1][0], axes[0][1], axes[1][1])

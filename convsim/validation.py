@@ -60,8 +60,9 @@ def standardize_data_format(data_format) -> None:
     """convsim is channels-last (NHWC) only, like Keras's default."""
     if data_format not in (None, "channels_last"):
         raise ValueError(
-            "`data_format` must be 'channels_last' (or None): convsim stores images "
-            f"as (batch, height, width, channels). Received: data_format={data_format!r}"
+            "`data_format` must be 'channels_last' (or None): convsim stores images as "
+            "(batch, height, width, channels). "
+            f"Received: data_format={data_format!r}"
         )
 
 

@@ -26,7 +26,8 @@ def relu(x):
 
 @njit(cache=True, parallel=True)
 def relu_backward(y, dy):
-    """Gradient passes where the unit was active (``y > 0``); 0 at exactly 0, like Keras."""
+    """Gradient passes where the unit was active (``y > 0``); 0 at exactly 0, like
+    Keras."""
     fy, fdy = y.reshape(-1), dy.reshape(-1)
     out = np.empty_like(fdy)
     for i in prange(fy.size):

@@ -19,7 +19,7 @@ def dense_forward(x, kernel, bias):
 
 
 def dense_backward(x, kernel, dy):
-    """Gradients ``(dx, dkernel, dbias)`` given ``dy = dL/dy`` of shape ``(batch, units)``.
+    """Gradients ``(dx, dkernel, dbias)`` given ``dy = dL/dy``, ``(batch, units)``.
 
     The batch sums are accumulated in float64 so large batches do not drift.
     """
