@@ -90,6 +90,16 @@ def test_bundled_sample_has_attribution():
     assert "Yann LeCun, Corinna Cortes and Christopher Burges" in text
 
 
+def test_missing_bundled_sample_is_reported_as_a_broken_install(monkeypatch,
+                                                                tmp_path):
+    spec = dataclasses.replace(mnist.SPEC, bundled=tmp_path / "gone")
+    monkeypatch.setattr(mnist, "SPEC", spec)
+    with pytest.raises(DatasetNotFoundError, match=r"MNIST not found: looked in .*"
+                       r"downloading is off.*missing from .*gone: this "
+                       r"installation is incomplete"):
+        mnist.load_data(download=False)
+
+
 def test_offline_env_means_no_download(monkeypatch):
     monkeypatch.setenv("CONVSIM_OFFLINE", "1")
     assert mnist.locate().kind == "bundled"

@@ -225,9 +225,17 @@ def locate(spec: IdxDataset, path=None, download: bool | None = None) -> Source:
     if may_download(download) and spec.mirrors:
         return Source("download", cached,
                       f"{title} downloaded from {spec.mirrors[0]} into {cached}")
-    if spec.bundled is not None:
-        return Source("bundled", spec.bundled, spec.bundled_note)
+    bundled = _bundled(spec)
+    if bundled is not None:
+        return bundled
     raise DatasetNotFoundError(_not_found_message(spec, download))
+
+
+def _bundled(spec: IdxDataset) -> Source | None:
+    """The data shipped inside convsim, if this dataset has some and it is there."""
+    if spec.bundled is None or not _complete_idx(spec.bundled):
+        return None
+    return Source("bundled", spec.bundled, spec.bundled_note)
 
 
 def _not_found_message(spec: IdxDataset, download: bool | None,
@@ -245,9 +253,14 @@ def _not_found_message(spec: IdxDataset, download: bool | None,
         why = ("downloading is off (download=False or CONVSIM_OFFLINE=1)")
     else:
         why = "no download mirror is configured"
+    missing = ""
+    if spec.bundled is not None:
+        missing = (f" The sample that should ship with convsim is missing from "
+                   f"{spec.bundled}: this installation is incomplete, reinstall "
+                   "convsim.")
     return (
-        f"{spec.title} not found: looked in {', '.join(places)}, and {why}. "
-        f"{spec.not_found_help}"
+        f"{spec.title} not found: looked in {', '.join(places)}, and {why}."
+        f"{missing} {spec.not_found_help}".rstrip()
     )
 
 
@@ -361,12 +374,13 @@ def load(spec: IdxDataset, path=None, *, download: bool | None = None,
                             f"{spec.title} downloaded from {mirror} into "
                             f"{source.location}")
         except DownloadError as err:
-            if spec.bundled is None:
+            bundled = _bundled(spec)
+            if bundled is None:
                 raise DatasetNotFoundError(
                     _not_found_message(spec, download, failure=str(err))
                 ) from err
             note = f"download failed: {err.summary}"
-            source = Source("bundled", spec.bundled, spec.bundled_note)
+            source = bundled
     try:
         train, test = read_arrays(source.location, spec)
     except DatasetNotFoundError:
