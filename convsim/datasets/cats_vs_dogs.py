@@ -49,9 +49,9 @@ ARCHIVE_URL = (
     "https://download.microsoft.com/download/3/E/1/"
     "3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip"
 )
-#: SHA-256 of ``kagglecatsanddogs_5340.zip`` as used by TensorFlow Datasets'
-#: ``cats_vs_dogs``. Pass ``sha256=None`` to :func:`download` to skip the check
-#: if Microsoft ever republishes the file.
+#: SHA-256 of ``kagglecatsanddogs_5340.zip`` as recorded by a public project that
+#: downloads it (gomlx's dogsvscats example); only one source confirms it. If
+#: Microsoft republishes the file, pass ``sha256=None`` to :func:`download`.
 ARCHIVE_SHA256 = "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"
 ARCHIVE_NAME = "kagglecatsanddogs_5340.zip"
 SMALL_NAME = "cats_and_dogs_small"
