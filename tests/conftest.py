@@ -7,6 +7,9 @@ takes seconds.
 
 import os
 
+# Tests never touch the internet: loaders that could download fall back at once.
+os.environ.setdefault("CONVSIM_OFFLINE", "1")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
