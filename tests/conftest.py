@@ -1,16 +1,22 @@
-"""Hypothesis profiles: a fast derandomised one for CI (the default) and
-``--hypothesis-profile=thorough`` for long local runs.
+"""Shared test set-up.
 
-``deadline=None`` because the first call of a Numba kernel compiles it, which
-takes seconds.
+* Hypothesis profiles: a fast derandomised ``ci`` profile (the default) and
+  ``--hypothesis-profile=thorough`` for long local runs. ``deadline=None``
+  because the first call of a Numba kernel compiles it, which takes seconds.
+* Tests never touch the internet: ``CONVSIM_OFFLINE=1`` makes every loader that
+  could download fall back at once.
+* Real data shared with every developer and CI run (../shared/data): tests that
+  need it use the ``shared_data`` fixture and are skipped, with the reason, where
+  it is absent.
 """
 
 import os
+import pathlib
 
-# Tests never touch the internet: loaders that could download fall back at once.
-os.environ.setdefault("CONVSIM_OFFLINE", "1")
-
+import pytest
 from hypothesis import HealthCheck, settings
+
+os.environ.setdefault("CONVSIM_OFFLINE", "1")
 
 settings.register_profile(
     "ci",
@@ -29,13 +35,6 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-
-# Real data shared with every developer and CI run (../shared/data). Tests that need
-# it use the `shared_data` fixture and are skipped, with the reason, where it is absent.
-import pathlib
-
-import pytest
-
 SHARED_DATA = pathlib.Path(
     os.environ.get(
         "CONVSIM_SHARED_DATA",
@@ -47,6 +46,8 @@ SHARED_DATA = pathlib.Path(
 @pytest.fixture
 def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_DATA} "
-                    "(set CONVSIM_SHARED_DATA to its folder)")
+        pytest.skip(
+            f"shared test data not found at {SHARED_DATA} "
+            "(set CONVSIM_SHARED_DATA to its folder)"
+        )
     return SHARED_DATA
