@@ -35,11 +35,29 @@ except ImportError:  # PyTorch is an optional reference
 # ("pool", 2). All convs are 3x3 'valid' stride 1, all pools 2x2 stride 2, as in
 # the seed's notes.
 MODELS = {
-    "mnist": (64, 28, 28, 1, [("conv", 32), ("pool", 2), ("conv", 64), ("pool", 2),
-                              ("conv", 64)]),
-    "cats-vs-dogs": (20, 150, 150, 3, [("conv", 32), ("pool", 2), ("conv", 64),
-                                       ("pool", 2), ("conv", 128), ("pool", 2),
-                                       ("conv", 128), ("pool", 2)]),
+    "mnist": (
+        64,
+        28,
+        28,
+        1,
+        [("conv", 32), ("pool", 2), ("conv", 64), ("pool", 2), ("conv", 64)],
+    ),
+    "cats-vs-dogs": (
+        20,
+        150,
+        150,
+        3,
+        [
+            ("conv", 32),
+            ("pool", 2),
+            ("conv", 64),
+            ("pool", 2),
+            ("conv", 128),
+            ("pool", 2),
+            ("conv", 128),
+            ("pool", 2),
+        ],
+    ),
 }
 
 
@@ -56,31 +74,49 @@ def median_ms(fn, repeats: int) -> float:
 def conv_case(x, kernel, bias, repeats):
     y = ops.conv(x, kernel, bias=bias)
     dy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
-    ours = (median_ms(lambda: ops.conv(x, kernel, bias=bias), repeats),
-            median_ms(lambda: ops.conv_backward(x, kernel, dy), repeats))
+    ours = (
+        median_ms(lambda: ops.conv(x, kernel, bias=bias), repeats),
+        median_ms(lambda: ops.conv_backward(x, kernel, dy), repeats),
+    )
     if torch is None:
         return ours, None
     xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
     wt = torch.from_numpy(kernel).permute(3, 2, 0, 1).contiguous()
-    bt, dyt = torch.from_numpy(bias), torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous()
+    bt, dyt = (
+        torch.from_numpy(bias),
+        torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(),
+    )
 
     def backward():
         return torch.ops.aten.convolution_backward(
-            dyt, xt, wt, [bt.shape[0]], [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
-            [True, True, True])
+            dyt,
+            xt,
+            wt,
+            [bt.shape[0]],
+            [1, 1],
+            [0, 0],
+            [1, 1],
+            False,
+            [0, 0],
+            1,
+            [True, True, True],
+        )
 
     with torch.no_grad():
-        theirs = (median_ms(lambda: F.conv2d(xt, wt, bt), repeats),
-                  median_ms(backward, repeats))
+        theirs = (
+            median_ms(lambda: F.conv2d(xt, wt, bt), repeats),
+            median_ms(backward, repeats),
+        )
     return ours, theirs
 
 
 def pool_case(x, size, repeats):
     y, argmax = ops.max_pool_with_argmax(x, size)
     dy = np.ones_like(y)
-    ours = (median_ms(lambda: ops.max_pool_with_argmax(x, size), repeats),
-            median_ms(lambda: ops.max_pool_backward(x, dy, size, argmax=argmax),
-                      repeats))
+    ours = (
+        median_ms(lambda: ops.max_pool_with_argmax(x, size), repeats),
+        median_ms(lambda: ops.max_pool_backward(x, dy, size, argmax=argmax), repeats),
+    )
     if torch is None:
         return ours, None
     xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
@@ -89,12 +125,14 @@ def pool_case(x, size, repeats):
 
     def backward():
         return torch.ops.aten.max_pool2d_with_indices_backward(
-            dyt, xt, [size, size], [size, size], [0, 0], [1, 1], False, idx)
+            dyt, xt, [size, size], [size, size], [0, 0], [1, 1], False, idx
+        )
 
     with torch.no_grad():
-        theirs = (median_ms(lambda: F.max_pool2d(xt, size, return_indices=True),
-                            repeats),
-                  median_ms(backward, repeats))
+        theirs = (
+            median_ms(lambda: F.max_pool2d(xt, size, return_indices=True), repeats),
+            median_ms(backward, repeats),
+        )
     return ours, theirs
 
 
@@ -103,8 +141,16 @@ def bench_model(name, repeats, console, paths):
     rng = np.random.default_rng(0)
     x = rng.random((batch, h, w, c), dtype=np.float32)
     table = Table(title=f"{name}: batch {batch}, input {h}x{w}x{c} (ms per batch)")
-    columns = ["layer", "input", "ours fwd", "torch fwd", "ratio", "ours bwd",
-               "torch bwd", "ratio"]
+    columns = [
+        "layer",
+        "input",
+        "ours fwd",
+        "torch fwd",
+        "ratio",
+        "ours bwd",
+        "torch bwd",
+        "ratio",
+    ]
     if paths:
         columns += ["direct fwd", "im2col fwd"]
     for col in columns:
@@ -113,7 +159,8 @@ def bench_model(name, repeats, console, paths):
         shape = "x".join(map(str, x.shape[1:]))
         if kind == "conv":
             kernel = (rng.standard_normal((3, 3, x.shape[3], arg)) * 0.1).astype(
-                np.float32)
+                np.float32
+            )
             bias = np.zeros(arg, np.float32)
             ours, theirs = conv_case(x, kernel, bias, repeats)
             label = f"conv {arg} 3x3"
@@ -158,8 +205,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=[*MODELS, "all"], default="all")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--paths", action="store_true",
-                        help="also time the direct loop and im2col+BLAS conv paths")
+    parser.add_argument(
+        "--paths",
+        action="store_true",
+        help="also time the direct loop and im2col+BLAS conv paths",
+    )
     args = parser.parse_args(argv)
     console = Console(width=150)  # the tables are wide; fine in a log file
     if torch is None:
@@ -168,8 +218,10 @@ def main(argv=None) -> int:
         console.print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     start = time.perf_counter()
     ops.conv(np.zeros((1, 3, 3, 1), np.float32), np.zeros((3, 3, 1, 1), np.float32))
-    console.print(f"first conv call (compile or load from cache): "
-                  f"{time.perf_counter() - start:.2f} s")
+    console.print(
+        f"first conv call (compile or load from cache): "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     for name in MODELS if args.model == "all" else [args.model]:
         bench_model(name, args.repeats, console, args.paths)
     return 0
