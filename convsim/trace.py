@@ -46,7 +46,7 @@ from convsim.tracespec import (
     Pool2DSpec,
     from_model,
 )
-from convsim.validation import as_float32
+from convsim.validation import as_float32, standardize_tuple
 
 __all__ = [
     "ACTIVATIONS", "Conv2DSpec", "DenseSpec", "FlattenSpec", "IdentitySpec",
@@ -282,22 +282,32 @@ class ConvTrace(_Steps):
     def __init__(self, inputs, kernel, bias=None, strides=1, padding="valid",
                  dilation_rate=1, activation=None, name="conv2d"):
         x = _as_image(inputs)
-        pre = ops.conv(x[None], kernel, strides, padding, dilation_rate=dilation_rate,
-                       bias=bias)[0]
+        explicit = not isinstance(padding, str)
+        if explicit:  # PyTorch style: zeros given per side, then a 'valid' conv
+            pads = standardize_tuple(padding, 4, "padding", allow_zero=True)
+            pre = ops.conv(_pad(x, pads)[None], kernel, strides, "valid",
+                           dilation_rate=dilation_rate, bias=bias)[0]
+        else:
+            pre = ops.conv(x[None], kernel, strides, padding,
+                           dilation_rate=dilation_rate, bias=bias)[0]
         self.name = name
         self.kernel = as_float32(kernel, "kernel")
         self.bias = (np.zeros(self.kernel.shape[3], np.float32) if bias is None
                      else as_float32(bias, "bias"))
         spec = Conv2DSpec(self.kernel.shape[3], self.kernel.shape[:2], strides,
-                          padding, dilation_rate, activation)
+                          "valid" if explicit else padding, dilation_rate, activation)
         self.strides, self.dilation = spec.strides, spec.dilation_rate
         self.padding, self.activation = spec.padding, spec.activation
-        geo = shapes.window_geometry(x.shape[:2], self.kernel.shape[:2],
-                                     self.strides, self.padding, self.dilation)
-        self.out_h, self.out_w = geo.out_h, geo.out_w
+        if explicit:
+            self.padding = pads
+        else:
+            pads = shapes.window_geometry(x.shape[:2], self.kernel.shape[:2],
+                                          self.strides, self.padding,
+                                          self.dilation).pads
+        self.out_h, self.out_w = pre.shape[:2]
         self.inputs = x
-        self.pad = PadEvent(x.shape[:2], geo.pads)
-        self.padded = _pad(x, geo.pads)
+        self.pad = PadEvent(x.shape[:2], tuple(pads))
+        self.padded = _pad(x, pads)
         self.pre_activation = pre
         self.outputs = activate(pre, self.activation)
         self._mask = self.pad.mask
@@ -466,7 +476,10 @@ def trace_conv(image, kernel, bias=None, strides=1, padding="valid",
         image: ``(height, width)`` (grayscale), ``(height, width, channels)`` or
             a batch of one ``(1, height, width, channels)``.
         kernel: ``(kernel_h, kernel_w, in_channels, filters)``.
-        bias, strides, padding, dilation_rate: as :func:`convsim.ops.conv`.
+        bias, strides, dilation_rate: as :func:`convsim.ops.conv`.
+        padding: ``'valid'``, ``'same'`` (TensorFlow's rule), or explicit zeros
+            ``(top, bottom, left, right)`` as PyTorch's ``padding=`` gives them
+            (``padding=1`` there is ``(1, 1, 1, 1)`` here).
         activation: ``None``/``'linear'``, ``'relu'``, ``'sigmoid'`` or ``'tanh'``.
     """
     return ConvTrace(image, kernel, bias, strides, padding, dilation_rate, activation)

@@ -18,7 +18,7 @@ specs, without importing :mod:`convsim.models`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,8 +65,8 @@ class Conv2DSpec:
     dilation_rate: tuple = (1, 1)
     activation: str | None = None
     use_bias: bool = True
-    kernel: np.ndarray | None = None
-    bias: np.ndarray | None = None
+    kernel: np.ndarray | None = field(default=None, repr=False)
+    bias: np.ndarray | None = field(default=None, repr=False)
     name: str = "conv2d"
     layer_type = "Conv2D"
 
@@ -179,8 +179,8 @@ class DenseSpec:
     units: int
     activation: str | None = None
     use_bias: bool = True
-    kernel: np.ndarray | None = None
-    bias: np.ndarray | None = None
+    kernel: np.ndarray | None = field(default=None, repr=False)
+    bias: np.ndarray | None = field(default=None, repr=False)
     name: str = "dense"
     layer_type = "Dense"
 

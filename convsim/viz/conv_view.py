@@ -132,21 +132,24 @@ def channels_view(trace: ConvTrace, step: ConvStep, shown_channels: int,
                   lang: str = "en") -> RenderableType:
     """A multi-channel step: one row per input channel (its slice of the filter,
     its products and sum), then the total and every filter's output map."""
-    rows = Table.grid(padding=(0, 2))
-    for _ in range(5):
-        rows.add_column(vertical="middle")
+    rows = Table(box=None, padding=(0, 2, 1, 0), header_style="bold",
+                 pad_edge=False)
+    k = step.filter + 1
+    for header in ("", word("input", lang), f"{word('filter', lang)} {k}",
+                   word("products", lang), word("sum", lang)):
+        rows.add_column(header, vertical="middle")
     names = CHANNEL_NAMES if trace.inputs.shape[2] == 3 else None
     for ch in range(trace.inputs.shape[2]):
         name = names[ch] if names else f"{word('channel', lang)} {ch}"
         visible = ch < shown_channels
+        patch_grid = input_grid(trace, step, ch, lang=lang)
+        patch_grid.title, patch_grid.labels = None, False
+        products = products_grid(step, ch, revealed=None if visible else 0, lang=lang)
+        products.title, products.labels = None, False
         rows.add_row(
-            Text(name, style="bold"),
-            input_grid(trace, step, ch, title=f"{word('input', lang)} {name}",
-                       lang=lang),
-            filter_grid(step, ch, title=f"{word('filter', lang)} {step.filter + 1}"
-                        f" [{name}]"),
-            products_grid(step, ch, revealed=None if visible else 0, lang=lang),
-            Text.assemble(f"{word('sum', lang)} {name} = ", (
+            Text(name, style="bold"), patch_grid,
+            Grid(step.weights[:, :, ch], labels=False), products,
+            Text.assemble(f"{name}: ", (
                 fmt_number(step.channel_sums[ch]) if visible else "·", "bold")),
         )
     done = shown_channels >= trace.inputs.shape[2]

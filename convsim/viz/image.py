@@ -109,7 +109,10 @@ class Heatmap:
             lv[self.reveal_rows:] = 0
         if lv.shape[0] % 2:
             lv = np.concatenate([lv, np.zeros_like(lv[:1])])
-        pairs = (lv[0::2] + lv[1::2]) / 2  # two pixel rows per text row
+        # two pixel rows per text row: keep the stronger of the two, so a thin
+        # edge (or a +/- pair, as edge filters make) is not averaged away
+        top, bottom = lv[0::2], lv[1::2]
+        pairs = np.where(np.abs(top) >= np.abs(bottom), top, bottom)
         for row in pairs:
             chars = [self._char(v) for v in row]
             yield Segment("".join(chars).ljust(width) + "\n")

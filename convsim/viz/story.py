@@ -98,8 +98,8 @@ def conv_question(step: ConvStep, lang: str) -> Question:
 
 def conv_frames(trace: ConvTrace, lang: str, *, filter: int = 0,
                 detail: Container[int] = (0,), keys: Container[int] = (),
-                quiz: Container[int] = (), hold: float = 1.0,
-                view: Callable | None = None) -> list[Frame]:
+                quiz: Container[int] = (), place: Container[int] = (),
+                hold: float = 1.0, view: Callable | None = None) -> list[Frame]:
     """Frames for every step of one filter of ``trace``.
 
     Args:
@@ -107,6 +107,8 @@ def conv_frames(trace: ConvTrace, lang: str, *, filter: int = 0,
             time, with the running sum.
         keys: steps whose finished frame is a key frame (``--no-animate``).
         quiz: steps that ask the learner to predict the output first.
+        place: steps shown twice: window placed, then the cell written (detail
+            and quiz steps always are).
         view: ``view(trace, step, revealed)`` to draw a frame (default:
             :func:`~convsim.viz.conv_view.step_view`).
     """
@@ -117,7 +119,8 @@ def conv_frames(trace: ConvTrace, lang: str, *, filter: int = 0,
         step = trace[filter * per_map + k]
         taps = step.products.size
         data = {"step": step}
-        if k in detail or k in quiz:
+        placed = k in detail or k in quiz or k in place
+        if placed:
             frames.append(Frame(_bind(view, trace, step, 0), move_caption(step, lang),
                                 hold=hold * 2, data=data))
         if k in detail:

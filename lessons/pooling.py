@@ -1,0 +1,108 @@
+"""Lesson: pooling — 2x2 max pooling with stride 2, then average pooling.
+
+Run it::
+
+    python -m convsim.lesson pooling
+    python -m convsim.lesson pooling --quiz        # guess which cell wins
+    python -m convsim.lesson pooling --size 6 --lang ko
+
+The book (5.1.2): max pooling downsamples a feature map. A 2x2 window moves
+with stride 2 (so windows do not overlap) and keeps only the largest value of
+each patch, channel by channel: 4x4 becomes 2x2, 148x148x32 becomes 74x74x32.
+It has no weights. Average pooling keeps the mean instead; max pooling
+usually works better because it keeps the strongest evidence of a feature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console, Group
+from rich.text import Text
+
+from convsim import shapes, trace
+from convsim.viz.conv_view import input_grid, output_grid, side_by_side
+from convsim.viz.frames import Frame, Lesson
+from convsim.viz.grid import PlainLegend
+from convsim.viz.player import Player, PlayResult
+from convsim.viz.story import pool_frames
+from convsim.viz.words import say
+
+NAME = "pooling"
+TITLE = {"en": "Max pooling", "ko": "최대 풀링"}
+SUMMARY = {
+    "en": "2x2 max pooling with stride 2: the max of each window is kept; average "
+          "pooling for contrast",
+    "ko": "2×2 최대 풀링, 스트라이드 2: 윈도우마다 최댓값만 남김; 평균 풀링과 비교",
+}
+FPS = 1.5
+SIZE = (4, 2, 12)
+POOL = 2
+
+TEXT = {
+    "en": {
+        "intro": "A {n}×{n} feature map (say, the output of a Conv2D + relu). Max "
+                 "pooling with a {p}×{p} window and stride {p} looks at each {p}×{p} "
+                 "patch and keeps only its largest value. No weights, nothing to "
+                 "learn.",
+        "avg": "Now average pooling: the same windows, but each keeps the mean of its "
+               "patch.",
+        "outro": "{n}×{n} → {o}×{o}: {working}. Max pooling keeps the strongest "
+                 "response of each region and drops 3 of every 4 values, so the next "
+                 "layers see a smaller map and a wider part of the image per cell. "
+                 "In the book's model: 148×148×32 → 74×74×32.",
+    },
+    "ko": {
+        "intro": "{n}×{n} 특성 맵이 있습니다 (예: Conv2D + 렐루의 출력). {p}×{p} "
+                 "윈도우와 스트라이드 {p}의 최대 풀링은 {p}×{p} 패치마다 가장 큰 값만 "
+                 "남깁니다. 가중치가 없어 학습할 것도 없습니다.",
+        "avg": "이번에는 평균 풀링: 윈도우는 같지만 패치의 평균을 남깁니다.",
+        "outro": "{n}×{n} → {o}×{o}: {working}. 최대 풀링은 영역마다 가장 강한 응답만 "
+                 "남기고 4개 중 3개를 버립니다. 그래서 다음 층은 더 작은 맵을 보고, "
+                 "한 칸이 이미지의 더 넓은 부분을 봅니다. 책의 모델에서는 148×148×32 → "
+                 "74×74×32.",
+    },
+}
+
+
+def make_map(size: int = SIZE[0], seed: int | None = None) -> np.ndarray:
+    """Distinct small integers, so every window has exactly one maximum."""
+    rng = np.random.default_rng(0 if seed is None else seed)
+    values = rng.choice(max(size * size, 20), size=(size, size), replace=False)
+    return values.astype(np.float32)
+
+
+def build(lang: str = "en", seed: int | None = None, size: int | None = None
+          ) -> Lesson:
+    n = size or SIZE[0]
+    words = TEXT[lang]
+    fmap = make_map(n, seed)
+    maxp = trace.trace_pool(fmap, POOL)
+    avgp = trace.trace_pool(fmap, POOL, kind="average")
+    per_map = maxp.out_h * maxp.out_w
+    working = shapes.output_size_working(n, POOL, POOL)
+    frames = [Frame(Group(side_by_side(input_grid(maxp, None, lang=lang),
+                                       output_grid(maxp, 0, 0, lang=lang)),
+                          PlainLegend(lang)), say(words["intro"], n=n, p=POOL),
+                    key=True, hold=4)]
+    frames += pool_frames(maxp, lang, keys={0, per_map - 1},
+                          quiz={1, per_map - 1} if per_map > 2 else {per_map - 1})
+    frames.append(Frame(Group(side_by_side(input_grid(avgp, None, lang=lang),
+                                           output_grid(avgp, 0, 0, lang=lang))),
+                        words["avg"], hold=3))
+    frames += pool_frames(avgp, lang, keys={per_map - 1}, hold=0.8)
+    maps = side_by_side(
+        input_grid(maxp, None, lang=lang),
+        output_grid(maxp, 0, per_map, title="MaxPooling2D", lang=lang),
+        output_grid(avgp, 0, per_map, title="AveragePooling2D", lang=lang))
+    frames.append(Frame(Group(maps, Text("  " + working, style="bold")),
+                        say(words["outro"], n=n, o=maxp.out_h, working=working),
+                        key=True, hold=6,
+                        data={"max": maxp.outputs[:, :, 0],
+                              "average": avgp.outputs[:, :, 0]}))
+    return Lesson(NAME, TITLE[lang], frames, lang)
+
+
+def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,
+        size: int | None = None, player: Player | None = None) -> PlayResult:
+    player = player or Player(console)
+    return player.play(build(lang=lang, seed=seed, size=size))
