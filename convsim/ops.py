@@ -247,16 +247,16 @@ def _dense_setup(inputs, kernel, bias):
 
 def relu(x) -> np.ndarray:
     """``max(x, 0)``."""
-    return _act.relu(as_float32(x, "x"))
+    return _elementwise(_act.relu, as_float32(x, "x"))
 
 
 def sigmoid(x) -> np.ndarray:
     """``1 / (1 + exp(-x))``, computed without overflow."""
-    return _act.sigmoid(as_float32(x, "x"))
+    return _elementwise(_act.sigmoid, as_float32(x, "x"))
 
 
 def tanh(x) -> np.ndarray:
-    return _act.tanh(as_float32(x, "x"))
+    return _elementwise(_act.tanh, as_float32(x, "x"))
 
 
 def softmax(x, axis=-1) -> np.ndarray:
@@ -271,18 +271,15 @@ def softmax(x, axis=-1) -> np.ndarray:
 
 def relu_backward(outputs, grad_output) -> np.ndarray:
     """Gradient of :func:`relu` given its outputs and dL/d(outputs)."""
-    y, dy = _pair(outputs, grad_output)
-    return _act.relu_backward(y, dy)
+    return _elementwise(_act.relu_backward, *_pair(outputs, grad_output))
 
 
 def sigmoid_backward(outputs, grad_output) -> np.ndarray:
-    y, dy = _pair(outputs, grad_output)
-    return _act.sigmoid_backward(y, dy)
+    return _elementwise(_act.sigmoid_backward, *_pair(outputs, grad_output))
 
 
 def tanh_backward(outputs, grad_output) -> np.ndarray:
-    y, dy = _pair(outputs, grad_output)
-    return _act.tanh_backward(y, dy)
+    return _elementwise(_act.tanh_backward, *_pair(outputs, grad_output))
 
 
 def softmax_backward(outputs, grad_output, axis=-1) -> np.ndarray:
@@ -305,6 +302,17 @@ def _rows_along(arr, axis):
         raise ValueError(f"`axis` must be in [-{arr.ndim}, {arr.ndim - 1}] for an "
                          f"array of shape {arr.shape}. Received: axis={axis}")
     return np.moveaxis(arr, axis, -1)
+
+
+def _elementwise(kernel, *arrays):
+    """Run an element-wise kernel on flat views and restore the shape.
+
+    Numba compiles one machine-code version per number of dimensions (a 2D
+    Dense output, a 4D conv output, a scalar...), each taking seconds; flat
+    C-contiguous views (free: no copy) mean one version serves every shape.
+    """
+    shape = arrays[0].shape
+    return kernel(*(a.reshape(-1) for a in arrays)).reshape(shape)
 
 
 def _pair(outputs, grad_output):
