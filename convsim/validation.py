@@ -94,7 +94,13 @@ def as_float32(x, name: str, ndim: int | None = None, what: str = "") -> np.ndar
         )
     # Not np.ascontiguousarray: it turns a 0-d array (a scalar) into shape (1,),
     # so ``relu(3.0)`` would come back as ``[3.]``. ``order="C"`` keeps the rank.
-    return np.asarray(arr, dtype=np.float32, order="C")
+    out = np.asarray(arr, dtype=np.float32, order="C")
+    if not out.flags.writeable:
+        # Numba compiles every kernel a second time (seconds each) for read-only
+        # arrays (np.frombuffer, memory maps, a user's frozen array); a copy costs
+        # far less. The kernels never write to their inputs either way.
+        out = out.copy()
+    return out
 
 
 def _is_int(value) -> bool:
