@@ -274,3 +274,15 @@ def test_docstring_examples():
     for module in (ops, validation):
         failures, tried = doctest.testmod(module)
         assert tried > 0 and failures == 0, module.__name__
+
+
+def test_as_float32_keeps_rank_and_gives_one_array_type_to_numba():
+    """Scalars stay 0-d (``relu(3.0)`` is a scalar, not ``[3.]``); read-only
+    arrays are copied (numba would compile a second version of every kernel
+    for them); a float32 C array passes through without a copy."""
+    assert validation.as_float32(3, "x").shape == ()
+    frozen = readonly(SOURCE)
+    got = validation.as_float32(frozen, "x")
+    assert got.flags.writeable and got.flags.c_contiguous
+    assert validation.as_float32(SOURCE, "x") is SOURCE
+    assert ops.relu(np.float32(-2)).shape == () and ops.sigmoid(0).item() == 0.5
