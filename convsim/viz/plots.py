@@ -43,6 +43,7 @@ def plot_history(history, path=None, title="Accuracy & Loss", dpi=100):
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or "loss" not in logs or not logs["loss"]:
@@ -61,6 +62,7 @@ def plot_history(history, path=None, title="Accuracy & Loss", dpi=100):
             ax.plot(epochs, logs[f"val_{key}"], "r", label=f"Validation {what}")
         ax.set_title(f"Training and Validation {what}")
         ax.set_xlabel("Epochs")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
