@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from convsim.kernels import warp
+from convsim.preprocessing.arguments import standardize_fill_mode, standardize_order
 
 __all__ = ["apply_affine_transform", "flip_axis", "is_identity", "transform_matrix"]
 
@@ -96,11 +97,6 @@ def apply_affine_transform(x, theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0,
     Returns:
         The warped float32 image; an exact copy when nothing was asked for.
     """
-    from convsim.preprocessing.generator import (
-        standardize_fill_mode,
-        standardize_order,
-    )
-
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError("Input arrays must be multi-channel 2D images: shape "

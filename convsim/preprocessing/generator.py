@@ -24,63 +24,11 @@ import warnings
 import numpy as np
 
 from convsim.kernels import warp
-from convsim.preprocessing import affine
+from convsim.preprocessing import affine, arguments
 from convsim.preprocessing.image_utils import array_to_img, img_to_array
-from convsim.validation import standardize_choice, standardize_data_format
+from convsim.validation import standardize_data_format
 
 __all__ = ["ImageDataGenerator"]
-
-FILL_MODES = ("constant", "nearest", "reflect", "wrap")
-
-
-def standardize_fill_mode(fill_mode) -> str:
-    return standardize_choice(fill_mode, FILL_MODES, "fill_mode")
-
-
-def standardize_order(order) -> int:
-    if isinstance(order, numbers.Integral) and order in (0, 1):
-        return int(order)
-    raise ValueError("`interpolation_order` must be 0 (nearest pixel) or 1 "
-                     f"(bilinear). Received: interpolation_order={order!r}")
-
-
-def _number(value, name: str, low: float = 0.0) -> float:
-    if (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value) and value >= low):
-        return float(value)
-    raise ValueError(f"`{name}` must be a finite number >= {low:g}. "
-                     f"Received: {name}={value!r}")
-
-
-def _shift_range(value, name: str):
-    """A float (fraction or pixels), an int (whole pixels) or a list of choices."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(_number(value, name))
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return _number(value, name)
-    if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 0:
-        arr = np.asarray(value)
-        if arr.ndim == 1 and arr.dtype.kind in "iuf" and np.all(np.isfinite(arr)):
-            return arr
-    raise ValueError(f"`{name}` must be a float, an int or a 1-D list of "
-                     f"numbers. Received: {name}={value!r}")
-
-
-def _zoom_range(value) -> tuple[float, float]:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        z = _number(value, "zoom_range")
-        low, high = 1.0 - z, 1.0 + z
-    elif isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2:
-        low, high = (_number(v, "zoom_range") for v in value)
-    else:
-        raise ValueError("`zoom_range` should be a float or a tuple or list of "
-                         f"two floats. Received: zoom_range={value!r}")
-    if not 0 < low <= high:
-        raise ValueError("`zoom_range` must give 0 < lower <= upper zoom factors "
-                         f"(a float z means [1 - z, 1 + z], so z < 1). "
-                         f"Received: zoom_range={value!r}")
-    return low, high
-
 
 class ImageDataGenerator:
     """Generate batches of images with real-time data augmentation (Keras API).
@@ -142,33 +90,34 @@ class ImageDataGenerator:
         self.featurewise_std_normalization = bool(featurewise_std_normalization)
         self.samplewise_std_normalization = bool(samplewise_std_normalization)
         self.zca_whitening = bool(zca_whitening)
-        self.zca_epsilon = _number(zca_epsilon, "zca_epsilon")
-        self.rotation_range = _number(rotation_range, "rotation_range")
-        self.width_shift_range = _shift_range(width_shift_range, "width_shift_range")
-        self.height_shift_range = _shift_range(height_shift_range,
-                                               "height_shift_range")
-        self.shear_range = _number(shear_range, "shear_range")
-        self.zoom_range = _zoom_range(zoom_range)
-        self.channel_shift_range = _number(channel_shift_range,
-                                           "channel_shift_range")
-        self.fill_mode = standardize_fill_mode(fill_mode)
-        self.cval = _number(cval, "cval", low=-math.inf)
+        check = arguments.number
+        self.zca_epsilon = check(zca_epsilon, "zca_epsilon")
+        self.rotation_range = check(rotation_range, "rotation_range")
+        self.width_shift_range = arguments.shift_range(width_shift_range,
+                                                       "width_shift_range")
+        self.height_shift_range = arguments.shift_range(height_shift_range,
+                                                        "height_shift_range")
+        self.shear_range = check(shear_range, "shear_range")
+        self.zoom_range = arguments.zoom_range(zoom_range)
+        self.channel_shift_range = check(channel_shift_range, "channel_shift_range")
+        self.fill_mode = arguments.standardize_fill_mode(fill_mode)
+        self.cval = check(cval, "cval", low=-math.inf)
         self.horizontal_flip = bool(horizontal_flip)
         self.vertical_flip = bool(vertical_flip)
         if rescale is not None:
-            rescale = _number(rescale, "rescale", low=-math.inf)
+            rescale = check(rescale, "rescale", low=-math.inf)
         self.rescale = rescale
         if preprocessing_function is not None and not callable(
                 preprocessing_function):
             raise TypeError("`preprocessing_function` must be callable. "
                             f"Received: {preprocessing_function!r}")
         self.preprocessing_function = preprocessing_function
-        if validation_split and not 0 < _number(validation_split,
-                                                "validation_split") < 1:
+        if validation_split and not 0 < check(validation_split,
+                                              "validation_split") < 1:
             raise ValueError("`validation_split` must be strictly between 0 and "
                              f"1. Received: {validation_split}")
         self._validation_split = float(validation_split or 0.0)
-        self.interpolation_order = standardize_order(interpolation_order)
+        self.interpolation_order = arguments.standardize_order(interpolation_order)
         if np.dtype(dtype) != np.float32:
             raise ValueError("convsim computes in float32: `dtype` must be "
                              f"'float32'. Received: dtype={dtype!r}")
@@ -178,7 +127,7 @@ class ImageDataGenerator:
                     or len(brightness_range) != 2):
                 raise ValueError("`brightness_range should be tuple or list of two "
                                  f"floats. Received: {brightness_range!r}")
-            brightness_range = tuple(_number(b, "brightness_range")
+            brightness_range = tuple(check(b, "brightness_range")
                                      for b in brightness_range)
         self.brightness_range = brightness_range
         if self.zca_whitening or self.featurewise_std_normalization:
