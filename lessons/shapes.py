@@ -81,8 +81,10 @@ TEXT = {
         "total": "Total: {sum} = {total} parameters. The largest share, {pct}%, is "
                  "in {layer}. Convolutions have few because one filter is shared by "
                  "every position of the image.",
-        "ask": "What is the output shape of {layer} ({kind}), given its input {shape}?",
-        "layer": "layer", "output": "output shape", "working": "how", "params": "params",
+        "ask": "What is the output shape of {layer} ({kind}), given its input "
+               "{shape}?",
+        "layer": "layer", "output": "output shape", "working": "how",
+        "params": "params",
         "param_working": "parameter working", "unchanged": "unchanged",
     },
     "ko": {
@@ -166,7 +168,8 @@ def _explain(spec, shape, out, params, words):
     if isinstance(spec, DenseSpec):
         p_working = f"({shape[0]} + {int(spec.use_bias)}) * {spec.units} = {params:,}"
         return (f"{shape[0]} → {spec.units}", p_working,
-                say(words["dense"], u=spec.units, n=f"{shape[0]:,}", params=f"{params:,}"))
+                say(words["dense"], u=spec.units, n=f"{shape[0]:,}",
+                    params=f"{params:,}"))
     return words["unchanged"], "0", say(words["identity"], layer=name)
 
 

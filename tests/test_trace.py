@@ -214,3 +214,14 @@ def test_spec_shapes_and_params_of_the_seed_model():
         trace.Conv2DSpec(1, 3).output_shape((2, 2, 1))
     with pytest.raises(ValueError, match="`padding` must be one of"):
         trace.Conv2DSpec(1, 3, padding="full")
+
+
+def test_explicit_pytorch_style_padding_is_np_pad_then_valid():
+    x = np.random.default_rng(0).normal(size=(6, 6, 2)).astype(np.float32)
+    k = np.random.default_rng(1).normal(size=(3, 3, 2, 3)).astype(np.float32)
+    t = trace.trace_conv(x, k, strides=2, padding=(1, 1, 1, 1))
+    expected = ops.conv(np.pad(x, ((1, 1), (1, 1), (0, 0)))[None], k, 2)[0]
+    np.testing.assert_array_equal(t.outputs, expected)
+    assert t.pad.pads == (1, 1, 1, 1) and t[0].is_padding[0].all()
+    with pytest.raises(ValueError, match="`padding` argument must be a tuple of 4"):
+        trace.trace_conv(x, k, padding=(1, -1, 0, 0))

@@ -55,7 +55,7 @@ class Heatmap:
         if self.signed:
             top = self.vmax or float(np.abs(v).max()) or 1.0
             return np.clip(v / top, -1.0, 1.0)
-        low = float(v.min())
+        low = min(float(v.min()), 0.0)  # pixels: 0 is black
         top = (self.vmax if self.vmax is not None else float(v.max())) - low
         return np.clip((v - low) / (top or 1.0), 0.0, 1.0)
 
