@@ -33,7 +33,9 @@ class Prefetcher:
 
     Attribute access falls through to the wrapped iterator, so ``len()``,
     ``class_indices``, ``samples`` etc. keep working. Do not call ``next()`` on
-    the wrapped iterator yourself while the prefetcher runs.
+    the wrapped iterator yourself while the prefetcher runs. Use it in a
+    ``with`` block or call :meth:`close`: the (daemon) thread otherwise keeps
+    its few batches ready until the program ends.
     """
 
     def __init__(self, iterator, buffer_size: int = 4):
@@ -107,11 +109,6 @@ class Prefetcher:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def __del__(self):
-        stop = getattr(self, "_stop", None)
-        if stop is not None:
-            stop.set()
 
 
 def prefetch(iterator, buffer_size: int = 4) -> Prefetcher:
