@@ -176,7 +176,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
                               reveal_rows=r1)
             question = (_filter_question(f, lang) if r == 0 and f.key in (
                 "vertical", "horizontal") else None)
-            frames.append(Frame(side_by_side(band, weights, partial, gap=2),
+            frames.append(Frame(side_by_side(band, weights, partial),
                                 say(words["sweep"], name=f.name[lang], r0=r,
                                     r1=r1 - 1), hold=0.5, question=question))
         best = t.step(*np.unravel_index(int(np.argmax(response)), response.shape))
@@ -184,20 +184,20 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
                      labels=False)
         caption = words["done"][f.key] + " " + say(
             words["strongest"], v=fmt_number(best.output), r=best.row, c=best.col)
-        frames.append(Frame(side_by_side(digit, weights, Heatmap(
-            response, title=words["map"], signed=True, vmax=vmax), patch, gap=2),
+        frames.append(Frame(side_by_side(digit, Group(weights, Text(""), patch),
+                                         Heatmap(response, title=words["map"],
+                                                 signed=True, vmax=vmax)),
             caption, key=True, hold=8, data={"filter": f.key, "map": response,
                                              "best": best}))
-    frames.append(Frame(_overview(digit, maps, lang), words["outro"], key=True,
+    frames.append(Frame(_overview(maps, lang), words["outro"], key=True,
                         hold=10, data={"maps": maps}))
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 
-def _overview(digit, maps, lang):
+def _overview(maps, lang):
     tiles = [Heatmap(maps[f.key], title=f.name[lang], signed=f.key != "blur")
              for f in FILTERS]
-    return Group(side_by_side(digit, tiles[0], tiles[1]),
-                 side_by_side(Text(" " * 28), tiles[2], tiles[3]),
+    return Group(side_by_side(tiles[0], tiles[1]), side_by_side(tiles[2], tiles[3]),
                  Text("  orange +   blue −" if lang == "en" else "  주황 +   파랑 −",
                       style="grey50"))
 

@@ -178,8 +178,8 @@ def table(rows: list[Row], shown: int, lang: str, total: bool = False) -> Table:
     t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     t.add_column(words["layer"], no_wrap=True)
     t.add_column(words["output"], justify="right", no_wrap=True)
-    t.add_column(words["working"], no_wrap=True)
-    t.add_column(words["params"], justify="right", no_wrap=True)
+    t.add_column(words["working"])  # these two wrap on narrow terminals
+    t.add_column(words["params"], justify="right")
     for i, row in enumerate(rows[:shown]):
         style = "bold on #1d3557" if i == shown - 1 and not total else None
         t.add_row(f"{row.spec.layer_type}", fmt_shape(row.output_shape), row.working,

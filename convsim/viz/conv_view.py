@@ -170,7 +170,7 @@ def channels_view(trace: ConvTrace, step: ConvStep, shown_channels: int,
     return Group(*parts)
 
 
-def side_by_side(*renderables: RenderableType, gap: int = 3) -> Table:
+def side_by_side(*renderables: RenderableType, gap: int = 2) -> Table:
     """Renderables in one row, top-aligned, ``gap`` columns apart."""
     table = Table.grid(padding=(0, gap))
     for _ in renderables:

@@ -17,7 +17,7 @@ LANGS = ("en", "ko")
 WORDS = {
     "en": {
         "input": "input", "filter": "filter", "products": "patch × filter",
-        "output": "output (feature map)", "padded": "padded input", "sum": "sum",
+        "output": "feature map", "padded": "padded input", "sum": "sum",
         "bias": "bias", "step": "step", "of": "of", "channel": "channel",
         "playing": "▶ playing", "paused": "⏸ paused",
         "keys": "space pause/play · n/→/Enter next · p/← back · q quit",
@@ -29,7 +29,7 @@ WORDS = {
     },
     "ko": {
         "input": "입력", "filter": "필터", "products": "패치 × 필터",
-        "output": "출력 (특성 맵)", "padded": "패딩한 입력", "sum": "합",
+        "output": "특성 맵", "padded": "패딩한 입력", "sum": "합",
         "bias": "편향", "step": "단계", "of": "/", "channel": "채널",
         "playing": "▶ 재생 중", "paused": "⏸ 일시 정지",
         "keys": "space 정지/재생 · n/→/Enter 다음 · p/← 이전 · q 종료",
