@@ -119,11 +119,11 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
         k = step.filter + 1
         first = index % per_map == 0
         if first and step.filter:
-            frames.append(Frame(_view(t, step, 0), say(words["next_filter"], k=k),
+            frames.append(Frame(_view(t, step, 0, lang), say(words["next_filter"], k=k),
                                 hold=3))
         if index == 0:  # the first step: one channel at a time
             for ch, name in enumerate(CHANNEL_NAMES):
-                frames.append(Frame(_view(t, step, ch + 1), say(
+                frames.append(Frame(_view(t, step, ch + 1, lang), say(
                     words["channel"], name=name, k=k,
                     s=fmt_number(step.channel_sums[ch])), hold=2, data={"step": step}))
         question = None
@@ -134,7 +134,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
                     "(렐루 후) 얼마일까요?", k=k, r=step.row, c=step.col),
                 number_check(step.output), fmt_number(step.output),
                 _total_caption(step, lang))
-        frames.append(Frame(_view(t, step, 3), _total_caption(step, lang),
+        frames.append(Frame(_view(t, step, 3, lang), _total_caption(step, lang),
                             key=index in (0, per_map, len(t) - 1), hold=2 if first
                             else 1, question=question, data={"step": step}))
     oh, ow = t.out_h, t.out_w
@@ -160,8 +160,8 @@ def _total_caption(step, lang) -> str:
                value=fmt_number(step.output))
 
 
-def _view(t, step, shown):
-    return lambda: channels_view(t, step, shown)
+def _view(t, step, shown, lang):
+    return lambda: channels_view(t, step, shown, lang)
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

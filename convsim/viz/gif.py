@@ -146,9 +146,32 @@ class CellPainter:
             return
         if bg != BACKGROUND:
             draw.rectangle([x, y, x1, y1], fill=bg)
+        if char in BOX_LINES:  # panel borders: lines that join across cells
+            self._box(draw, char, x, y, x1, y1, fg)
+            return
         if not char.isspace():
             font = self._font(self.font_for(char, bold))
+            if span > 1:  # centre wide (Hangul) glyphs in their two cells
+                x += (span * self.cell_w - font.getlength(char)) / 2
             draw.text((x, y + 1), char, font=font, fill=fg)
+
+
+    @staticmethod
+    def _box(draw, char, x, y, x1, y1, fg) -> None:
+        mx, my = round((x + x1) / 2), round((y + y1) / 2)
+        left, right, up, down = BOX_LINES[char]
+        if left or right:
+            draw.line([x if left else mx, my, x1 if right else mx, my], fill=fg)
+        if up or down:
+            draw.line([mx, y if up else my, mx, y1 if down else my], fill=fg)
+
+
+# box-drawing character -> (reaches left, right, up, down)
+BOX_LINES = {
+    "─": (1, 1, 0, 0), "│": (0, 0, 1, 1), "╭": (0, 1, 0, 1), "╮": (1, 0, 0, 1),
+    "╰": (0, 1, 1, 0), "╯": (1, 0, 1, 0), "┌": (0, 1, 0, 1), "┐": (1, 0, 0, 1),
+    "└": (0, 1, 1, 0), "┘": (1, 0, 1, 0),
+}
 
 
 def _colours(style: Style | None) -> tuple[tuple, tuple, bool]:
