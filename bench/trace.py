@@ -86,8 +86,9 @@ def main(argv=None) -> int:
     traced = traced_forward(image, specs)
     np.testing.assert_allclose(traced, plain, rtol=1e-6, atol=1e-6)
     first = trace.trace_stack(image, specs)[0]
-    print(f"first layer: {len(first):,} steps, "
-          f"{len(first) * first.kernel[..., 0].size:,} products (never materialised)")
+    products = len(first) * first.kernel[..., 0].size
+    print(f"first layer: {len(first):,} steps, {products:,} products (never "
+          f"materialised: as float32 they would take {products * 4 / 2**20:.1f} MiB)")
     print(f"{'':28s}{'time (ms)':>10s}{'peak (MiB)':>12s}")
     for label, fn in (("plain forward (ops)", plain_forward),
                       ("trace_stack", traced_forward),
