@@ -73,16 +73,19 @@ def conv(
 
 
 def conv_backward(
-    inputs, kernel, grad_output, strides=1, padding="valid", dilation_rate=1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    inputs, kernel, grad_output, strides=1, padding="valid", dilation_rate=1,
+    *, input_grad=True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv`: ``(d_inputs, d_kernel, d_bias)``.
 
     ``grad_output`` is dL/d(outputs), shaped like the output of :func:`conv`.
+    With ``input_grad=False`` ``d_inputs`` is ``None`` and is not computed (the
+    first layer of a model needs no gradient for the images themselves).
     """
     x, k, _, geo, st, dil = _conv_setup(inputs, kernel, strides, padding,
                                         None, dilation_rate, None)
     dy = _grad_like(grad_output, (x.shape[0], geo.out_h, geo.out_w, k.shape[3]))
-    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil)
+    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil, bool(input_grad))
 
 
 def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",

@@ -37,6 +37,20 @@ from numba import njit, prange
 # 128 filters (patch 1152), 27 vs 17 ms. Above it, the BLAS product wins.
 DIRECT_MAX_PATCH = 576
 
+# The backward pass measured differently (bench/kernels.py and a per-kernel timing
+# on 2 busy cores): the direct loops won for thin patches (150x150x3 -> 32: dW 52 ms
+# vs seconds for the 27 x 438,080 BLAS product) and for small feature maps (13x13x32
+# -> 64, batch 64: dx 48 vs 68 ms, dW 52 vs 68 ms), im2col+BLAS for large maps with
+# many channels (74x74x32 -> 64, batch 20: dx 196 vs 422 ms, dW 331 vs 428 ms).
+DIRECT_BACKWARD_MAX_PATCH = 27
+DIRECT_BACKWARD_MAX_POSITIONS = 256  # out_h * out_w of one image
+
+
+def _direct_backward(patch: int, positions: int) -> bool:
+    small_maps = positions <= DIRECT_BACKWARD_MAX_POSITIONS
+    return patch <= DIRECT_BACKWARD_MAX_PATCH or small_maps
+
+
 # Output positions summed per float32 BLAS call in the kernel gradient; the chunk
 # totals are then added in float64 (see conv2d_backward).
 ROWS_PER_CHUNK = 8192
@@ -124,6 +138,62 @@ def _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, pad_top, pad_left, out_h, ou
     return y
 
 
+@njit(cache=True, parallel=True)
+def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left):
+    """dL/dkernel by the literal loop: every (patch value) * (output gradient).
+
+    Each image accumulates into its own float64 slice (no races between threads,
+    no float32 drift over ~20,000 positions per image); the slices are then added.
+    """
+    n, h, w, c = x.shape
+    out_h, out_w, f = dy.shape[1], dy.shape[2], dy.shape[3]
+    partial = np.zeros((n, kh, kw, c, f), dtype=np.float64)
+    for b in prange(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = ox * sw + j * dw - pad_left
+                        if ix < 0 or ix >= w:
+                            continue
+                        for ch in range(c):
+                            v = np.float64(x[b, iy, ix, ch])
+                            for k in range(f):
+                                partial[b, i, j, ch, k] += v * dy[b, oy, ox, k]
+    return partial.sum(axis=0)
+
+
+@njit(cache=True, parallel=True)
+def _input_grad_direct(dy, kernel, h, w, sh, sw, dh, dw, pad_top, pad_left):
+    """dL/dx by the literal loop: each output gradient flows back through the
+    filter weights to every input cell of its patch (overlaps add up)."""
+    n, out_h, out_w, f = dy.shape
+    kh, kw, c, _ = kernel.shape
+    # (kh, kw, filters, channels): the innermost loop below then walks both this
+    # and dx contiguously over channels, which the compiler can vectorise.
+    kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
+    dx = np.zeros((n, h, w, c), dtype=np.float32)
+    for b in prange(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = ox * sw + j * dw - pad_left
+                        if ix < 0 or ix >= w:
+                            continue
+                        for k in range(f):
+                            g = dy[b, oy, ox, k]
+                            for ch in range(c):
+                                dx[b, iy, ix, ch] += g * kernel_t[i, j, k, ch]
+    return dx
+
+
 def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     """Convolution output ``(batch, out_h, out_w, filters)``.
 
@@ -147,13 +217,20 @@ def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     return y.reshape(n, out_h, out_w, f)
 
 
-def conv2d_backward(x, kernel, dy, strides, pads, dilation):
+def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     """Gradients ``(dx, dkernel, dbias)`` of a convolution, given ``dy = dL/dy``.
 
+    ``dx`` is ``None`` when ``input_grad`` is False (a model's first layer needs
+    no gradient for its input, and skipping it saves a third of the work).
+
     ``dkernel`` and ``dbias`` sum over every image and output position (millions
-    of terms for a batch of 150x150 images): we let BLAS sum chunks of about
-    ``ROWS_PER_CHUNK`` positions in float32 and add the chunk results in float64,
-    so the total does not drift the way one long float32 running sum would.
+    of terms for a batch of 150x150 images), so they are accumulated in float64:
+    the total does not drift the way one long float32 running sum would.
+    Thin patches and small maps use the direct loops; the rest let BLAS sum
+    chunks of about ``ROWS_PER_CHUNK`` positions in float32 and add the chunk
+    results in float64.
+    (Multi-threaded BLAS is very slow on the thin case: a 27 x 438,080 by
+    438,080 x 32 product took seconds on a busy 2-core machine.)
     """
     n, h, w, c = x.shape
     kh, kw, _, f = kernel.shape
@@ -162,6 +239,12 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation):
     top, left = pads[0], pads[2]
     k = kh * kw * c
     dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
+    if _direct_backward(k, out_h * out_w):
+        dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left)
+        dx = None
+        if input_grad:
+            dx = _input_grad_direct(dy, kernel, h, w, sh, sw, dh, dw, top, left)
+        return dx, dkernel.astype(np.float32), dbias
     cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
     dy_rows = dy.reshape(n, out_h * out_w, f)
     dkernel = np.zeros((k, f), dtype=np.float64)
@@ -169,9 +252,11 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation):
     for b in range(0, n, per_chunk):
         rows = slice(b, b + per_chunk)
         dkernel += cols[rows].reshape(-1, k).T @ dy_rows[rows].reshape(-1, f)
-    dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
-    dx = _col2im(
-        dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top, left,
-        out_h, out_w,
-    )
+    dx = None
+    if input_grad:
+        dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
+        dx = _col2im(
+            dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top,
+            left, out_h, out_w,
+        )
     return dx, dkernel.astype(np.float32).reshape(kh, kw, c, f), dbias

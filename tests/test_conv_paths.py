@@ -1,0 +1,118 @@
+"""Every implementation path of the convolution kernels against the naive loops.
+
+conv2d_forward and conv2d_backward each choose between a direct loop and
+im2col + BLAS by the shape (thresholds measured in bench/kernels.py). Each case
+below is built to land on one specific combination, and the test first checks
+that it really does, so moving a threshold cannot silently leave a path untested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from reference import naive_conv2d, naive_conv2d_backward
+
+from convsim import ops
+from convsim.kernels import conv as conv_kernels
+
+WIDE = conv_kernels.DIRECT_MAX_PATCH // 9 + 1  # 3x3 patches wider than the limit
+SIDE = int(conv_kernels.DIRECT_BACKWARD_MAX_POSITIONS**0.5) + 3  # map > limit
+
+CASES = [
+    # x shape, kernel shape, strides, padding, dilation, direct forward?, backward?
+    pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, True, True, id="small"),
+    pytest.param(
+        (2, SIDE, SIDE, 3),
+        (3, 3, 3, 4),
+        2,
+        "same",
+        1,
+        True,
+        True,
+        id="thin-patch-big-map",
+    ),
+    pytest.param(
+        (2, SIDE, SIDE, 4),
+        (3, 3, 4, 3),
+        1,
+        "valid",
+        1,
+        True,
+        False,
+        id="big-map-blas-backward",
+    ),
+    pytest.param(
+        (1, SIDE + 1, SIDE, 5),
+        (2, 3, 5, 2),
+        1,
+        "same",
+        2,
+        True,
+        False,
+        id="big-map-dilated-blas-backward",
+    ),
+    pytest.param(
+        (2, 5, 5, WIDE),
+        (3, 3, WIDE, 2),
+        1,
+        "valid",
+        1,
+        False,
+        True,
+        id="wide-patch-small-map",
+    ),
+    pytest.param(
+        (1, SIDE, SIDE, WIDE),
+        (3, 3, WIDE, 2),
+        1,
+        "same",
+        1,
+        False,
+        False,
+        id="wide-patch-big-map",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "x_shape, k_shape, strides, padding, dilation, fwd_direct, bwd_direct", CASES
+)
+def test_each_path_matches_the_reference(
+    x_shape, k_shape, strides, padding, dilation, fwd_direct, bwd_direct
+):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1, 1, x_shape).astype(np.float32)
+    k = rng.uniform(-1, 1, k_shape).astype(np.float32)
+    b = rng.uniform(-1, 1, k_shape[3]).astype(np.float32)
+    geo = ops.conv_geometry(x_shape, k_shape[:2], strides, padding, dilation)
+    patch = k_shape[0] * k_shape[1] * k_shape[2]
+    positions = geo.out_h * geo.out_w
+    assert (patch <= conv_kernels.DIRECT_MAX_PATCH) == fwd_direct
+    assert conv_kernels._direct_backward(patch, positions) == bwd_direct
+
+    y = ops.conv(x, k, strides, padding, dilation_rate=dilation, bias=b)
+    tol = 1e-5 * np.sqrt(patch)  # see the tolerance note in test_conv.py
+    assert_allclose(
+        y,
+        naive_conv2d(x, k, b, (strides,) * 2, padding, (dilation,) * 2),
+        rtol=1e-5,
+        atol=tol,
+    )
+
+    dy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    dx, dk, db = ops.conv_backward(x, k, dy, strides, padding, dilation)
+    want_dx, want_dk, want_db = naive_conv2d_backward(
+        x, k, dy, (strides,) * 2, padding, (dilation,) * 2
+    )
+    sums = y.shape[0] * positions
+    assert_allclose(dx, want_dx, rtol=1e-5, atol=1e-5 * np.sqrt(k.size))
+    assert_allclose(dk, want_dk, rtol=1e-5, atol=1e-5 * np.sqrt(sums))
+    assert_allclose(db, want_db, rtol=1e-5, atol=1e-5 * np.sqrt(sums))
+
+    no_dx, dk2, db2 = ops.conv_backward(
+        x, k, dy, strides, padding, dilation, input_grad=False
+    )
+    assert no_dx is None
+    assert_allclose(dk2, dk)
+    assert_allclose(db2, db)
