@@ -85,6 +85,11 @@ EDGE_CASES = [
     pytest.param((2, 5, 5, WIDE), (3, 3, WIDE, 4), 1, "valid", 1, id="im2col"),
     pytest.param((2, 6, 6, WIDE), (3, 3, WIDE, 3), 2, "same", 1, id="im2col-s2-same"),
     pytest.param((1, 7, 7, WIDE), (3, 3, WIDE, 2), 1, "valid", 2, id="im2col-dilated"),
+    # larger maps (> 256 positions per image), thin and wide patches: the
+    # backward pass may choose loops or im2col + BLAS by these sizes
+    pytest.param((2, 20, 19, 1), (3, 3, 1, 2), 1, "valid", 1, id="big-map-thin"),
+    pytest.param((1, 19, 19, 4), (3, 3, 4, 2), 1, "valid", 1, id="big-map-wide"),
+    pytest.param((1, 35, 36, 4), (3, 3, 4, 2), 2, "same", 1, id="big-map-s2-same"),
 ]
 
 
@@ -99,6 +104,23 @@ def test_edge_cases_match_reference(x_shape, k_shape, strides, padding, dilation
 def test_im2col_cases_really_take_the_blas_path():
     """Keeps the 'im2col' edge cases meaningful if the threshold moves."""
     assert 3 * 3 * WIDE > conv_kernels.DIRECT_MAX_PATCH
+
+
+def test_edge_cases_cover_every_backward_path():
+    """If the backward pass picks loops or BLAS by (patch length, positions per
+    image), the table must hold cases for both choices."""
+    choose = getattr(conv_kernels, "_direct_backward", None)
+    if choose is None:
+        pytest.skip("conv backward has a single path")
+    chosen = set()
+    for case in EDGE_CASES:
+        x_shape, k_shape, strides, padding, dilation = case.values
+        st_ = (strides, strides) if isinstance(strides, int) else strides
+        dil = (dilation, dilation) if isinstance(dilation, int) else dilation
+        geo = ops.conv_geometry(x_shape, k_shape[:2], st_, padding, dil)
+        chosen.add(choose(k_shape[0] * k_shape[1] * k_shape[2],
+                          geo.out_h * geo.out_w))
+    assert chosen == {True, False}
 
 
 @pytest.mark.parametrize("channels", [1, WIDE], ids=["direct", "im2col"])
