@@ -59,7 +59,7 @@ CASES = [
         "valid",
         1,
         False,
-        True,
+        False,
         id="wide-patch-small-map",
     ),
     pytest.param(

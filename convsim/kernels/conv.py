@@ -47,8 +47,8 @@ DIRECT_BACKWARD_MAX_POSITIONS = 256  # out_h * out_w of one image
 
 
 def _direct_backward(patch: int, positions: int) -> bool:
-    small_maps = positions <= DIRECT_BACKWARD_MAX_POSITIONS
-    return patch <= DIRECT_BACKWARD_MAX_PATCH or small_maps
+    small = positions <= DIRECT_BACKWARD_MAX_POSITIONS and patch <= DIRECT_MAX_PATCH
+    return patch <= DIRECT_BACKWARD_MAX_PATCH or small
 
 
 # Output positions summed per float32 BLAS call in the kernel gradient; the chunk
