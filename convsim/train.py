@@ -104,6 +104,9 @@ def run_mnist(args, console: Console) -> int:
         train_images, train_labels = train_images[:args.limit], train_labels[
             :args.limit]
         test_images, test_labels = test_images[:args.limit], test_labels[:args.limit]
+        console.print(f"--limit {args.limit}: using the first {len(train_images):,} "
+                      f"training and {len(test_images):,} test images.",
+                      highlight=False)
     # the seed's preprocessing, with the sizes read from the data
     train_images = train_images.reshape((len(train_images), 28, 28, 1))
     train_images = train_images.astype("float32") / 255
