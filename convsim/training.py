@@ -260,9 +260,10 @@ class Trainer:
                                      "without a length.")
             batches = iterator_batches(data, steps)
         else:
-            if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+            if not isinstance(data, (tuple, list)) or len(data) != 2:
                 raise ValueError("`validation_data` must be a tuple (x_val, y_val) "
-                                 f"or an iterator of batches. Received: {type(data)}")
+                                 "or an iterator of (x, y) batches (sample weights "
+                                 f"are not supported). Received: {type(data)}")
             x, y = standardize_arrays(data[0], data[1])
             n_batches = math.ceil(len(x) / batch_size)
             steps = n_batches if steps is None else min(steps, n_batches)

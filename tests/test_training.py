@@ -416,3 +416,49 @@ def test_loss_objects_and_from_logits():
                   ["accuracy"])
     history = model.fit(x, labels, epochs=10, batch_size=10, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_same_losses_as_pytorch_from_the_same_weights_and_batches():
+    """The seed's convnet, copied weight for weight into PyTorch, trained on the
+    same batches with SGD + momentum: the losses agree step after step. (Kernel
+    layout differs: Keras (kh, kw, in, out) vs torch (out, in, kh, kw), and
+    Flatten orders NHWC (h, w, c) vs NCHW (c, h, w), so Dense rows are permuted.)
+    """
+    torch = pytest.importorskip("torch")
+    from convsim.train import build_mnist_model
+
+    set_random_seed(6)
+    model = build_mnist_model()
+    model.compile(optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
+    nn = torch.nn
+    net = nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+        nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10)).double()
+    ours = [layer for layer in model.layers if layer.weights]
+    theirs = [m for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        for mine, other in zip(ours, theirs, strict=True):
+            kernel = np.asarray(mine.kernel, np.float64)
+            if kernel.ndim == 4:
+                kernel = kernel.transpose(3, 2, 0, 1)
+            elif kernel.shape[0] == 576:  # rows (h, w, c) -> (c, h, w)
+                kernel = kernel.reshape(3, 3, 64, 64).transpose(2, 0, 1, 3).reshape(
+                    576, 64).T
+            else:
+                kernel = kernel.T
+            other.weight.copy_(torch.from_numpy(kernel.copy()))
+            other.bias.copy_(torch.from_numpy(np.asarray(mine.bias, np.float64)))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.random((16, 28, 28, 1), dtype=np.float32)
+        y = rng.integers(0, 10, 16)
+        ours_loss = model.train_on_batch(x, y)
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            net(torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float64))),
+            torch.from_numpy(y))
+        loss.backward()
+        opt.step()
+        assert ours_loss == pytest.approx(loss.item(), rel=1e-4)
