@@ -17,13 +17,15 @@ files in :mod:`convsim.saving`.
 
 from __future__ import annotations
 
+import io
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from convsim import saving
 from convsim.layers import deserialize, serialize
-from convsim.layers.base import KerasTensor, Layer, unique_name
+from convsim.layers.base import KerasTensor, Layer, nodes_between, unique_name
 from convsim.layers.core import InputLayer
 from convsim.training import Trainer
 
@@ -63,7 +65,7 @@ class Model(Trainer):
             raise TypeError("`outputs` must be a symbolic tensor (e.g. layer.output) "
                             f"or a list of them. Received: {outputs!r}")
         self._input, self._outputs = inputs, outputs
-        self._nodes = _nodes_between(inputs, outputs)
+        self._nodes = nodes_between(inputs, outputs)
         self.built = True
 
     # ------------------------------------------------------------ structure
@@ -200,7 +202,7 @@ class Model(Trainer):
             lines.append(f" Optimizer params: {_count(opt_params)}")
         if print_fn is not None:
             recorder = Console(width=line_length or 100, record=True,
-                               color_system=None, file=_Null())
+                               color_system=None, file=io.StringIO())
             _print_summary(recorder, self.name, table, lines)
             for line in recorder.export_text().splitlines():
                 print_fn(line)
@@ -372,27 +374,6 @@ def _default_name(model) -> str:
     return "sequential" if isinstance(model, Sequential) else "functional"
 
 
-def _nodes_between(inputs, outputs):
-    """Layer calls from ``inputs`` to ``outputs``, each after the ones it needs."""
-    order, seen = [], set()
-
-    def visit(tensor):
-        if tensor is inputs:
-            return
-        node = tensor.node
-        if node is None or node.input is None:
-            raise ValueError(f"Output tensor {tensor!r} is not connected to the "
-                             f"model's input {inputs!r}.")
-        visit(node.input)
-        if id(node) not in seen:
-            seen.add(id(node))
-            order.append(node)
-
-    for out in outputs:
-        visit(out)
-    return order
-
-
 def _count(n: int) -> str:
     size = float(n * 4)
     for unit in ("B", "KB", "MB", "GB"):
@@ -407,11 +388,3 @@ def _print_summary(console, name, table, lines):
     console.print(table)
     for line in lines:
         console.print(line, highlight=False)
-
-
-class _Null:
-    def write(self, text):
-        return len(text)
-
-    def flush(self):
-        pass

@@ -26,8 +26,8 @@ import numpy as np
 
 from convsim.validation import as_float32
 
-__all__ = ["InputSpec", "KerasTensor", "Layer", "Node", "Variable", "reset_names",
-           "unique_name"]
+__all__ = ["InputSpec", "KerasTensor", "Layer", "Node", "Variable", "nodes_between",
+           "reset_names", "unique_name"]
 
 _NAME_COUNTS: collections.Counter = collections.Counter()
 
@@ -326,3 +326,24 @@ def _as_shape(value, name) -> tuple:
         raise ValueError(f"`{name}` must be a tuple of positive integers (or None). "
                          f"Received: {name}={value!r}")
     return shape
+
+
+def nodes_between(inputs, outputs):
+    """Layer calls from ``inputs`` to ``outputs``, each after the ones it needs."""
+    order, seen = [], set()
+
+    def visit(tensor):
+        if tensor is inputs:
+            return
+        node = tensor.node
+        if node is None or node.input is None:
+            raise ValueError(f"Output tensor {tensor!r} is not connected to the "
+                             f"model's input {inputs!r}.")
+        visit(node.input)
+        if id(node) not in seen:
+            seen.add(id(node))
+            order.append(node)
+
+    for out in outputs:
+        visit(out)
+    return order
