@@ -40,8 +40,9 @@ class Model(Trainer):
     ``predict`` returns one array, or a list of arrays when ``outputs`` is a list.
     """
 
-    def __init__(self, inputs=None, outputs=None, name=None):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True):
         self.name = name or unique_name(_default_name(self))
+        self.trainable = bool(trainable)
         self.built = False
         self._input = None
         self._outputs: list[KerasTensor] = []
@@ -112,10 +113,14 @@ class Model(Trainer):
 
     @property
     def trainable_weights(self):
+        if not self.trainable:  # a frozen model (e.g. a pretrained base)
+            return []
         return [w for layer in self.layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     def get_weights(self):
@@ -261,7 +266,7 @@ class Sequential(Model):
     """
 
     def __init__(self, layers=None, name=None, trainable=True):
-        super().__init__(name=name)
+        super().__init__(name=name, trainable=trainable)
         self._layers: list[Layer] = []
         for layer in layers or []:
             self.add(layer)

@@ -145,3 +145,13 @@ def test_get_and_set_weights_round_trip():
         b.set_weights([np.zeros(3)])
     assert [w.path for w in a.weights[:2]] == [f"{a.layers[0].name}/kernel",
                                                f"{a.layers[0].name}/bias"]
+
+
+def test_a_frozen_model_does_not_train():
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))], trainable=False)
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 2
