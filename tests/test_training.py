@@ -462,3 +462,31 @@ def test_same_losses_as_pytorch_from_the_same_weights_and_batches():
         loss.backward()
         opt.step()
         assert ours_loss == pytest.approx(loss.item(), rel=1e-4)
+
+
+def test_evaluate_and_predict_on_iterators_and_their_old_names():
+    x, labels = toy_data(40)
+    y = to_categorical(labels)
+    model = models.Sequential([layers.Flatten(input_shape=(8, 8, 1)),
+                               layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy", ["acc"])
+    expected = model.evaluate(x, y, batch_size=10, verbose=0)
+    got = model.evaluate(KerasLikeIterator(x, y, 10), verbose=0)
+    old = model.evaluate_generator(KerasLikeIterator(x, y, 10), steps=4)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_allclose(old, expected, rtol=1e-6)
+    probs = model.predict(x, verbose=0)
+    np.testing.assert_allclose(
+        model.predict_generator(KerasLikeIterator(x, y, 10), steps=4), probs,
+        rtol=1e-6)
+    only_x = (x[i:i + 8] for i in range(0, 40, 8))
+    np.testing.assert_allclose(model.predict(only_x, verbose=0), probs, rtol=1e-6)
+
+
+def test_unknown_number_of_steps_is_shown_as_unknown():
+    from convsim.progbar import Progbar
+
+    bar = Progbar(None, Console(file=io.StringIO()), clock=lambda: 2.0)
+    bar.start = 0.0
+    assert bar.render(4, {"loss": 0.5}).plain == \
+        "4/Unknown 2s 500ms/step - loss: 0.5000"
