@@ -85,9 +85,9 @@ def add_mnist_parser(subparsers) -> None:
     p.add_argument("--save", metavar="PATH",
                    help="save the trained model there (load it with "
                         "convsim.models.load_model)")
-    p.add_argument("--plot", metavar="PNG", default="mnist-curves.png",
+    p.add_argument("--plot", metavar="PNG",
                    help="where to save the accuracy/loss figure (default: "
-                        "%(default)s)")
+                        "mnist-curves.png or fashion-mnist-curves.png)")
     p.add_argument("--no-plot", action="store_true", help="do not save the figure")
     p.add_argument("--seed", type=int, help="random seed for repeatable runs")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
@@ -157,12 +157,13 @@ def _save_outputs(model, history, args, console) -> int:
         except OSError as err:
             console.print(f"[red]Could not save the model:[/] {err}", highlight=False)
             status = 1
-    if not args.no_plot and args.plot:
+    if not args.no_plot:
         from convsim.viz.plots import plot_history
 
+        plot = args.plot or f"{args.dataset}-curves.png"
         try:
-            plot_history(history, Path(args.plot))
-            console.print(f"Saved the accuracy/loss curves to {args.plot}",
+            plot_history(history, Path(plot))
+            console.print(f"Saved the accuracy/loss curves to {plot}",
                           highlight=False)
         except (OSError, ValueError) as err:
             console.print(f"[red]Could not save the figure:[/] {err}",
