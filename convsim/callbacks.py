@@ -122,6 +122,11 @@ class ProgbarLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._bar.update(self._seen, logs or {}, finalize=True)
 
+    def close(self):
+        """Stop a live bar left running by an exception."""
+        if self._bar is not None:
+            self._bar.close()
+
 
 def _monitor_op(monitor: str, mode: str):
     allowed = ("auto", "min", "max")

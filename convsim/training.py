@@ -182,35 +182,42 @@ class Trainer:
         cb = CallbackList(cbs, self, params, console)
         self.stop_training = False
         cb.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            cb.on_epoch_begin(epoch)
-            if is_array:
-                batches = array_batches(x, y, batch_size, shuffle, self._shuffle_rng,
-                                        steps)
-            else:
-                batches = iterator_batches(x, steps)
-            means = _Means()
-            logs = {}
-            ran = 0
-            for step, (xb, yb) in enumerate(batches):
-                cb.on_train_batch_begin(step)
-                logs = self._train_step(xb, yb, means)
-                cb.on_train_batch_end(step, logs)
-                ran += 1
-            if ran == 0:
-                console.print(_RAN_OUT.format(steps, epochs), markup=False)
-                self.stop_training = True
-                break
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                val = self._evaluate_source(validation_data, validation_steps,
-                                            validation_batch_size or batch_size)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cb.on_train_end(logs if epochs > initial_epoch else {})
+        logs = {}
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cb.on_epoch_begin(epoch)
+                batches = (array_batches(x, y, batch_size, shuffle,
+                                         self._shuffle_rng, steps)
+                           if is_array else iterator_batches(x, steps))
+                logs = self._fit_epoch(batches, cb)
+                if logs is None:
+                    console.print(_RAN_OUT.format(steps, epochs), markup=False)
+                    self.stop_training = True
+                    break
+                if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                    val = self._evaluate_source(validation_data, validation_steps,
+                                                validation_batch_size or batch_size)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except BaseException:  # e.g. Ctrl+C: leave the terminal tidy
+            for callback in cbs:
+                if isinstance(callback, ProgbarLogger):
+                    callback.close()
+            raise
+        cb.on_train_end(logs or {})
         self.history = history
         return history
+
+    def _fit_epoch(self, batches, cb):
+        """One pass over ``batches``; the epoch's logs, or None if there were none."""
+        means, logs = _Means(), None
+        for step, (xb, yb) in enumerate(batches):
+            cb.on_train_batch_begin(step)
+            logs = self._train_step(xb, yb, means)
+            cb.on_train_batch_end(step, logs)
+        return logs
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
                       callbacks=None, validation_data=None, validation_steps=None,

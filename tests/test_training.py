@@ -490,3 +490,22 @@ def test_unknown_number_of_steps_is_shown_as_unknown():
     bar.start = 0.0
     assert bar.render(4, {"loss": 0.5}).plain == \
         "4/Unknown 2s 500ms/step - loss: 0.5000"
+
+
+def test_an_interrupted_fit_stops_the_live_bar():
+    x, labels = toy_data(32)
+    model = models.Sequential([layers.Flatten(input_shape=(8, 8, 1)),
+                               layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+
+    class CtrlC(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=100, color_system=None, force_terminal=True)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, labels, batch_size=8, verbose=1, console=console,
+                  callbacks=[CtrlC()])
+    assert buf.getvalue().endswith("\x1b[?25h")  # cursor shown again
