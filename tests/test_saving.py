@@ -83,7 +83,15 @@ def test_h5_path_is_written_in_convsim_format_with_a_note(tmp_path):
     assert {"config.json", "metadata.json", "model.weights.npz"} <= names
     assert "not HDF5" in note
     assert config["compile_config"]["metrics"] == ["acc"]
-    assert load_model(path).compiled_metrics[0].name == "acc"
+    model2 = load_model(path)
+    assert model2.compiled_metrics[0].name == "acc"
+    # the seed's activation model, built on the loaded model
+    layer_outputs = [layer.output for layer in model2.layers[:2]]
+    activation_model = models.Model(inputs=model2.input, outputs=layer_outputs)
+    x = data(1)[0]
+    first, second = activation_model.predict(x, verbose=0)
+    np.testing.assert_array_equal(first, model.layers[0](x))
+    assert second.shape == (1, 3, 3, 4)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
