@@ -1,11 +1,11 @@
 """Command line entry point: ``python -m convsim COMMAND`` (or ``convsim COMMAND``).
 
 Commands:
-    demo     one 3x3 convolution over a 5x5 image
     lesson   animated lessons (``python -m convsim lesson --list``)
     train    the book's convnets (``python -m convsim train mnist``)
 
-Each command lives in its own module; this file only dispatches.
+Each command lives in its own module and parses its own options; this file only
+dispatches, so ``python -m convsim --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -18,20 +18,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convsim",
         description="Learn convolutional networks step by step, then train real ones.",
+        epilog="Start here: python -m convsim lesson convolution",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("demo", help="show one 3x3 convolution over a 5x5 image")
-    commands.add_parser("lesson", help="animated lessons; try: lesson --list",
-                        add_help=False)
-    commands.add_parser("train", help="train the book's convnets: train mnist | "
-                        "train cats-vs-dogs", add_help=False)
+    commands.add_parser(
+        "lesson", help="animated lessons; try: lesson --list", add_help=False
+    )
+    commands.add_parser(
+        "train",
+        help="train the book's convnets: train mnist | train cats-vs-dogs",
+        add_help=False,
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    # lesson and train parse their own options, so pass the rest through untouched
     if argv and argv[0] == "lesson":
         from convsim import lesson
 
@@ -40,12 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         from convsim import train
 
         return train.main(argv[1:])
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from convsim import demo
-
-        demo.run()
-        return 0
+    parser = build_parser()
+    parser.parse_args(argv)  # handles --help and rejects unknown commands
     parser.print_help()
     return 0
 
