@@ -26,6 +26,8 @@ if "numpy" not in sys.modules:
 
 from rich.console import Console
 
+from convsim.train_cats import add_cats_vs_dogs_parser
+
 __all__ = ["EXPERIMENTS", "build_mnist_model", "build_parser", "main", "run_mnist"]
 
 
@@ -174,7 +176,7 @@ def _save_outputs(model, history, args, console) -> int:
 
 # ---------------------------------------------------------------- command line
 #: One function per experiment, each adding its subcommand to the parser.
-EXPERIMENTS = [add_mnist_parser]
+EXPERIMENTS = [add_mnist_parser, add_cats_vs_dogs_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
