@@ -192,10 +192,16 @@ def run_cats_vs_dogs(args, console: Console) -> int:
             class_mode="binary", seed=args.seed, console=console)
         valid_generator = test_datagen.flow_from_directory(
             root / args.validate_on, target_size=TARGET_SIZE,
-            batch_size=args.batch_size, class_mode="binary", shuffle=False,
+            batch_size=args.batch_size, class_mode="binary", seed=args.seed,
             console=console)
     except (OSError, ValueError) as err:
         console.print(f"[red]Could not read the photos:[/] {err}", highlight=False)
+        return 1
+    history_path = _history_path(args)
+    try:  # fail now, not after hours of training
+        _make_parent_folders(args.save, args.plot, history_path)
+    except OSError as err:
+        console.print(f"[red]Cannot write the outputs:[/] {err}", highlight=False)
         return 1
 
     model = build_cats_model(args.dropout)
@@ -206,7 +212,6 @@ def run_cats_vs_dogs(args, console: Console) -> int:
                   f"on {args.validation_steps} x {args.batch_size} photos from "
                   f"{args.validate_on}/. Ctrl+C stops and keeps what was learnt.",
                   highlight=False)
-    history_path = _history_path(args)
     recorder = HistoryRecorder(history_path, {
         "experiment": "cats-vs-dogs", "augment": bool(args.augment),
         "dropout": args.dropout, "epochs_planned": epochs,
@@ -297,6 +302,12 @@ def _history_path(args) -> Path | None:
         return Path(args.plot or "cats-vs-dogs-curves.png").with_suffix(
             ".history.json")
     return None
+
+
+def _make_parent_folders(*paths) -> None:
+    for path in paths:
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _save_outputs(model, recorder, args, what, console) -> int:
