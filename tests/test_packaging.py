@@ -1,0 +1,60 @@
+"""The package works the three ways a learner gets it: from a source checkout
+(the current folder first on sys.path), installed elsewhere, and as a wheel that
+really contains the lessons and the bundled MNIST sample."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("where", ["checkout", "elsewhere"])
+def test_lesson_command_runs_from_any_folder(where, tmp_path):
+    cwd = ROOT if where == "checkout" else tmp_path
+    done = subprocess.run(
+        [sys.executable, "-m", "convsim", "lesson", "--list"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("convolution", "padding", "stride", "pooling", "shapes"):
+        assert name in done.stdout
+
+
+def test_wheel_ships_lessons_and_the_mnist_sample(tmp_path):
+    pytest.importorskip("setuptools", reason="building a wheel needs setuptools")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0 and "No module named" in done.stderr:
+        pytest.skip(f"cannot build a wheel offline here: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr
+    wheel = next(tmp_path.glob("convsim-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    lessons = {Path(n).stem for n in names if n.startswith("convsim/lessons/")}
+    assert {"convolution", "padding", "stride", "pooling", "shapes"} <= lessons
+    sample = [n for n in names if n.startswith("convsim/datasets/data/mnist-sample/")]
+    assert any(n.endswith("train-images-idx3-ubyte.gz") for n in sample)
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
