@@ -171,12 +171,14 @@ class Model(Trainer):
             g = grads.pop(id(node.output), None)
             if g is None:
                 continue  # this branch does not lead to the output
-            if fused and node.output is self._outputs[0]:
-                dx = node.layer.backward_from_logits(g)
-            else:
-                dx = node.layer.backward(g)
             key = id(node.input)
-            grads[key] = grads[key] + dx if key in grads else dx
+            needed = node.input is not self._input  # nobody needs d(loss)/d(images)
+            if fused and node.output is self._outputs[0]:
+                dx = node.layer.backward_from_logits(g, input_grad=needed)
+            else:
+                dx = node.layer.backward(g, input_grad=needed)
+            if needed:
+                grads[key] = grads[key] + dx if key in grads else dx
 
     def build(self, input_shape):
         """Functional models are built by construction."""
@@ -353,11 +355,13 @@ class Sequential(Model):
         return x
 
     def _backward(self, grad, fused=False):
+        last = len(self._layers) - 1
         for i, layer in enumerate(reversed(self._layers)):
+            needed = i != last  # the first layer's inputs are the images themselves
             if i == 0 and fused:
-                grad = layer.backward_from_logits(grad)
+                grad = layer.backward_from_logits(grad, input_grad=needed)
             else:
-                grad = layer.backward(grad)
+                grad = layer.backward(grad, input_grad=needed)
 
     def get_config(self) -> dict:
         return {"name": self.name,

@@ -168,8 +168,13 @@ class Layer:
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.call")
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """dL/d(inputs) from dL/d(outputs) of the last ``call(training=True)``."""
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dL/d(inputs) from dL/d(outputs) of the last ``call(training=True)``.
+
+        Weight gradients are stored on the weights. With ``input_grad=False`` (the
+        model's first layer: nobody needs the gradient of the images) a layer may
+        skip computing dL/d(inputs) and return ``None``.
+        """
         raise NotImplementedError(f"{type(self).__name__} cannot be trained yet")
 
     def compute_output_shape(self, input_shape) -> tuple:

@@ -90,9 +90,10 @@ class Conv2D(ActivatedLayer):
             self._x = inputs
         return self._activate(z, training)
 
-    def _backward_linear(self, dz):
+    def _backward_linear(self, dz, input_grad=True):
         dx, dk, db = ops.conv_backward(self._x, self.kernel.value, dz, self.strides,
-                                       self.padding, self.dilation_rate)
+                                       self.padding, self.dilation_rate,
+                                       input_grad=input_grad)
         self.kernel.grad = dk
         if self.bias is not None:
             self.bias.grad = db

@@ -43,18 +43,18 @@ class ActivatedLayer(Layer):
             self._y = y
         return y
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         if self._y is None:
             raise RuntimeError(f"Layer '{self.name}': call it with training=True "
                                "before backward().")
         dz = self.activation.backward(self._y, grad)
-        return self._backward_linear(dz)
+        return self._backward_linear(dz, input_grad)
 
-    def backward_from_logits(self, dz):
+    def backward_from_logits(self, dz, input_grad=True):
         """Backward pass given dL/dz directly (the activation already accounted)."""
-        return self._backward_linear(dz)
+        return self._backward_linear(dz, input_grad)
 
-    def _backward_linear(self, dz):  # pragma: no cover - abstract
+    def _backward_linear(self, dz, input_grad=True):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def get_config(self):
@@ -89,7 +89,7 @@ class InputLayer(Layer):
     def call(self, inputs, training=False):
         return inputs
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         return grad
 
     def get_config(self):
@@ -151,7 +151,7 @@ class Dense(ActivatedLayer):
             self._in_shape = inputs.shape
         return self._activate(z.reshape(*inputs.shape[:-1], self.units), training)
 
-    def _backward_linear(self, dz):
+    def _backward_linear(self, dz, input_grad=True):
         dz2 = dz.reshape(-1, self.units)
         dx, dk, db = ops.dense_backward(self._x2, self.kernel.value, dz2)
         self.kernel.grad = dk
@@ -186,7 +186,7 @@ class Flatten(Layer):
             self._in_shape = inputs.shape
         return inputs.reshape(inputs.shape[0], -1)
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         return grad.reshape(self._in_shape)
 
     def compute_output_shape(self, input_shape):
@@ -231,7 +231,7 @@ class Dropout(Layer):
         self._mask = keep.astype(np.float32) / np.float32(1.0 - self.rate)
         return inputs * self._mask
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         return grad if self._mask is None else grad * self._mask
 
     def get_config(self):
@@ -251,5 +251,5 @@ class Activation(ActivatedLayer):
     def call(self, inputs, training=False):
         return self._activate(inputs, training)
 
-    def _backward_linear(self, dz):
+    def _backward_linear(self, dz, input_grad=True):
         return dz

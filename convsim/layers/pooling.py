@@ -58,7 +58,7 @@ class MaxPooling2D(_Pooling2D):
             self._x, self._argmax = inputs, argmax
         return y
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         return ops.max_pool_backward(self._x, grad, self.pool_size, self.strides,
                                      self.padding, argmax=self._argmax)
 
@@ -71,7 +71,7 @@ class AveragePooling2D(_Pooling2D):
             self._x = inputs
         return ops.average_pool(inputs, self.pool_size, self.strides, self.padding)
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         return ops.average_pool_backward(self._x, grad, self.pool_size, self.strides,
                                          self.padding)
 
