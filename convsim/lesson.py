@@ -43,6 +43,8 @@ LESSONS = {
     "pooling": "convsim.lessons.pooling",
     "feature-maps": "convsim.lessons.feature_maps",
     "shapes": "convsim.lessons.shapes",
+    "augmentation": "convsim.lessons.augmentation",
+    "overfitting": "convsim.lessons.overfitting",
 }
 PIPE_WIDTH = 100  # columns when printing into a pipe or file
 
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "were right")
     parser.add_argument("--model", metavar="FILE",
                         help="shapes lesson: walk through a saved model instead")
+    parser.add_argument("--image", metavar="PATH",
+                        help="augmentation lesson: your own photo")
+    parser.add_argument("--data", metavar="DIR",
+                        help="augmentation lesson: a cats_and_dogs_small folder")
+    parser.add_argument("--history", metavar="JSON",
+                        help="overfitting lesson: a history written by "
+                             "`convsim train cats-vs-dogs`")
     return parser
 
 
@@ -158,11 +167,15 @@ def _lesson_options(module: ModuleType, args) -> dict:
             raise ValueError(f"--size for the {module.NAME!r} lesson must be between "
                              f"{low} and {high}. Received: --size {args.size}")
         options["size"] = args.size
-    if args.model is not None:
-        if "model" not in getattr(module, "EXTRA_OPTIONS", ()):
-            raise ValueError(f"--model is only for the 'shapes' lesson. "
-                             f"Received it for {module.NAME!r}")
-        options["model"] = args.model
+    for extra in ("model", "image", "data", "history"):  # lesson-specific options
+        if getattr(args, extra) is None:
+            continue
+        if extra not in getattr(module, "EXTRA_OPTIONS", ()):
+            users = [n for n in LESSONS if extra in getattr(
+                load(n), "EXTRA_OPTIONS", ())]
+            raise ValueError(f"--{extra} is only for the {', '.join(map(repr, users))}"
+                             f" lesson. Received it for {module.NAME!r}")
+        options[extra] = getattr(args, extra)
     if args.fps is not None and not args.fps > 0:
         raise ValueError(f"--fps must be a positive number. Received: --fps {args.fps}")
     return options
@@ -183,6 +196,11 @@ def _player(module, args, console, keys, ask, interactive) -> Player:
 def _save(module, args, options, lang, console) -> int:
     from convsim.viz.gif import find_fonts, save_gif
 
+    # a lesson with its own picture (the augmentation grid) saves it as PNG etc.
+    if hasattr(module, "save_figure") and not args.save.lower().endswith(".gif"):
+        path = module.save_figure(args.save, lang=lang, **options)
+        console.print(f"Saved {path}", highlight=False)
+        return 0
     lesson = module.build(lang=lang, **options)
     fps = args.fps or module.FPS
     screens = [compose(lesson, i) for i in range(len(lesson.frames))]
