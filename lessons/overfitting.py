@@ -166,7 +166,8 @@ def short_run(seed: int | None = None) -> dict:
                         epochs=SHORT_RUN["epochs"],
                         batch_size=SHORT_RUN["batch_size"],
                         validation_data=(x_val, utils.to_categorical(
-                            y_val[:n_val], 10)), verbose=0)
+                            y_val[:n_val], 10)),
+                        validation_batch_size=n_val, verbose=0)
     return history.history
 
 
