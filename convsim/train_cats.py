@@ -101,12 +101,14 @@ that folder: python -m convsim.datasets cats-vs-dogs
 
 Time: one epoch (2,000 photos + 1,000 validation photos) takes minutes on
 a small CPU. Ctrl+C stops training cleanly: the history so far, the figure
-and the model are still saved.
+and the model are still saved; the same command with --resume continues
+from there (the model file of --save holds the optimizer state too).
 
 Examples:
   python -m convsim train cats-vs-dogs --epochs 2 --steps-per-epoch 5
   python -m convsim train cats-vs-dogs --save plain.convsim --plot plain.png
   python -m convsim train cats-vs-dogs --augment --dropout 0.5 --save aug.h5
+  python -m convsim train cats-vs-dogs --augment --dropout 0.5 --save aug.h5 --resume
   python -m convsim.lesson overfitting --history plain.history.json
 """
 
@@ -152,6 +154,9 @@ def add_cats_vs_dogs_parser(subparsers) -> None:
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="1: live progress bar (default); 2: one line per epoch "
                    "(for log files); 0: quiet")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a stopped run: load the --save model and its "
+                   "history, train up to --epochs in total")
     p.set_defaults(run=run_cats_vs_dogs)
 
 
@@ -204,7 +209,19 @@ def run_cats_vs_dogs(args, console: Console) -> int:
         console.print(f"[red]Cannot write the outputs:[/] {err}", highlight=False)
         return 1
 
-    model = build_cats_model(args.dropout)
+    info = {"experiment": "cats-vs-dogs", "augment": bool(args.augment),
+            "dropout": args.dropout, "epochs_planned": epochs,
+            "steps_per_epoch": args.steps_per_epoch,
+            "validation_steps": args.validation_steps,
+            "batch_size": args.batch_size, "validate_on": args.validate_on,
+            "data": str(root)}
+    recorder = HistoryRecorder(history_path, info)
+    if args.resume:
+        model = _resume(args, recorder, epochs, console)
+        if model is None:
+            return 1
+    else:
+        model = build_cats_model(args.dropout)
     model.summary(console=console)
     what = describe(args.augment, args.dropout)
     console.print(f"Training the {what} for {epochs} epoch(s) of "
@@ -212,21 +229,14 @@ def run_cats_vs_dogs(args, console: Console) -> int:
                   f"on {args.validation_steps} x {args.batch_size} photos from "
                   f"{args.validate_on}/. Ctrl+C stops and keeps what was learnt.",
                   highlight=False)
-    recorder = HistoryRecorder(history_path, {
-        "experiment": "cats-vs-dogs", "augment": bool(args.augment),
-        "dropout": args.dropout, "epochs_planned": epochs,
-        "steps_per_epoch": args.steps_per_epoch,
-        "validation_steps": args.validation_steps,
-        "batch_size": args.batch_size, "validate_on": args.validate_on,
-        "data": str(root)})
     # Decoding and warping the next batches overlaps the training step.
     train_batches = prefetch(train_generator)
     valid_batches = prefetch(valid_generator)
-    start = time.perf_counter()
     interrupted = False
     try:
         model.fit(train_batches, steps_per_epoch=args.steps_per_epoch,
-                  epochs=epochs, validation_data=valid_batches,
+                  epochs=epochs, initial_epoch=len(recorder.epoch),
+                  validation_data=valid_batches,
                   validation_steps=args.validation_steps, verbose=args.verbose,
                   callbacks=[recorder], console=console)
     except KeyboardInterrupt:
@@ -237,10 +247,9 @@ def run_cats_vs_dogs(args, console: Console) -> int:
     finally:
         train_batches.close()
         valid_batches.close()
-    seconds = time.perf_counter() - start
     logs = recorder.history
     if logs.get("val_acc"):
-        _report_epochs(console, logs, recorder.seconds, seconds)
+        _report_epochs(console, logs, recorder.seconds)
     recorder.info["interrupted"] = interrupted
     if not interrupted:
         test_loss, test_acc = _evaluate_test(model, test_datagen, root, args,
@@ -251,6 +260,39 @@ def run_cats_vs_dogs(args, console: Console) -> int:
     return 130 if interrupted else status
 
 
+def _resume(args, recorder, epochs, console):
+    """The saved model, with ``recorder`` holding its history so far; None
+    (after saying why) if the run cannot be continued."""
+    from convsim.models import load_model
+
+    if not args.save or recorder.path is None:
+        console.print("[red]--resume needs --save MODEL[/] (the file of the run "
+                      "to continue).")
+        return None
+    try:
+        previous = load_history(recorder.path)
+        model = load_model(args.save)
+    except (OSError, ValueError) as err:
+        console.print(f"[red]Cannot resume:[/] {err}", highlight=False)
+        return None
+    for option in ("augment", "dropout", "batch_size", "steps_per_epoch"):
+        before, now = previous.get(option), recorder.info[option]
+        if option in previous and before != now:
+            console.print(f"[red]Cannot resume:[/] the run used {option}="
+                          f"{before!r}, this command {option}={now!r}. Pass the "
+                          "same options.", highlight=False)
+            return None
+    recorder.restore(previous)
+    done = len(recorder.epoch)
+    if done >= epochs:
+        console.print(f"[red]Nothing to resume:[/] {done} epoch(s) done already; "
+                      f"pass --epochs N with N > {done}.", highlight=False)
+        return None
+    console.print(f"Resuming after epoch {done} ({args.save}, {recorder.path}).",
+                  highlight=False)
+    return model
+
+
 def describe(augment: bool, dropout: float | None) -> str:
     """A short name for the experiment, e.g. "convnet with augmentation +
     dropout 0.5"."""
@@ -259,10 +301,11 @@ def describe(augment: bool, dropout: float | None) -> str:
     return "convnet with " + " + ".join(extras) if extras else "plain convnet"
 
 
-def _report_epochs(console, logs, epoch_seconds, total):
+def _report_epochs(console, logs, epoch_seconds):
     val = logs["val_acc"]
     best = max(range(len(val)), key=val.__getitem__)
-    per_epoch = sum(epoch_seconds) / max(len(epoch_seconds), 1)
+    total = sum(epoch_seconds)
+    per_epoch = total / max(len(epoch_seconds), 1)
     console.print(f"{len(val)} epoch(s) in {total / 60:.1f} min "
                   f"({per_epoch:.0f} s/epoch incl. validation).", highlight=False)
     console.print(f"[bold]Final validation accuracy: {val[-1]:.4f}[/] (training "
@@ -360,6 +403,13 @@ class HistoryRecorder(Callback):
         self.epoch: list[int] = []
         self.seconds: list[float] = []
         self._started = 0.0
+
+    def restore(self, document: dict) -> None:
+        """Continue the history of an earlier run (``load_history`` output)."""
+        for key, values in document["history"].items():
+            self.history[key] = [float(v) for v in values]
+        self.epoch = list(range(len(document["history"]["loss"])))
+        self.seconds = [float(s) for s in document.get("seconds_per_epoch", [])]
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()

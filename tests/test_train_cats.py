@@ -66,7 +66,8 @@ def test_help_explains_the_experiments(capsys):
     out = capsys.readouterr().out
     for option in ("--data", "--augment", "--dropout", "--epochs",
                    "--steps-per-epoch", "--validation-steps", "--batch-size",
-                   "--save", "--plot", "--history", "--seed", "--verbose"):
+                   "--save", "--plot", "--history", "--seed", "--verbose",
+                   "--resume"):
         assert option in out
     assert "100 with --augment" in out
     assert "the seed validates on the test folder" in out
@@ -139,6 +140,43 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
     assert (tmp_path / "c.png").stat().st_size > 0
     assert not [t for t in threading.enumerate()
                 if t.name == "convsim-prefetch" and t.is_alive()]
+
+
+def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
+    model_path = tmp_path / "m.convsim"
+
+    def stop_after_first_epoch(self, batch, logs=None):
+        if len(self.epoch) == 1:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin",
+                      stop_after_first_epoch, raising=False)
+        assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                           "--save", str(model_path), "--no-plot", *QUICK],
+                          console=capture_console()) == 130
+    first = json.loads((tmp_path / "m.history.json").read_text())["history"]
+    console = capture_console()
+    status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
+                         "--save", str(model_path), "--no-plot", "--resume",
+                         *QUICK], console=console)
+    out = console.file.getvalue()
+    assert status == 0, out
+    assert "Resuming after epoch 1" in out and "Epoch 2/2" in out
+    assert "Epoch 1/2" not in out
+    document = json.loads((tmp_path / "m.history.json").read_text())
+    assert document["epochs_done"] == 2 and not document["interrupted"]
+    for key, values in document["history"].items():
+        assert len(values) == 2 and values[0] == first[key][0]
+    # nothing left to do, or a different experiment: refused before training
+    for extra in (["--epochs", "2"], ["--epochs", "5", "--augment"]):
+        console = capture_console()
+        assert train.main(["cats-vs-dogs", "--data", str(tree), "--save",
+                           str(model_path), "--no-plot", "--resume", *QUICK,
+                           *extra], console=console) == 1
+        assert "Epoch" not in console.file.getvalue()
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--resume", *QUICK],
+                      console=capture_console()) == 1
 
 
 @pytest.mark.parametrize("augment", [False, True])
