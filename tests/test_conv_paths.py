@@ -19,67 +19,31 @@ from convsim.kernels import conv as conv_kernels
 WIDE = conv_kernels.DIRECT_MAX_PATCH // 9 + 1  # 3x3 patches wider than the limit
 SIDE = int(conv_kernels.DIRECT_BACKWARD_MAX_POSITIONS**0.5) + 3  # map > limit
 
+# fmt: off
 CASES = [
-    # x shape, kernel shape, strides, padding, dilation, direct forward?, backward?
-    pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, True, True, id="small"),
-    pytest.param(
-        (2, SIDE, SIDE, 3),
-        (3, 3, 3, 4),
-        2,
-        "same",
-        1,
-        True,
-        True,
-        id="thin-patch-big-map",
-    ),
-    pytest.param(
-        (2, SIDE, SIDE, 4),
-        (3, 3, 4, 3),
-        1,
-        "valid",
-        1,
-        True,
-        False,
-        id="big-map-blas-backward",
-    ),
-    pytest.param(
-        (1, SIDE + 1, SIDE, 5),
-        (2, 3, 5, 2),
-        1,
-        "same",
-        2,
-        True,
-        False,
-        id="big-map-dilated-blas-backward",
-    ),
-    pytest.param(
-        (2, 5, 5, WIDE),
-        (3, 3, WIDE, 2),
-        1,
-        "valid",
-        1,
-        False,
-        False,
-        id="wide-patch-small-map",
-    ),
-    pytest.param(
-        (1, SIDE, SIDE, WIDE),
-        (3, 3, WIDE, 2),
-        1,
-        "same",
-        1,
-        False,
-        False,
-        id="wide-patch-big-map",
-    ),
+    # x shape, kernel shape, strides, padding, dilation; then which paths run
+    # the direct loop: (forward, dL/dkernel, dL/dx)
+    pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, (True, True, True),
+                 id="thin-patch-small-map"),
+    pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 4), 2, "same", 1, (True, True, True),
+                 id="thin-patch-big-map"),
+    pytest.param((2, 6, 6, 4), (3, 3, 4, 3), 1, "same", 1, (True, False, True),
+                 id="small-map-blas-kernel-grad"),
+    pytest.param((2, SIDE, SIDE, 4), (3, 3, 4, 3), 1, "valid", 1,
+                 (True, False, False), id="big-map-blas-backward"),
+    pytest.param((1, SIDE + 1, SIDE, 5), (2, 3, 5, 2), 1, "same", 2,
+                 (True, False, False), id="big-map-dilated-blas-backward"),
+    pytest.param((2, 5, 5, WIDE), (3, 3, WIDE, 2), 1, "valid", 1,
+                 (False, False, False), id="wide-patch-small-map"),
+    pytest.param((1, SIDE, SIDE, WIDE), (3, 3, WIDE, 2), 1, "same", 1,
+                 (False, False, False), id="wide-patch-big-map"),
 ]
+# fmt: on
 
 
-@pytest.mark.parametrize(
-    "x_shape, k_shape, strides, padding, dilation, fwd_direct, bwd_direct", CASES
-)
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation, direct", CASES)
 def test_each_path_matches_the_reference(
-    x_shape, k_shape, strides, padding, dilation, fwd_direct, bwd_direct
+    x_shape, k_shape, strides, padding, dilation, direct
 ):
     rng = np.random.default_rng(7)
     x = rng.uniform(-1, 1, x_shape).astype(np.float32)
@@ -88,8 +52,11 @@ def test_each_path_matches_the_reference(
     geo = ops.conv_geometry(x_shape, k_shape[:2], strides, padding, dilation)
     patch = k_shape[0] * k_shape[1] * k_shape[2]
     positions = geo.out_h * geo.out_w
-    assert (patch <= conv_kernels.DIRECT_MAX_PATCH) == fwd_direct
-    assert conv_kernels._direct_backward(patch, positions) == bwd_direct
+    assert (
+        patch <= conv_kernels.DIRECT_MAX_PATCH,
+        conv_kernels._direct_kernel_grad(patch),
+        conv_kernels._direct_backward(patch, positions),
+    ) == direct
 
     y = ops.conv(x, k, strides, padding, dilation_rate=dilation, bias=b)
     tol = 1e-5 * np.sqrt(patch)  # see the tolerance note in test_conv.py

@@ -37,16 +37,24 @@ from numba import njit, prange
 # 128 filters (patch 1152), 27 vs 17 ms. Above it, the BLAS product wins.
 DIRECT_MAX_PATCH = 576
 
-# The backward pass measured differently (bench/kernels.py and a per-kernel timing
-# on 2 busy cores): the direct loops won for thin patches (150x150x3 -> 32: dW 52 ms
-# vs seconds for the 27 x 438,080 BLAS product) and for small feature maps (13x13x32
-# -> 64, batch 64: dx 48 vs 68 ms, dW 52 vs 68 ms), im2col+BLAS for large maps with
-# many channels (74x74x32 -> 64, batch 20: dx 196 vs 422 ms, dW 331 vs 428 ms).
+# The backward pass measured differently (per-kernel timings on 2 busy cores):
+# * dL/dkernel: multi-threaded BLAS is pathological on thin patches (a 9 x 43,264
+#   by 43,264 x 32 product, MNIST's first layer: 776 ms vs 12 ms for the direct
+#   loop), while from 3x3x32 patches up BLAS wins or ties (17x17x128 -> 128:
+#   34 vs 88 ms). So the direct loop only for patches up to 27 values.
+# * dL/dx: the direct loop won for small feature maps (13x13x32 -> 64, batch 64:
+#   48 vs 68 ms) and thin patches; im2col+BLAS for large maps with many channels
+#   (74x74x32 -> 64, batch 20: 196 vs 422 ms).
 DIRECT_BACKWARD_MAX_PATCH = 27
 DIRECT_BACKWARD_MAX_POSITIONS = 256  # out_h * out_w of one image
 
 
+def _direct_kernel_grad(patch: int) -> bool:
+    return patch <= DIRECT_BACKWARD_MAX_PATCH
+
+
 def _direct_backward(patch: int, positions: int) -> bool:
+    """Whether dL/dx takes the direct loop."""
     small = positions <= DIRECT_BACKWARD_MAX_POSITIONS and patch <= DIRECT_MAX_PATCH
     return patch <= DIRECT_BACKWARD_MAX_PATCH or small
 
@@ -226,11 +234,9 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     ``dkernel`` and ``dbias`` sum over every image and output position (millions
     of terms for a batch of 150x150 images), so they are accumulated in float64:
     the total does not drift the way one long float32 running sum would.
-    Thin patches and small maps use the direct loops; the rest let BLAS sum
-    chunks of about ``ROWS_PER_CHUNK`` positions in float32 and add the chunk
-    results in float64.
-    (Multi-threaded BLAS is very slow on the thin case: a 27 x 438,080 by
-    438,080 x 32 product took seconds on a busy 2-core machine.)
+    Thin patches use the direct loop, accumulating in float64; wider ones let
+    BLAS sum chunks of about ``ROWS_PER_CHUNK`` positions in float32 and add the
+    chunk results in float64. (See the thresholds above for the measurements.)
     """
     n, h, w, c = x.shape
     kh, kw, _, f = kernel.shape
@@ -239,24 +245,25 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     top, left = pads[0], pads[2]
     k = kh * kw * c
     dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
-    if _direct_backward(k, out_h * out_w):
-        dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left)
-        dx = None
-        if input_grad:
-            dx = _input_grad_direct(dy, kernel, h, w, sh, sw, dh, dw, top, left)
-        return dx, dkernel.astype(np.float32), dbias
-    cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
     dy_rows = dy.reshape(n, out_h * out_w, f)
-    dkernel = np.zeros((k, f), dtype=np.float64)
-    per_chunk = max(1, ROWS_PER_CHUNK // (out_h * out_w))  # whole images per chunk
-    for b in range(0, n, per_chunk):
-        rows = slice(b, b + per_chunk)
-        dkernel += cols[rows].reshape(-1, k).T @ dy_rows[rows].reshape(-1, f)
-    dx = None
-    if input_grad:
+    if _direct_kernel_grad(k):
+        dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left)
+    else:
+        cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
+        dkernel = np.zeros((k, f), dtype=np.float64)
+        per_chunk = max(1, ROWS_PER_CHUNK // (out_h * out_w))  # whole images
+        for b in range(0, n, per_chunk):
+            rows = slice(b, b + per_chunk)
+            dkernel += cols[rows].reshape(-1, k).T @ dy_rows[rows].reshape(-1, f)
+    dkernel = dkernel.astype(np.float32).reshape(kh, kw, c, f)
+    if not input_grad:
+        return None, dkernel, dbias
+    if _direct_backward(k, out_h * out_w):
+        dx = _input_grad_direct(dy, kernel, h, w, sh, sw, dh, dw, top, left)
+    else:
         dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
         dx = _col2im(
             dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top,
             left, out_h, out_w,
         )
-    return dx, dkernel.astype(np.float32).reshape(kh, kw, c, f), dbias
+    return dx, dkernel, dbias
