@@ -249,8 +249,10 @@ class Chart:
         return text
 
 
-def _bounds(values, floor_zero: bool = False) -> tuple[float, float]:
-    low = 0.0 if floor_zero else np.floor(min(values) * 20) / 20
+def _bounds(values) -> tuple[float, float]:
+    """The chart's value range, widened to multiples of 0.05 (like matplotlib's
+    automatic limits, so small differences stay visible)."""
+    low = np.floor(min(values) * 20) / 20
     high = np.ceil(max(values) * 20) / 20
     return float(low), float(high if high > low else low + 0.05)
 
@@ -287,7 +289,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     loss, val_loss = logs["loss"], logs["val_loss"]
     n = len(loss)
     acc_bounds = _bounds(train_acc + val_acc)
-    loss_bounds = _bounds(loss + val_loss, floor_zero=True)
+    loss_bounds = _bounds(loss + val_loss)
 
     def charts(upto):
         return side_by_side(
