@@ -25,6 +25,7 @@ import numpy as np
 from rich.console import Console, Group
 from rich.text import Text
 
+from convsim.progbar import format_value
 from convsim.viz.conv_view import side_by_side
 from convsim.viz.frames import Frame, Lesson, Question, number_check
 from convsim.viz.player import Player, PlayResult
@@ -308,16 +309,16 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
         caption = say(t["epoch"], e=e, acc=_pct(train_acc[i]),
                       val_acc=_pct(val_acc[i]),
                       gap=f"{100 * (train_acc[i] - val_acc[i]):.1f}",
-                      loss=f"{loss[i]:.4f}", val_loss=f"{val_loss[i]:.4f}")
+                      loss=format_value(loss[i]), val_loss=format_value(val_loss[i]))
         frames.append(Frame(Group(charts(e), legend), caption, hold=1,
                             data=numbers))
     best = int(np.argmin(val_loss))
     if best < n - 1:
-        caption = say(t["best"], k=best + 1, best=f"{val_loss[best]:.4f}",
-                      now=f"{val_loss[-1]:.4f}", tl_then=f"{loss[best]:.4f}",
-                      tl_now=f"{loss[-1]:.4f}")
+        caption = say(t["best"], k=best + 1, best=format_value(val_loss[best]),
+                      now=format_value(val_loss[-1]), tl_then=format_value(loss[best]),
+                      tl_now=format_value(loss[-1]))
     else:
-        caption = say(t["still"], best=f"{val_loss[best]:.4f}")
+        caption = say(t["still"], best=format_value(val_loss[best]))
     question = Question(t["ask_best"], number_check(best + 1, 0.5), str(best + 1),
                         caption)
     frames.append(Frame(Group(charts(n), legend), caption, key=True, hold=5,

@@ -289,3 +289,10 @@ def test_overfitting_cli_without_history_in_a_pipe(monkeypatch):
                     console=console) == 0
     out = console.file.getvalue()
     assert "과대적합" in out and "200개" in out and "\x1b[" not in out
+
+
+def test_tiny_losses_are_not_rounded_to_zero():
+    logs = {"loss": [0.7, 0.3, 2.7778e-05], "acc": [0.5, 0.8, 1.0],
+            "val_loss": [0.6, 0.8, 2.97], "val_acc": [0.6, 0.68, 0.684]}
+    best = frame(overfitting.build(logs=logs), "best_epoch")
+    assert "fell from 0.7000 to 2.7778e-05" in best.caption
