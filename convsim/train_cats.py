@@ -183,7 +183,8 @@ def run_cats_vs_dogs(args, console: Console) -> int:
     try:
         root = find_small_dataset(args.data)
     except DatasetError as err:
-        console.print(f"[red]No cats-vs-dogs photos:[/] {err}", highlight=False)
+        console.print(f"[red]No cats-vs-dogs photos:[/] {err} (path= is --data DIR "
+                      "for this command.)", highlight=False)
         return 1
     if args.seed is not None:
         set_random_seed(args.seed)
