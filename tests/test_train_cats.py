@@ -58,6 +58,8 @@ def test_build_cats_model_is_the_seeds_convnet():
     assert type(with_dropout.layers[9]).__name__ == "Dropout"
     assert with_dropout.layers[9].rate == 0.5
     assert with_dropout.count_params() == 3_453_121
+    slower = train_cats.build_cats_model(learning_rate=1e-4)
+    assert slower.optimizer.learning_rate == pytest.approx(1e-4)
 
 
 def test_help_explains_the_experiments(capsys):
@@ -67,7 +69,7 @@ def test_help_explains_the_experiments(capsys):
     for option in ("--data", "--augment", "--dropout", "--epochs",
                    "--steps-per-epoch", "--validation-steps", "--batch-size",
                    "--save", "--plot", "--history", "--seed", "--verbose",
-                   "--resume"):
+                   "--resume", "--learning-rate"):
         assert option in out
     assert "100 with --augment" in out
     assert "the seed validates on the test folder" in out
@@ -193,7 +195,8 @@ def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
         raise KeyboardInterrupt
 
     monkeypatch.setattr(models.Sequential, "fit", fake_fit)
-    options = ["--augment", "--dropout", "0.5"] if augment else []
+    options = ["--augment", "--dropout", "0.5", "--learning-rate", "1e-4"] \
+        if augment else []
     status = train.main(["cats-vs-dogs", "--data", str(tree), *options, "--no-plot"],
                         console=capture_console())
     assert status == 130
@@ -208,6 +211,8 @@ def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
     assert seen["validation_data"].directory.endswith("validation")
     layer_types = [type(layer).__name__ for layer in seen["model"].layers]
     assert ("Dropout" in layer_types) is augment
+    assert seen["model"].optimizer.learning_rate == pytest.approx(
+        1e-4 if augment else 1e-3)
     assert train_cats.describe(augment, 0.5 if augment else None) == (
         "convnet with augmentation + dropout 0.5" if augment else "plain convnet")
 
@@ -236,7 +241,8 @@ def test_unwritable_outputs_fail_before_training(tree, tmp_path):
 
 
 def test_bad_option_values_are_refused(capsys):
-    for argv in (["--dropout", "1.5"], ["--epochs", "0"], ["--validate-on", "x"]):
+    for argv in (["--dropout", "1.5"], ["--epochs", "0"], ["--validate-on", "x"],
+                 ["--learning-rate", "0"], ["--learning-rate", "nan"]):
         with pytest.raises(SystemExit):
             train.main(["cats-vs-dogs", *argv])
     assert "expected a number in [0, 1), got 1.5" in capsys.readouterr().err
