@@ -267,7 +267,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
           history: str | None = None, logs: dict | None = None) -> Lesson:
     """The lesson's frames for ``history`` (a JSON file), ``logs`` (a
     ``history.history`` dict) or, with neither, a short run of its own."""
-    from convsim.train_cats import load_history
+    from convsim.history_file import load_history
 
     t = TEXT[lang]
     if history is not None:
