@@ -100,7 +100,9 @@ that folder: python -m convsim.datasets cats-vs-dogs
 Time: one epoch (2,000 photos + 1,000 validation photos) takes minutes on
 a small CPU. Ctrl+C stops training cleanly: the history so far, the figure
 and the model are still saved; the same command with --resume continues
-from there (the model file of --save holds the optimizer state too).
+from there (the model file of --save holds the optimizer state too). With
+--save the model is also saved after every epoch, so even a killed run
+can be resumed from its last complete epoch.
 
 Examples:
   python -m convsim train cats-vs-dogs --epochs 2 --steps-per-epoch 5
@@ -251,7 +253,7 @@ def run_cats_vs_dogs(args, console: Console) -> int:
                   epochs=epochs, initial_epoch=len(recorder.epoch),
                   validation_data=valid_batches,
                   validation_steps=args.validation_steps, verbose=args.verbose,
-                  callbacks=[recorder], console=console)
+                  callbacks=_epoch_callbacks(args, recorder), console=console)
     except KeyboardInterrupt:
         interrupted = True
         console.print("\n[yellow]Interrupted (Ctrl+C):[/] stopping after "
@@ -271,6 +273,20 @@ def run_cats_vs_dogs(args, console: Console) -> int:
             recorder.info["test"] = {"loss": test_loss, "acc": test_acc}
     status = _save_outputs(model, recorder, args, what, console)
     return 130 if interrupted else status
+
+
+def _epoch_callbacks(args, recorder):
+    """What runs after every epoch: with --save, the model is saved first
+    (atomically, optimizer state included), then the history is written, so
+    a run that is killed outright (power cut, closed laptop, kill -9) loses at
+    most the epoch in progress and ``--resume`` finds a model that matches its
+    history."""
+    from convsim.callbacks import ModelCheckpoint
+
+    if not args.save:
+        return [recorder]
+    save_every_epoch = ModelCheckpoint(args.save.replace("{", "{{").replace("}", "}}"))
+    return [save_every_epoch, recorder]
 
 
 def _resume(args, recorder, epochs, console):

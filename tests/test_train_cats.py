@@ -181,6 +181,36 @@ def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
                       console=capture_console()) == 1
 
 
+class HardKill(BaseException):
+    """Stands in for kill -9: nothing after it runs, not even the final save."""
+
+
+def test_a_killed_run_can_resume_from_its_last_complete_epoch(tree, tmp_path,
+                                                              monkeypatch):
+    model_path = tmp_path / "m.convsim"
+
+    def killed_in_second_epoch(self, batch, logs=None):
+        if len(self.epoch) == 1:
+            raise HardKill
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin",
+                      killed_in_second_epoch, raising=False)
+        with pytest.raises(HardKill):
+            train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                        "--save", str(model_path), "--no-plot", *QUICK],
+                       console=capture_console())
+    assert model_path.exists(), "the model of epoch 1 was not saved"
+    assert json.loads((tmp_path / "m.history.json").read_text())["epochs_done"] == 1
+    console = capture_console()
+    status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
+                         "--save", str(model_path), "--no-plot", "--resume",
+                         *QUICK], console=console)
+    out = console.file.getvalue()
+    assert status == 0, out
+    assert "Resuming after epoch 1" in out and "Epoch 2/2" in out
+
+
 @pytest.mark.parametrize("augment", [False, True])
 def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
                                                    augment):
