@@ -17,7 +17,7 @@ from convsim import ops
 from convsim.kernels import conv as conv_kernels
 
 WIDE = conv_kernels.DIRECT_MAX_PATCH // 9 + 1  # 3x3 patches wider than the limit
-SIDE = int(conv_kernels.DIRECT_BACKWARD_MAX_POSITIONS**0.5) + 3  # map > limit
+SIDE = int(conv_kernels.DIRECT_INPUT_GRAD_MAX_POSITIONS**0.5) + 3  # map > limit
 
 # fmt: off
 CASES = [
@@ -26,13 +26,15 @@ CASES = [
     pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, (True, True, True),
                  id="thin-patch-small-map"),
     pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 4), 2, "same", 1, (True, True, True),
-                 id="thin-patch-big-map"),
-    pytest.param((2, 6, 6, 4), (3, 3, 4, 3), 1, "same", 1, (True, False, True),
-                 id="small-map-blas-kernel-grad"),
+                 id="thin-patch-big-map-stride-2"),
+    pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 4), 1, "same", 1, (True, True, False),
+                 id="thin-patch-big-map-col2im"),
+    pytest.param((2, 7, 9, 36), (3, 3, 36, 5), 1, "same", 1, (True, True, True),
+                 id="medium-patch-small-map"),
     pytest.param((2, SIDE, SIDE, 4), (3, 3, 4, 3), 1, "valid", 1,
-                 (True, False, False), id="big-map-blas-backward"),
+                 (True, True, False), id="big-map-col2im"),
     pytest.param((1, SIDE + 1, SIDE, 5), (2, 3, 5, 2), 1, "same", 2,
-                 (True, False, False), id="big-map-dilated-blas-backward"),
+                 (True, True, False), id="big-map-dilated-col2im"),
     pytest.param((2, 5, 5, WIDE), (3, 3, WIDE, 2), 1, "valid", 1,
                  (False, False, False), id="wide-patch-small-map"),
     pytest.param((1, SIDE, SIDE, WIDE), (3, 3, WIDE, 2), 1, "same", 1,

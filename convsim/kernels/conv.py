@@ -31,32 +31,31 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Patch length (kernel_h * kernel_w * in_channels) up to which the direct loop beat
-# im2col + BLAS in bench/kernels.py (2 cores): e.g. 150x150x3 -> 32 filters, 138 ms
-# direct vs 239 ms im2col; 36x36x64 -> 128 filters, 59 vs 66 ms; but 17x17x128 ->
-# 128 filters (patch 1152), 27 vs 17 ms. Above it, the BLAS product wins.
+# Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
+# beat im2col + BLAS, for the forward pass and for dL/dkernel (bench/kernels.py
+# on 2 cores, one BLAS thread as `python -m convsim train` runs; batch 20, ms):
+#   74x74x32 -> 64 filters (patch 288): forward 103 direct vs 151 im2col,
+#       dL/dkernel 115 vs 190;
+#   36x36x64 -> 128 (patch 576): forward 87 vs 131, dL/dkernel 94 vs 121;
+#   17x17x128 -> 128 (patch 1152): forward 46 vs 38, dL/dkernel 69 vs 45.
+# Above it, the BLAS product wins.
 DIRECT_MAX_PATCH = 576
 
-# The backward pass measured differently (per-kernel timings on 2 busy cores):
-# * dL/dkernel: multi-threaded BLAS is pathological on thin patches (a 9 x 43,264
-#   by 43,264 x 32 product, MNIST's first layer: 776 ms vs 12 ms for the direct
-#   loop), while from 3x3x32 patches up BLAS wins or ties (17x17x128 -> 128:
-#   34 vs 88 ms). So the direct loop only for patches up to 27 values.
-# * dL/dx: the direct loop won for small feature maps (13x13x32 -> 64, batch 64:
-#   48 vs 68 ms) and thin patches; im2col+BLAS for large maps with many channels
-#   (74x74x32 -> 64, batch 20: 196 vs 422 ms).
-DIRECT_BACKWARD_MAX_PATCH = 27
-DIRECT_BACKWARD_MAX_POSITIONS = 256  # out_h * out_w of one image
+# dL/dx: the direct loop (every output gradient scattered back through its
+# window) only wins on small feature maps (13x13x32 -> 64, batch 64, and the
+# 5x5 maps of MNIST); on large maps im2col + col2im is 2-5x faster
+# (150x150x3 -> 32: 308 vs 60 ms; 74x74x32 -> 64: 233 vs 115 ms).
+DIRECT_INPUT_GRAD_MAX_POSITIONS = 256  # out_h * out_w of one image
 
 
 def _direct_kernel_grad(patch: int) -> bool:
-    return patch <= DIRECT_BACKWARD_MAX_PATCH
+    """Whether dL/dkernel takes the direct loop."""
+    return patch <= DIRECT_MAX_PATCH
 
 
 def _direct_backward(patch: int, positions: int) -> bool:
     """Whether dL/dx takes the direct loop."""
-    small = positions <= DIRECT_BACKWARD_MAX_POSITIONS and patch <= DIRECT_MAX_PATCH
-    return patch <= DIRECT_BACKWARD_MAX_PATCH or small
+    return positions <= DIRECT_INPUT_GRAD_MAX_POSITIONS and patch <= DIRECT_MAX_PATCH
 
 
 # Output positions summed per float32 BLAS call in the kernel gradient; the chunk
@@ -119,58 +118,152 @@ def _col2im(dcols, h, w, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w
     return dx
 
 
+@njit(cache=True, inline="always")
+def _add_patch_row(acc, x, kernel, b, iy, ix, i, j):
+    """``acc += x[b, iy, ix, :] @ kernel[i, j]``: one input cell's channels times
+    the filter weights at window position (i, j). Skipped when ``ix`` is a padding
+    column (padding cells are zeros)."""
+    if ix < 0 or ix >= x.shape[2]:
+        return
+    for ch in range(x.shape[3]):
+        v = x[b, iy, ix, ch]
+        for k in range(acc.size):  # innermost over filters: contiguous
+            acc[k] += v * kernel[i, j, ch, k]
+
+
 @njit(cache=True, parallel=True)
 def _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
-    """Literal convolution: each output cell is sum(patch * filter) + bias."""
+    """Literal convolution: each output cell is sum(patch * filter) + bias.
+
+    Output cells are computed four at a time along a row (``a0``..``a3``): every
+    weight read from memory is then used four times instead of once, which
+    made this loop 1.5-2x faster (bench/kernels.py). Cells left over at the end
+    of a row, and windows that overlap the left/right padding, take the one-cell
+    path (:func:`_add_patch_row`).
+    """
     n, h, w, c = x.shape
     kh, kw, _, f = kernel.shape
     y = np.empty((n, out_h, out_w, f), dtype=np.float32)
+    full = out_w - out_w % 4  # output columns done four at a time
     for b in prange(n):
-        acc = np.empty(f, dtype=np.float32)
+        a0 = np.empty(f, dtype=np.float32)
+        a1 = np.empty(f, dtype=np.float32)
+        a2 = np.empty(f, dtype=np.float32)
+        a3 = np.empty(f, dtype=np.float32)
         for oy in range(out_h):
-            for ox in range(out_w):
-                acc[:] = bias
+            for ox in range(0, full, 4):
+                a0[:] = bias
+                a1[:] = bias
+                a2[:] = bias
+                a3[:] = bias
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue  # a padding row
+                    for j in range(kw):
+                        ix = ox * sw + j * dw - pad_left  # for cell ox; ox+q adds q*sw
+                        if ix < 0 or ix + 3 * sw >= w:  # some cell in the padding
+                            _add_patch_row(a0, x, kernel, b, iy, ix, i, j)
+                            _add_patch_row(a1, x, kernel, b, iy, ix + sw, i, j)
+                            _add_patch_row(a2, x, kernel, b, iy, ix + 2 * sw, i, j)
+                            _add_patch_row(a3, x, kernel, b, iy, ix + 3 * sw, i, j)
+                            continue
+                        for ch in range(c):
+                            v0 = x[b, iy, ix, ch]
+                            v1 = x[b, iy, ix + sw, ch]
+                            v2 = x[b, iy, ix + 2 * sw, ch]
+                            v3 = x[b, iy, ix + 3 * sw, ch]
+                            for k in range(f):
+                                weight = kernel[i, j, ch, k]
+                                a0[k] += v0 * weight
+                                a1[k] += v1 * weight
+                                a2[k] += v2 * weight
+                                a3[k] += v3 * weight
+                y[b, oy, ox, :] = a0
+                y[b, oy, ox + 1, :] = a1
+                y[b, oy, ox + 2, :] = a2
+                y[b, oy, ox + 3, :] = a3
+            for ox in range(full, out_w):
+                a0[:] = bias
                 for i in range(kh):
                     iy = oy * sh + i * dh - pad_top
                     if iy < 0 or iy >= h:
                         continue
                     for j in range(kw):
                         ix = ox * sw + j * dw - pad_left
-                        if ix < 0 or ix >= w:
-                            continue
-                        for ch in range(c):
-                            v = x[b, iy, ix, ch]
-                            for k in range(f):  # innermost over filters: contiguous
-                                acc[k] += v * kernel[i, j, ch, k]
-                y[b, oy, ox, :] = acc
+                        _add_patch_row(a0, x, kernel, b, iy, ix, i, j)
+                y[b, oy, ox, :] = a0
     return y
+
+
+@njit(cache=True, inline="always")
+def _add_cell_grad(acc, x, dy, b, iy, ix, oy, ox, i, j):
+    """``acc[i, j] += outer(x[b, iy, ix, :], dy[b, oy, ox, :])``: one output
+    cell's share of dL/dkernel at window position (i, j); nothing for a padding
+    cell."""
+    if ix < 0 or ix >= x.shape[2]:
+        return
+    for ch in range(x.shape[3]):
+        v = x[b, iy, ix, ch]
+        for k in range(dy.shape[3]):
+            acc[i, j, ch, k] += v * dy[b, oy, ox, k]
 
 
 @njit(cache=True, parallel=True)
 def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left):
     """dL/dkernel by the literal loop: every (patch value) * (output gradient).
 
-    Each image accumulates into its own float64 slice (no races between threads,
-    no float32 drift over ~20,000 positions per image); the slices are then added.
+    Each output row of each image is summed in float32 (a few hundred terms at
+    most) and then added to that image's float64 total: no float32 drift over
+    the ~20,000 positions of a 150x150 image, and no races (each image has its
+    own total; the totals are added at the end). As in the forward loop, four
+    output cells are done at a time so every input value read is used four
+    times.
     """
     n, h, w, c = x.shape
     out_h, out_w, f = dy.shape[1], dy.shape[2], dy.shape[3]
     partial = np.zeros((n, kh, kw, c, f), dtype=np.float64)
+    full = out_w - out_w % 4
     for b in prange(n):
+        row = np.empty((kh, kw, c, f), dtype=np.float32)
         for oy in range(out_h):
-            for ox in range(out_w):
+            row[:] = 0.0
+            for ox in range(0, full, 4):
                 for i in range(kh):
                     iy = oy * sh + i * dh - pad_top
                     if iy < 0 or iy >= h:
                         continue
                     for j in range(kw):
                         ix = ox * sw + j * dw - pad_left
-                        if ix < 0 or ix >= w:
+                        if ix < 0 or ix + 3 * sw >= w:  # some cell in the padding
+                            for q in range(4):
+                                _add_cell_grad(row, x, dy, b, iy, ix + q * sw, oy,
+                                               ox + q, i, j)
                             continue
                         for ch in range(c):
-                            v = np.float64(x[b, iy, ix, ch])
+                            v0 = x[b, iy, ix, ch]
+                            v1 = x[b, iy, ix + sw, ch]
+                            v2 = x[b, iy, ix + 2 * sw, ch]
+                            v3 = x[b, iy, ix + 3 * sw, ch]
                             for k in range(f):
-                                partial[b, i, j, ch, k] += v * dy[b, oy, ox, k]
+                                row[i, j, ch, k] += (v0 * dy[b, oy, ox, k]
+                                                     + v1 * dy[b, oy, ox + 1, k]
+                                                     + v2 * dy[b, oy, ox + 2, k]
+                                                     + v3 * dy[b, oy, ox + 3, k])
+            for ox in range(full, out_w):
+                for i in range(kh):
+                    iy = oy * sh + i * dh - pad_top
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        _add_cell_grad(row, x, dy, b, iy, ox * sw + j * dw - pad_left,
+                                       oy, ox, i, j)
+            total = partial[b]
+            for i in range(kh):
+                for j in range(kw):
+                    for ch in range(c):
+                        for k in range(f):
+                            total[i, j, ch, k] += row[i, j, ch, k]
     return partial.sum(axis=0)
 
 
