@@ -106,23 +106,6 @@ def test_im2col_cases_really_take_the_blas_path():
     assert 3 * 3 * WIDE > conv_kernels.DIRECT_MAX_PATCH
 
 
-def test_edge_cases_cover_every_backward_path():
-    """If the backward pass picks loops or BLAS by (patch length, positions per
-    image), the table must hold cases for both choices."""
-    choose = getattr(conv_kernels, "_direct_backward", None)
-    if choose is None:
-        pytest.skip("conv backward has a single path")
-    chosen = set()
-    for case in EDGE_CASES:
-        x_shape, k_shape, strides, padding, dilation = case.values
-        st_ = (strides, strides) if isinstance(strides, int) else strides
-        dil = (dilation, dilation) if isinstance(dilation, int) else dilation
-        geo = ops.conv_geometry(x_shape, k_shape[:2], st_, padding, dil)
-        chosen.add(choose(k_shape[0] * k_shape[1] * k_shape[2],
-                          geo.out_h * geo.out_w))
-    assert chosen == {True, False}
-
-
 @pytest.mark.parametrize("channels", [1, WIDE], ids=["direct", "im2col"])
 def test_zero_size_batch_gives_empty_output_and_zero_gradients(channels):
     x = np.zeros((0, 5, 6, channels), np.float32)

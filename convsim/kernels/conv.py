@@ -20,7 +20,9 @@ How the work is done (chosen by measurement, see ``bench/kernels.py``):
   wide layers, so the matrix products happen in NumPy, outside the jitted code.
 * ``_conv2d_direct`` is the literal loop "for every output cell, multiply the
   patch by the filter and add it up"; it is used where it measured faster
-  (few input channels, where the patch matrix would be thin and memory-bound).
+  (patches up to ``DIRECT_MAX_PATCH`` values, where the patch matrix would be
+  thin and copying it costs more than the product), and so is its twin for
+  dL/dkernel. dL/dx always uses BLAS plus ``_col2im``.
 
 Every jitted loop runs ``prange`` over the batch, and each iteration writes only
 its own image's slice, so there are no races.
@@ -41,21 +43,16 @@ from numba import njit, prange
 # Above it, the BLAS product wins.
 DIRECT_MAX_PATCH = 576
 
-# dL/dx: the direct loop (every output gradient scattered back through its
-# window) only wins on small feature maps (13x13x32 -> 64, batch 64, and the
-# 5x5 maps of MNIST); on large maps im2col + col2im is 2-5x faster
-# (150x150x3 -> 32: 308 vs 60 ms; 74x74x32 -> 64: 233 vs 115 ms).
-DIRECT_INPUT_GRAD_MAX_POSITIONS = 256  # out_h * out_w of one image
+# dL/dx always goes through BLAS: ``dy @ kernel.T`` gives every patch's
+# gradient, and col2im adds the patches back into place. A direct loop
+# (scatter each output gradient through its window) lost on every layer of
+# the seed's two models with one BLAS thread (e.g. 74x74x32 -> 64, batch 20:
+# 234 vs 106 ms; MNIST's 13x13x32 -> 64, batch 64: 20 vs 16 ms).
 
 
 def _direct_kernel_grad(patch: int) -> bool:
     """Whether dL/dkernel takes the direct loop."""
     return patch <= DIRECT_MAX_PATCH
-
-
-def _direct_backward(patch: int, positions: int) -> bool:
-    """Whether dL/dx takes the direct loop."""
-    return positions <= DIRECT_INPUT_GRAD_MAX_POSITIONS and patch <= DIRECT_MAX_PATCH
 
 
 # Output positions summed per float32 BLAS call in the kernel gradient; the chunk
@@ -267,34 +264,6 @@ def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left):
     return partial.sum(axis=0)
 
 
-@njit(cache=True, parallel=True)
-def _input_grad_direct(dy, kernel, h, w, sh, sw, dh, dw, pad_top, pad_left):
-    """dL/dx by the literal loop: each output gradient flows back through the
-    filter weights to every input cell of its patch (overlaps add up)."""
-    n, out_h, out_w, f = dy.shape
-    kh, kw, c, _ = kernel.shape
-    # (kh, kw, filters, channels): the innermost loop below then walks both this
-    # and dx contiguously over channels, which the compiler can vectorise.
-    kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
-    dx = np.zeros((n, h, w, c), dtype=np.float32)
-    for b in prange(n):
-        for oy in range(out_h):
-            for ox in range(out_w):
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue
-                    for j in range(kw):
-                        ix = ox * sw + j * dw - pad_left
-                        if ix < 0 or ix >= w:
-                            continue
-                        for k in range(f):
-                            g = dy[b, oy, ox, k]
-                            for ch in range(c):
-                                dx[b, iy, ix, ch] += g * kernel_t[i, j, k, ch]
-    return dx
-
-
 def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     """Convolution output ``(batch, out_h, out_w, filters)``.
 
@@ -327,9 +296,10 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     ``dkernel`` and ``dbias`` sum over every image and output position (millions
     of terms for a batch of 150x150 images), so they are accumulated in float64:
     the total does not drift the way one long float32 running sum would.
-    Thin patches use the direct loop, accumulating in float64; wider ones let
-    BLAS sum chunks of about ``ROWS_PER_CHUNK`` positions in float32 and add the
-    chunk results in float64. (See the thresholds above for the measurements.)
+    Patches up to ``DIRECT_MAX_PATCH`` values use the direct loop (float32 sums
+    per output row, added in float64); wider ones let BLAS sum chunks of about
+    ``ROWS_PER_CHUNK`` positions in float32 and add the chunk results in
+    float64. (See the thresholds above for the measurements.)
     """
     n, h, w, c = x.shape
     kh, kw, _, f = kernel.shape
@@ -351,12 +321,9 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     dkernel = dkernel.astype(np.float32).reshape(kh, kw, c, f)
     if not input_grad:
         return None, dkernel, dbias
-    if _direct_backward(k, out_h * out_w):
-        dx = _input_grad_direct(dy, kernel, h, w, sh, sw, dh, dw, top, left)
-    else:
-        dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
-        dx = _col2im(
-            dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top,
-            left, out_h, out_w,
-        )
+    dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
+    dx = _col2im(
+        dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top,
+        left, out_h, out_w,
+    )
     return dx, dkernel, dbias
