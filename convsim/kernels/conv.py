@@ -31,7 +31,7 @@ its own image's slice, so there are no races.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
 # beat im2col + BLAS, for the forward pass and for dL/dkernel (bench/kernels.py
@@ -54,6 +54,10 @@ def _direct_kernel_grad(patch: int) -> bool:
     """Whether dL/dkernel takes the direct loop."""
     return patch <= DIRECT_MAX_PATCH
 
+
+# Output positions the direct dL/dkernel loop sums in float32 before adding the
+# result to its float64 total (whole output rows; at least one row).
+FLOAT32_TERMS = 256
 
 # Output positions summed per float32 BLAS call in the kernel gradient; the chunk
 # totals are then added in float64 (see conv2d_backward).
@@ -206,61 +210,77 @@ def _add_cell_grad(acc, x, dy, b, iy, ix, oy, ox, i, j):
             acc[i, j, ch, k] += v * dy[b, oy, ox, k]
 
 
+@njit(cache=True, inline="always")
+def _add_output_row_grad(acc, x, dy, b, oy, sh, sw, dh, dw, pad_top, pad_left):
+    """``acc`` += the dL/dkernel terms of output row ``oy`` of image ``b``.
+
+    Four output cells at a time where their windows are inside the image (every
+    input value read then serves four products), one at a time elsewhere.
+    """
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    kh, kw = acc.shape[0], acc.shape[1]
+    out_w, f = dy.shape[2], dy.shape[3]
+    full = out_w - out_w % 4
+    for ox in range(0, full, 4):
+        for i in range(kh):
+            iy = oy * sh + i * dh - pad_top
+            if iy < 0 or iy >= h:
+                continue
+            for j in range(kw):
+                ix = ox * sw + j * dw - pad_left
+                if ix < 0 or ix + 3 * sw >= w:  # some cell in the padding
+                    for q in range(4):
+                        _add_cell_grad(acc, x, dy, b, iy, ix + q * sw, oy, ox + q,
+                                       i, j)
+                    continue
+                for ch in range(c):
+                    v0 = x[b, iy, ix, ch]
+                    v1 = x[b, iy, ix + sw, ch]
+                    v2 = x[b, iy, ix + 2 * sw, ch]
+                    v3 = x[b, iy, ix + 3 * sw, ch]
+                    for k in range(f):
+                        acc[i, j, ch, k] += (v0 * dy[b, oy, ox, k]
+                                             + v1 * dy[b, oy, ox + 1, k]
+                                             + v2 * dy[b, oy, ox + 2, k]
+                                             + v3 * dy[b, oy, ox + 3, k])
+    for ox in range(full, out_w):
+        for i in range(kh):
+            iy = oy * sh + i * dh - pad_top
+            if iy < 0 or iy >= h:
+                continue
+            for j in range(kw):
+                ix = ox * sw + j * dw - pad_left
+                _add_cell_grad(acc, x, dy, b, iy, ix, oy, ox, i, j)
+
+
 @njit(cache=True, parallel=True)
-def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left):
+def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left, shares):
     """dL/dkernel by the literal loop: every (patch value) * (output gradient).
 
-    Each output row of each image is summed in float32 (a few hundred terms at
-    most) and then added to that image's float64 total: no float32 drift over
-    the ~20,000 positions of a 150x150 image, and no races (each image has its
-    own total; the totals are added at the end). As in the forward loop, four
-    output cells are done at a time so every input value read is used four
-    times.
+    The batch is split into ``shares`` parts, one per thread (images t,
+    t + shares, ...),
+    and each share has its own float64 total, so threads never write the same
+    memory. Products are first summed in float32 over whole output rows, at
+    most ``FLOAT32_TERMS`` positions, then added to the float64 total: no
+    float32 drift over the ~20,000 positions of a 150x150 image, without
+    paying float64 for every product.
     """
-    n, h, w, c = x.shape
+    n, c = x.shape[0], x.shape[3]
     out_h, out_w, f = dy.shape[1], dy.shape[2], dy.shape[3]
-    partial = np.zeros((n, kh, kw, c, f), dtype=np.float64)
-    full = out_w - out_w % 4
-    for b in prange(n):
-        row = np.empty((kh, kw, c, f), dtype=np.float32)
-        for oy in range(out_h):
-            row[:] = 0.0
-            for ox in range(0, full, 4):
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue
-                    for j in range(kw):
-                        ix = ox * sw + j * dw - pad_left
-                        if ix < 0 or ix + 3 * sw >= w:  # some cell in the padding
-                            for q in range(4):
-                                _add_cell_grad(row, x, dy, b, iy, ix + q * sw, oy,
-                                               ox + q, i, j)
-                            continue
-                        for ch in range(c):
-                            v0 = x[b, iy, ix, ch]
-                            v1 = x[b, iy, ix + sw, ch]
-                            v2 = x[b, iy, ix + 2 * sw, ch]
-                            v3 = x[b, iy, ix + 3 * sw, ch]
-                            for k in range(f):
-                                row[i, j, ch, k] += (v0 * dy[b, oy, ox, k]
-                                                     + v1 * dy[b, oy, ox + 1, k]
-                                                     + v2 * dy[b, oy, ox + 2, k]
-                                                     + v3 * dy[b, oy, ox + 3, k])
-            for ox in range(full, out_w):
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue
-                    for j in range(kw):
-                        _add_cell_grad(row, x, dy, b, iy, ox * sw + j * dw - pad_left,
-                                       oy, ox, i, j)
-            total = partial[b]
-            for i in range(kh):
-                for j in range(kw):
-                    for ch in range(c):
-                        for k in range(f):
-                            total[i, j, ch, k] += row[i, j, ch, k]
+    partial = np.zeros((shares, kh, kw, c, f), dtype=np.float64)
+    rows_per_sum = max(1, FLOAT32_TERMS // max(out_w, 1))
+    for share in prange(shares):
+        acc = np.zeros((kh, kw, c, f), dtype=np.float32)
+        flat_acc = acc.reshape(-1)
+        flat_total = partial[share].reshape(-1)
+        for b in range(share, n, shares):
+            for oy in range(out_h):
+                _add_output_row_grad(acc, x, dy, b, oy, sh, sw, dh, dw, pad_top,
+                                     pad_left)
+                if (oy + 1) % rows_per_sum == 0 or oy == out_h - 1:
+                    for e in range(flat_acc.size):  # float32 sum -> float64 total
+                        flat_total[e] += flat_acc[e]
+                        flat_acc[e] = 0.0
     return partial.sum(axis=0)
 
 
@@ -310,7 +330,9 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
     dy_rows = dy.reshape(n, out_h * out_w, f)
     if _direct_kernel_grad(k):
-        dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left)
+        shares = max(1, min(n, get_num_threads()))  # one per thread
+        dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left,
+                                      shares)
     else:
         cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
         dkernel = np.zeros((k, f), dtype=np.float64)
