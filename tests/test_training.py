@@ -464,6 +464,59 @@ def test_same_losses_as_pytorch_from_the_same_weights_and_batches():
         assert ours_loss == pytest.approx(loss.item(), rel=1e-4)
 
 
+def test_cats_recipe_tracks_pytorch_step_by_step():
+    """The seed's cats-vs-dogs layers (on 46x46 photos, so Flatten gives 128
+    values), sigmoid + binary cross-entropy, Adam 1e-3: same weights and batches
+    in PyTorch (float64, Adam applied with Keras's rule) give the same losses
+    step after step. This is the recipe whose augmented run sits at 50% for many
+    epochs; matching PyTorch rules out a convsim bug as the cause."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    set_random_seed(3)
+    model = models.Sequential([
+        layers.Conv2D(32, 3, activation="relu", input_shape=(46, 46, 3)),
+        layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Conv2D(128, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Conv2D(128, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Flatten(),
+        layers.Dense(512, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizers.Adam(1e-3), "binary_crossentropy")
+    net = nn.Sequential(
+        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+        nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 128, 3), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Conv2d(128, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 1)).double()
+    ours = [layer for layer in model.layers if layer.weights]
+    theirs = [m for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():  # a 1x1 map: Flatten's order is the same in both
+        for mine, other in zip(ours, theirs, strict=True):
+            kernel = np.asarray(mine.kernel, np.float64)
+            kernel = kernel.transpose(3, 2, 0, 1) if kernel.ndim == 4 else kernel.T
+            other.weight.copy_(torch.from_numpy(kernel.copy()))
+            other.bias.copy_(torch.from_numpy(np.asarray(mine.bias, np.float64)))
+    params = list(net.parameters())
+    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    rng = np.random.default_rng(1)
+    for step in range(1, 6):
+        x = rng.random((8, 46, 46, 3), dtype=np.float32)
+        y = rng.integers(0, 2, 8).astype(np.float32)
+        ours_loss = model.train_on_batch(x, y)
+        for p in params:
+            p.grad = None
+        logits = net(torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float64)))
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            logits[:, 0], torch.from_numpy(y.astype(np.float64)))
+        loss.backward()
+        alpha = 1e-3 * (1 - 0.999**step) ** 0.5 / (1 - 0.9**step)
+        with torch.no_grad():  # Keras: w -= alpha * m / (sqrt(v) + epsilon)
+            for p, (m, v) in zip(params, moments, strict=True):
+                m.mul_(0.9).add_(p.grad, alpha=0.1)
+                v.mul_(0.999).addcmul_(p.grad, p.grad, value=0.001)
+                p.sub_(alpha * m / (v.sqrt() + 1e-7))
+        assert ours_loss == pytest.approx(loss.item(), rel=1e-4), step
+
+
 def test_evaluate_and_predict_on_iterators_and_their_old_names():
     x, labels = toy_data(40)
     y = to_categorical(labels)
