@@ -211,11 +211,14 @@ def test_a_killed_run_can_resume_from_its_last_complete_epoch(tree, tmp_path,
     assert "Resuming after epoch 1" in out and "Epoch 2/2" in out
 
 
-@pytest.mark.parametrize("augment", [False, True])
+@pytest.mark.parametrize("augment, learning_rate, expected_rate", [
+    (False, None, 1e-3), (True, None, 1e-4), (True, "0.001", 1e-3)])
 def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
-                                                   augment):
-    """--augment switches on the seed's generator and 100 epochs; --dropout
-    adds the layer (checked without training: fit is replaced)."""
+                                                   augment, learning_rate,
+                                                   expected_rate):
+    """--augment switches on the seed's generator, 100 epochs and the book's
+    learning rate unless one is given; --dropout adds the layer (checked
+    without training: fit is replaced)."""
     from convsim import models
 
     seen = {}
@@ -225,8 +228,9 @@ def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
         raise KeyboardInterrupt
 
     monkeypatch.setattr(models.Sequential, "fit", fake_fit)
-    options = ["--augment", "--dropout", "0.5", "--learning-rate", "1e-4"] \
-        if augment else []
+    options = ["--augment", "--dropout", "0.5"] if augment else []
+    if learning_rate:
+        options += ["--learning-rate", learning_rate]
     status = train.main(["cats-vs-dogs", "--data", str(tree), *options, "--no-plot"],
                         console=capture_console())
     assert status == 130
@@ -241,8 +245,7 @@ def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
     assert seen["validation_data"].directory.endswith("validation")
     layer_types = [type(layer).__name__ for layer in seen["model"].layers]
     assert ("Dropout" in layer_types) is augment
-    assert seen["model"].optimizer.learning_rate == pytest.approx(
-        1e-4 if augment else 1e-3)
+    assert seen["model"].optimizer.learning_rate == pytest.approx(expected_rate)
     assert train_cats.describe(augment, 0.5 if augment else None) == (
         "convnet with augmentation + dropout 0.5" if augment else "plain convnet")
 
