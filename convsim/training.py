@@ -30,6 +30,7 @@ from convsim.data_adapters import (
     standardize_arrays,
 )
 from convsim.layers.core import ActivatedLayer
+from convsim.memory import keep_freed_memory
 from convsim.progbar import Progbar
 
 __all__ = ["Trainer"]
@@ -112,6 +113,7 @@ class Trainer:
         return self._format_results(logs, return_dict)
 
     def _train_step(self, x, y, means):
+        keep_freed_memory()  # reuse last step's big arrays (see convsim.memory)
         y_pred = self._forward(x, training=True)
         values, grad = self._loss_and_grad(y, y_pred, need_grad=True)
         self._backward(grad / np.float32(len(values)),
