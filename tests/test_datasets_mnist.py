@@ -74,6 +74,8 @@ def test_bundled_sample_like_keras():
     text = out.getvalue()
     assert text.count("\n") == 1, text  # exactly one line
     assert "bundled sample" in text and "4,000 train / 1,000 test" in text
+    # the book's reshape((60000, 28, 28, 1)) cannot work here: say what does
+    assert "reshape((-1, 28, 28, 1))" in text
 
 
 def test_bundled_sample_equals_shared_data(shared_data):

@@ -71,6 +71,9 @@ SPEC = IdxDataset(
         "MNIST bundled sample (5,000 of the 70,000 real digits; go online or "
         "pass path= for all of them)"
     ),
+    # The book's code hard-codes the full set's sizes.
+    bundled_hint=("Code written for all 60,000, like reshape((60000, 28, 28, 1)), "
+                  "needs reshape((-1, 28, 28, 1)) here."),
 )
 
 

@@ -61,6 +61,7 @@ class IdxDataset:
     system_dirs: tuple[Path, ...] = ()
     bundled: Path | None = None
     bundled_note: str = ""
+    bundled_hint: str = ""  # said after the counts when the bundled sample is used
     not_found_help: str = ""
     num_classes: int = 10
     image_shape: tuple[int, int] = (28, 28)
@@ -396,5 +397,7 @@ def load(spec: IdxDataset, path=None, *, download: bool | None = None,
         line = f"{source.description}: {counts} images"
         if note:
             line += f" ({note}; set CONVSIM_OFFLINE=1 to skip trying)"
+        if source.kind == "bundled" and spec.bundled_hint:
+            line += f". {spec.bundled_hint}"
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     return LoadedData(train, test, source, note)
