@@ -4,13 +4,17 @@
     python bench/train_mnist.py --dataset fashion    # full Fashion-MNIST
     python bench/train_mnist.py --epochs 1 --no-torch
     python bench/train_mnist.py --seeds 0-9          # accuracy over 10 seeds
+    python bench/train_mnist.py --seeds 0-9 --paired # same weights and batches
 
 Prints seconds per epoch, training images per second and the test accuracy
 after every epoch for each framework, and convsim's speed as a fraction of
 PyTorch's in the same run. With several seeds it ends with a table of the final
 test accuracies (mean, median, lowest, highest): on the 1,000-digit test set one
 run moves by a point or more from seed to seed, and RMSprop at 1e-3 sometimes
-ends an epoch on a bad step, so one seed says little.
+ends an epoch on a bad step, so one seed says little. ``--paired`` removes
+those differences: PyTorch starts from convsim's initial weights and sees the
+same batches in the same order, so the two runs differ only by float rounding,
+and their accuracies epoch by epoch show whether convsim learns like PyTorch.
 
 The PyTorch model is the same network and recipe: the seed's layers, Glorot
 (Xavier) uniform weights and zero biases like Keras, RMSprop with Keras's
@@ -47,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", metavar="A-B",
                    help="run every seed from A to B (e.g. 0-9) and summarise")
+    p.add_argument("--paired", action="store_true",
+                   help="PyTorch starts from convsim's initial weights and sees "
+                        "the same batches in the same order")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     p.add_argument("--openblas-threads", type=int,
                    help="set OPENBLAS_NUM_THREADS before importing NumPy")
@@ -66,7 +73,10 @@ def load(dataset):
     return prep(x), y.astype("int64"), prep(xt), yt.astype("int64")
 
 
-def bench_convsim(x, y, xt, yt, epochs, batch_size, seed):
+def bench_convsim(x, y, xt, yt, epochs, batch_size, seed, orders=None):
+    """Trains convsim's model; returns (seconds per epoch, test accuracy after
+    each epoch, the initial weights). ``orders``: one permutation of the
+    training set per epoch, instead of fit's own shuffling (``--paired``)."""
     from rich.console import Console
 
     from convsim import callbacks
@@ -77,6 +87,7 @@ def bench_convsim(x, y, xt, yt, epochs, batch_size, seed):
     model = build_mnist_model()
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy",
                   metrics=["accuracy"])
+    initial = model.get_weights()
 
     class EpochTimer(callbacks.Callback):
         """Times the training of each epoch, then (untimed) scores the test set."""
@@ -92,12 +103,22 @@ def bench_convsim(x, y, xt, yt, epochs, batch_size, seed):
             print(f"  test accuracy after epoch {epoch + 1}: {acc:.4f}")
 
     times, accs = [], []
-    model.fit(x, to_categorical(y, 10), epochs=epochs, batch_size=batch_size,
-              verbose=2, callbacks=[EpochTimer()], console=Console())
-    return times, accs
+    labels = to_categorical(y, 10)
+    if orders is None:
+        model.fit(x, labels, epochs=epochs, batch_size=batch_size, verbose=2,
+                  callbacks=[EpochTimer()], console=Console())
+    else:
+        for epoch, order in enumerate(orders):
+            model.fit(x[order], labels[order], epochs=epoch + 1, initial_epoch=epoch,
+                      batch_size=batch_size, shuffle=False, verbose=2,
+                      callbacks=[EpochTimer()], console=Console())
+    return times, accs, initial
 
 
-def bench_torch(x, y, xt, yt, epochs, batch_size, seed):
+def bench_torch(x, y, xt, yt, epochs, batch_size, seed, orders=None,
+                initial=None):
+    """The same model in PyTorch; ``initial`` (convsim's ``get_weights()``) and
+    ``orders`` make it start from the same weights and see the same batches."""
     import numpy as np
     import torch
     from torch import nn
@@ -112,6 +133,8 @@ def bench_torch(x, y, xt, yt, epochs, batch_size, seed):
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(module.weight)  # Keras's glorot_uniform
             nn.init.zeros_(module.bias)
+    if initial is not None:
+        copy_keras_weights(initial, model)
     params = list(model.parameters())
     velocities = [torch.zeros_like(p) for p in params]
     loss_fn = nn.CrossEntropyLoss()
@@ -124,7 +147,8 @@ def bench_torch(x, y, xt, yt, epochs, batch_size, seed):
     for epoch in range(epochs):
         start = time.perf_counter()
         model.train()
-        order = torch.from_numpy(rng.permutation(len(xs)))
+        order = torch.from_numpy(rng.permutation(len(xs)) if orders is None
+                                 else orders[epoch])
         total, correct, seen = 0.0, 0, 0
         for i in range(0, len(xs), batch_size):
             idx = order[i:i + batch_size]
@@ -146,6 +170,29 @@ def bench_torch(x, y, xt, yt, epochs, batch_size, seed):
               f"{total / seen:.4f} - accuracy: {correct / seen:.4f} - test accuracy: "
               f"{accs[-1]:.4f}")
     return times, accs
+
+
+def copy_keras_weights(weights, model):
+    """convsim's (Keras-layout) weights into the PyTorch model: kernels
+    (kh, kw, in, out) -> (out, in, kh, kw), Dense kernels transposed, and the
+    first Dense's rows reordered from Flatten's (h, w, c) to PyTorch's (c, h, w)."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    layers = [m for m in model if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        for layer, kernel, bias in zip(layers, weights[0::2], weights[1::2],
+                                       strict=True):
+            if kernel.ndim == 4:
+                kernel = kernel.transpose(3, 2, 0, 1)
+            elif kernel.shape[0] == 576:  # 3x3x64 after Flatten
+                kernel = kernel.reshape(3, 3, 64, -1).transpose(2, 0, 1, 3).reshape(
+                    576, -1).T
+            else:
+                kernel = kernel.T
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel)))
+            layer.bias.copy_(torch.from_numpy(bias))
 
 
 def keras_rmsprop_step(params, velocities, lr=1e-3, rho=0.9, epsilon=1e-7):
@@ -185,7 +232,15 @@ def run_one(args, data, seed):
     """One seed: convsim, then PyTorch; returns the final test accuracies."""
     x, y, xt, yt = data
     print(f"=== seed {seed}")
-    ours = bench_convsim(x, y, xt, yt, args.epochs, args.batch_size, seed)
+    orders = None
+    if args.paired:
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        orders = [rng.permutation(len(x)) for _ in range(args.epochs)]
+    times, accs, initial = bench_convsim(x, y, xt, yt, args.epochs, args.batch_size,
+                                         seed, orders)
+    ours = times, accs
     theirs = None
     if not args.no_torch:
         try:
@@ -194,7 +249,8 @@ def run_one(args, data, seed):
             print("PyTorch not installed: skipping the comparison")
         else:
             print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-            theirs = bench_torch(x, y, xt, yt, args.epochs, args.batch_size, seed)
+            theirs = bench_torch(x, y, xt, yt, args.epochs, args.batch_size, seed,
+                                 orders, initial if args.paired else None)
     print()
     speed = report("convsim", *ours, len(x))
     if theirs is None:
