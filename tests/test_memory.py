@@ -21,9 +21,9 @@ def glibc() -> bool:
 
 @pytest.mark.skipif(not glibc(), reason="mallopt is a glibc setting")
 def test_a_second_big_array_reuses_pages_after_keep_freed_memory():
-    """A fresh process fills a 64 MB array, frees it and fills another. Without
+    """A fresh process fills a 128 MB array, frees it and fills another. Without
     the setting the second array is new memory from the kernel, paid for with
-    page faults (at least 32 even with 2 MB huge pages; ~16,000 with 4 KB
+    page faults (at least 61 even with 2 MB huge pages; ~31,000 with 4 KB
     pages). With it, glibc reuses the freed block: no page faults. Run in child
     processes so each starts clean."""
     script = """
@@ -32,10 +32,10 @@ import numpy as np
 from convsim.memory import keep_freed_memory
 if sys.argv[1] == "on":
     assert keep_freed_memory() and keep_freed_memory()
-a = np.ones(16_000_000, np.float32)
+a = np.ones(32_000_000, np.float32)
 del a
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-b = np.ones(16_000_000, np.float32)
+b = np.ones(32_000_000, np.float32)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
     faults = {}
