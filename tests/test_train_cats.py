@@ -44,6 +44,16 @@ def number_after(text: str, label: str) -> float:
     return float(re.search(re.escape(label) + r"\s*([0-9.]+)", text).group(1))
 
 
+def break_in_second_epoch(patch, exception):
+    """Make training raise ``exception`` at the first batch of epoch 2."""
+    def hook(self, batch, logs=None):
+        if len(self.epoch) == 1:
+            raise exception
+
+    patch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin", hook,
+                  raising=False)
+
+
 def test_build_cats_model_is_the_seeds_convnet():
     model = train_cats.build_cats_model()
     assert model.count_params() == 3_453_121
@@ -120,12 +130,7 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
                                                             monkeypatch):
     from convsim.models import load_model
 
-    def interrupt_in_second_epoch(self, batch, logs=None):
-        if len(self.epoch) == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin",
-                        interrupt_in_second_epoch, raising=False)
+    break_in_second_epoch(monkeypatch, KeyboardInterrupt)
     console = capture_console()
     status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "5",
                          "--save", str(tmp_path / "m.h5"),
@@ -147,13 +152,8 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
 def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
     model_path = tmp_path / "m.convsim"
 
-    def stop_after_first_epoch(self, batch, logs=None):
-        if len(self.epoch) == 1:
-            raise KeyboardInterrupt
-
     with monkeypatch.context() as patch:
-        patch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin",
-                      stop_after_first_epoch, raising=False)
+        break_in_second_epoch(patch, KeyboardInterrupt)
         assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
                            "--save", str(model_path), "--no-plot", *QUICK],
                           console=capture_console()) == 130
@@ -189,13 +189,8 @@ def test_a_killed_run_can_resume_from_its_last_complete_epoch(tree, tmp_path,
                                                               monkeypatch):
     model_path = tmp_path / "m.convsim"
 
-    def killed_in_second_epoch(self, batch, logs=None):
-        if len(self.epoch) == 1:
-            raise HardKill
-
     with monkeypatch.context() as patch:
-        patch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin",
-                      killed_in_second_epoch, raising=False)
+        break_in_second_epoch(patch, HardKill)
         with pytest.raises(HardKill):
             train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
                         "--save", str(model_path), "--no-plot", *QUICK],
