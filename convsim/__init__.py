@@ -5,20 +5,10 @@ called (and are cached on disk after that), not at import.
 """
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 __version__ = "0.1.0"
-
-# NumPy's BLAS (OpenBLAS) starts one thread per core, and convsim's Numba kernels
-# already keep every core busy: the two thread pools fighting over the same cores
-# made an MNIST epoch 4x slower on 2 cores (549 vs 2,246 images/s, bench/
-# train_mnist.py). OpenBLAS reads this variable when NumPy loads, so this only
-# helps when convsim is imported before NumPy (as in the book's code); a value
-# the user set is kept.
-if "numpy" not in sys.modules:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _use_checkout_lessons() -> None:

@@ -11,18 +11,8 @@ write both and append the parser function to :data:`EXPERIMENTS`.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
-
-# On small machines NumPy's BLAS threads and Numba's threads compete for the
-# same cores and both spin while waiting: the seed's MNIST epoch measured 2.6x
-# faster on 2 cores with one BLAS thread (bench/train_mnist.py). This only
-# works before NumPy is loaded, which is the case for `python -m convsim train`;
-# an explicit OPENBLAS_NUM_THREADS from the user always wins.
-if "numpy" not in sys.modules:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from rich.console import Console
 

@@ -22,6 +22,7 @@ import numpy as np
 from rich.console import Console
 
 from convsim import losses, metrics, optimizers, utils
+from convsim.blas_threads import one_blas_thread
 from convsim.callbacks import CallbackList, History, ProgbarLogger
 from convsim.data_adapters import (
     array_batches,
@@ -106,6 +107,7 @@ class Trainer:
             grad = self.loss.gradient(y, y_pred) if need_grad else None
         return values, grad
 
+    @one_blas_thread()
     def train_on_batch(self, x, y, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
@@ -122,6 +124,7 @@ class Trainer:
         self.optimizer.apply([v.grad for v in variables], variables)
         return means.add(self, values, y, y_pred)
 
+    @one_blas_thread()
     def test_on_batch(self, x, y, return_dict=False):
         self._require_compiled("test_on_batch")
         x, y = standardize_arrays(x, y)
@@ -133,10 +136,12 @@ class Trainer:
         values, _ = self._loss_and_grad(y, y_pred, need_grad=False)
         return means.add(self, values, y, y_pred)
 
+    @one_blas_thread()
     def predict_on_batch(self, x):
         return self._forward(np.asarray(x), training=False)
 
     # ------------------------------------------------------------ fit
+    @one_blas_thread()
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
             callbacks=None, validation_split=0.0, validation_data=None,
             shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
@@ -239,6 +244,7 @@ class Trainer:
                         shuffle=shuffle, initial_epoch=initial_epoch, console=console)
 
     # ------------------------------------------------------------ evaluate
+    @one_blas_thread()
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
                  sample_weight=None, steps=None, callbacks=None, return_dict=False,
                  console: Console | None = None):
@@ -298,6 +304,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ predict
+    @one_blas_thread()
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 console: Console | None = None):
         """Outputs for ``x``, computed ``batch_size`` (default 32) samples at a time.

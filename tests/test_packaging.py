@@ -68,22 +68,3 @@ def _require_offline_wheel_build():
         pytest.skip(f"setuptools {setuptools.__version__} is older than 68")
     if version < (70, 1):
         pytest.importorskip("wheel", reason="setuptools < 70.1 needs `wheel`")
-
-
-def test_importing_convsim_first_gives_numpy_one_blas_thread():
-    """convsim sets OPENBLAS_NUM_THREADS=1 when it loads before NumPy, keeps a
-    value the user set, and cannot (so does not) when NumPy came first."""
-    import os
-    import subprocess
-    import sys
-
-    def run(code, **env):
-        base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-        result = subprocess.run([sys.executable, "-c", code], env={**base, **env},
-                                capture_output=True, text=True, check=True)
-        return result.stdout.strip()
-
-    show = "import os; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
-    assert run(f"import convsim; {show}") == "1"
-    assert run(f"import convsim; {show}", OPENBLAS_NUM_THREADS="3") == "3"
-    assert run(f"import numpy, convsim; {show}") == "None"

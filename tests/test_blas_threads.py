@@ -1,0 +1,61 @@
+"""NumPy's OpenBLAS gets one thread while convsim trains, and its old count back.
+
+Run in a fresh Python each time: the thread count is process-wide state, and
+these scripts import NumPy *before* convsim, as most users' scripts do.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Start OpenBLAS at 3 threads (any count but 1 would do; 3 works on any
+# machine, OpenBLAS does not cap it at the number of cores), then record the
+# count inside fit / evaluate / predict and after them.
+SCRIPT = """
+import numpy as np
+from convsim import layers, models
+from convsim.blas_threads import _openblas_controls, blas_thread_count
+from convsim.callbacks import Callback
+
+if blas_thread_count() is None:
+    print("not-openblas")
+    raise SystemExit
+_openblas_controls()[1](3)
+seen = []
+
+class Record(Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        seen.append(blas_thread_count())
+
+model = models.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+x, y = np.ones((4, 3), np.float32), np.array([0, 1, 0, 1])
+model.fit(x, y, epochs=1, batch_size=2, verbose=0, callbacks=[Record()])
+seen.append(blas_thread_count())
+model.evaluate(x, y, verbose=0)
+model.predict(x, verbose=0)
+seen.append(blas_thread_count())
+print(" ".join(map(str, seen)))
+"""
+
+
+def run(**env):
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env={**base, **env},
+                            capture_output=True, text=True, check=True)
+    out = result.stdout.strip().splitlines()[-1]
+    if out == "not-openblas":
+        pytest.skip("NumPy's BLAS here is not OpenBLAS")
+    return out
+
+
+def test_fit_uses_one_blas_thread_and_gives_the_count_back():
+    # two training batches with 1 thread, then 3 again after fit and after
+    # evaluate + predict
+    assert run() == "1 1 3 3"
+
+
+def test_an_openblas_num_threads_the_user_set_is_left_alone():
+    assert run(OPENBLAS_NUM_THREADS="2") == "3 3 3 3"
