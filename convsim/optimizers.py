@@ -7,10 +7,11 @@ For each weight ``w`` with gradient ``g`` (learning rate ``lr``):
   lr * g``).
 * **RMSprop** (``learning_rate=0.001, rho=0.9, epsilon=1e-7``):
   ``v = rho * v + (1 - rho) * g**2`` then ``w -= lr * g / sqrt(v + epsilon)``.
-  Note epsilon is *inside* the square root, as in Keras 3 (and in Keras 2 with
-  ``momentum > 0``); Keras 2's optimizer_v2 without momentum, and PyTorch, add
-  it *outside* (``sqrt(v) + eps``). With epsilon = 1e-7 the two differ only for
-  weights whose gradients are almost 0.
+  Note epsilon is *inside* the square root, as in Keras 3 and Keras 2.11+ (and
+  in older Keras 2 with ``momentum > 0``); the optimizer_v2 of Keras 2.10 and
+  earlier (``tf.keras.optimizers.legacy.RMSprop``) without momentum, and
+  PyTorch, add it *outside* (``sqrt(v) + eps``). With epsilon = 1e-7 the two
+  differ only for weights whose gradients are almost 0.
 * **Adam** (``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``):
   ``m += (1 - beta_1) * (g - m)``, ``v += (1 - beta_2) * (g**2 - v)``, then
   ``w -= alpha * m / (sqrt(v) + epsilon)`` with the bias correction folded into
