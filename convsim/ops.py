@@ -9,6 +9,9 @@ same numbers. Every function here:
 3. converts arrays to C-contiguous float32 (computation is always float32);
 4. works out sizes and padding in :mod:`convsim.shapes`, then calls a kernel.
 
+The functions that do matrix products through NumPy (conv, dense and their
+gradients) run with one OpenBLAS thread (:mod:`convsim.blas_threads` says why).
+
 Images are ``(batch, height, width, channels)`` (Keras's channels_last).
 The ``*_backward`` functions give the gradients that training needs.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from convsim import shapes
+from convsim.blas_threads import one_blas_thread
 from convsim.kernels import activations as _act
 from convsim.kernels import conv as _conv
 from convsim.kernels import dense as _dense
@@ -35,6 +39,7 @@ _IMAGES = " of shape (batch, height, width, channels)"
 # ---------------------------------------------------------------- convolution
 
 
+@one_blas_thread()
 def conv(
     inputs,
     kernel,
@@ -72,6 +77,7 @@ def conv(
     return _conv.conv2d_forward(x, k, b, st, geo.pads, dil, (geo.out_h, geo.out_w))
 
 
+@one_blas_thread()
 def conv_backward(
     inputs, kernel, grad_output, strides=1, padding="valid", dilation_rate=1,
     *, input_grad=True,
@@ -214,12 +220,14 @@ def _pool_setup(inputs, pool_size, strides, padding, data_format):
 # ---------------------------------------------------------------- dense
 
 
+@one_blas_thread()
 def dense(inputs, kernel, bias=None) -> np.ndarray:
     """``inputs @ kernel + bias`` for ``(batch, units_in)`` inputs."""
     x, k, b = _dense_setup(inputs, kernel, bias)
     return _dense.dense_forward(x, k, b)
 
 
+@one_blas_thread()
 def dense_backward(inputs, kernel, grad_output):
     """Gradients of :func:`dense`: ``(d_inputs, d_kernel, d_bias)``."""
     x, k, _ = _dense_setup(inputs, kernel, None)

@@ -59,3 +59,46 @@ def test_fit_uses_one_blas_thread_and_gives_the_count_back():
 
 def test_an_openblas_num_threads_the_user_set_is_left_alone():
     assert run(OPENBLAS_NUM_THREADS="2") == "3 3 3 3"
+
+
+OPS_SCRIPT = """
+import numpy as np
+from convsim import ops
+from convsim.blas_threads import _openblas_controls, blas_thread_count
+from convsim.kernels import conv, dense
+
+if blas_thread_count() is None:
+    print("not-openblas")
+    raise SystemExit
+_openblas_controls()[1](3)
+seen = []
+
+def recording(kernel):
+    def wrapper(*args):
+        seen.append(blas_thread_count())
+        return kernel(*args)
+    return wrapper
+
+conv.conv2d_forward = recording(conv.conv2d_forward)
+conv.conv2d_backward = recording(conv.conv2d_backward)
+dense.dense_forward = recording(dense.dense_forward)
+dense.dense_backward = recording(dense.dense_backward)
+x, k = np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 5), np.float32)
+y = ops.conv(x, k)
+ops.conv_backward(x, k, np.ones_like(y))
+ops.dense(np.ones((2, 3)), np.ones((3, 4)))
+ops.dense_backward(np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 4)))
+seen.append(blas_thread_count())
+print(" ".join(map(str, seen)))
+"""
+
+
+def test_ops_that_multiply_matrices_use_one_blas_thread():
+    """Lessons and users' own code call ops directly, outside fit()."""
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", OPS_SCRIPT], env=base,
+                            capture_output=True, text=True, check=True)
+    out = result.stdout.strip().splitlines()[-1]
+    if out == "not-openblas":
+        pytest.skip("NumPy's BLAS here is not OpenBLAS")
+    assert out == "1 1 1 1 3"
