@@ -4,6 +4,7 @@ conv2d_forward and conv2d_backward each choose between a direct loop and
 im2col + BLAS by the shape (thresholds measured in bench/kernels.py). Each case
 below is built to land on one specific combination, and the test first checks
 that it really does, so moving a threshold cannot silently leave a path untested.
+Each case runs with the BLAS products split over threads and in one piece.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from reference import naive_conv2d, naive_conv2d_backward
 
 from convsim import ops
 from convsim.kernels import conv as conv_kernels
+from convsim.kernels import matmul
 
 WIDE = conv_kernels.DIRECT_MAX_PATCH // 9 + 1  # 3x3 patches wider than the limit
 SIDE = 19  # a 19x19 map: 361 output positions
@@ -43,10 +45,14 @@ CASES = [
 # fmt: on
 
 
+@pytest.mark.parametrize("threaded", [True, False], ids=["threaded", "one-thread"])
 @pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation, direct", CASES)
 def test_each_path_matches_the_reference(
-    x_shape, k_shape, strides, padding, dilation, direct
+    x_shape, k_shape, strides, padding, dilation, direct, threaded, monkeypatch
 ):
+    # BLAS products split over threads (convsim.kernels.matmul) only above a
+    # size these small cases never reach, so force both ways.
+    monkeypatch.setattr(matmul, "MIN_SPLIT_WORK", 0 if threaded else 10**18)
     rng = np.random.default_rng(7)
     x = rng.uniform(-1, 1, x_shape).astype(np.float32)
     k = rng.uniform(-1, 1, k_shape).astype(np.float32)

@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from convsim.kernels.matmul import matmul, sum_of_products
+
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
 # beat im2col + BLAS, for the forward pass and for dL/dkernel (bench/kernels.py
 # on 2 cores, one BLAS thread as `python -m convsim train` runs; batch 20, ms):
@@ -302,7 +304,7 @@ def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     if kh * kw * c <= DIRECT_MAX_PATCH:
         return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)
     cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
-    y = cols.reshape(-1, kh * kw * c) @ kernel.reshape(kh * kw * c, f)
+    y = matmul(cols.reshape(-1, kh * kw * c), kernel.reshape(kh * kw * c, f))
     y += bias
     return y.reshape(n, out_h, out_w, f)
 
@@ -335,15 +337,17 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
                                       shares)
     else:
         cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
-        dkernel = np.zeros((k, f), dtype=np.float64)
-        per_chunk = max(1, ROWS_PER_CHUNK // (out_h * out_w))  # whole images
-        for b in range(0, n, per_chunk):
-            rows = slice(b, b + per_chunk)
-            dkernel += cols[rows].reshape(-1, k).T @ dy_rows[rows].reshape(-1, f)
+        # whole images per chunk, and at least one chunk per thread
+        per_chunk = max(1, min(ROWS_PER_CHUNK // (out_h * out_w),
+                               -(-n // get_num_threads())))
+        chunks = [slice(b, b + per_chunk) for b in range(0, n, per_chunk)]
+        chunks = chunks or [slice(0, 0)]  # an empty batch: zero gradient
+        dkernel = sum_of_products([(cols[rows].reshape(-1, k),
+                                    dy_rows[rows].reshape(-1, f)) for rows in chunks])
     dkernel = dkernel.astype(np.float32).reshape(kh, kw, c, f)
     if not input_grad:
         return None, dkernel, dbias
-    dcols = dy_rows.reshape(-1, f) @ kernel.reshape(k, f).T
+    dcols = matmul(dy_rows.reshape(-1, f), kernel.reshape(k, f).T)
     dx = _col2im(
         dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top,
         left, out_h, out_w,
