@@ -87,15 +87,16 @@ def run_seed(args, data, seed):
             "keras_s": statistics.mean(keras_run["times"][1:] or keras_run["times"])}
 
 
-def summarise(runs, n_train, paired):
+def summarise(runs, n_train, paired, target=None):
+    """Prints the accuracy table; ``target``: also count runs reaching it (%)."""
     print(f"\nfinal test accuracy over {len(runs)} seeds (%):")
     for name in ("convsim", "keras"):
         finals = [100 * r[name][-1] for r in runs]
-        reached = sum(f >= 95 for f in finals)
+        reached = (f"  >= {target}%: {sum(f >= target for f in finals)}/{len(finals)}"
+                   if target else "")
         print(f"{name:8s} mean {statistics.mean(finals):6.2f}  median "
               f"{statistics.median(finals):6.2f}  lowest {min(finals):6.2f}  highest "
-              f"{max(finals):6.2f}  >= 95%: {reached}/{len(finals)}   "
-              + " ".join(f"{f:.1f}" for f in finals))
+              f"{max(finals):6.2f}{reached}   " + " ".join(f"{f:.1f}" for f in finals))
     if paired:
         gaps = [100 * abs(a - b) for r in runs
                 for a, b in zip(r["convsim"], r["keras"], strict=True)]
@@ -117,7 +118,8 @@ def main(argv=None):
           f"{args.epochs} epochs, batch {args.batch_size}, "
           f"{'paired' if args.paired else 'unpaired'}")
     runs = [run_seed(args, data, seed) for seed in args.seed_list]
-    summarise(runs, len(data[0]), args.paired)
+    # the MNIST issue's target for the bundled sample
+    summarise(runs, len(data[0]), args.paired, 95 if args.dataset == "sample" else None)
     return 0
 
 
