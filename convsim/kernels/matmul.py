@@ -36,16 +36,60 @@ def _threads() -> int:
     return max(1, get_num_threads())
 
 
-def _executor() -> ThreadPoolExecutor:
-    """The shared pool, created on first use (importing convsim starts no thread)."""
+def _helpers() -> ThreadPoolExecutor:
+    """The shared pool of helper threads (one fewer than the thread count: the
+    calling thread works too), created on first use."""
     global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size != _threads():
+        wanted = max(1, _threads() - 1)
+        if _pool is None or _pool_size != wanted:
             if _pool is not None:
                 _pool.shutdown(wait=True)
-            _pool_size = _threads()
-            _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="convsim-blas")
+            _pool_size = wanted
+            _pool = ThreadPoolExecutor(wanted, thread_name_prefix="convsim-blas")
         return _pool
+
+
+def _run_all(tasks: list) -> list:
+    """Run the functions in ``tasks`` on the calling thread and the helpers;
+    return their results in order.
+
+    Every thread, the caller included, takes the next task not yet taken until
+    none is left, and the caller waits only for tasks already taken. This
+    matters right after a Numba ``prange`` loop, whose worker threads spin for
+    a moment before they sleep: a helper woken then may wait milliseconds for a
+    free core, and meanwhile the caller simply does its tasks too. So the
+    worst case is the time of running everything on one thread.
+    """
+    if len(tasks) < 2:
+        return [task() for task in tasks]
+    results, errors = [None] * len(tasks), []
+    progress = {"taken": 0, "finished": 0}
+    changed = threading.Condition()
+
+    def take_tasks():
+        while True:
+            with changed:
+                i = progress["taken"]
+                if i == len(tasks):
+                    return
+                progress["taken"] = i + 1
+            try:
+                results[i] = tasks[i]()
+            except BaseException as error:  # handed to the caller below
+                errors.append(error)
+            with changed:
+                progress["finished"] += 1
+                changed.notify_all()
+
+    for _ in range(min(len(tasks) - 1, _threads() - 1)):
+        _helpers().submit(take_tasks)
+    take_tasks()
+    with changed:
+        changed.wait_for(lambda: progress["finished"] == len(tasks))
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _blocks(total: int, parts: int) -> list[slice]:
@@ -63,15 +107,16 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     rows, inner = a.shape
     cols = b.shape[1]
-    parts = min(_threads(), rows)
-    if parts < 2 or rows * inner * cols < MIN_SPLIT_WORK:
+    # two blocks per thread, so a thread that starts late leaves less undone
+    parts = min(2 * _threads(), rows)
+    if _threads() < 2 or rows * inner * cols < MIN_SPLIT_WORK:
         return a @ b
     out = np.empty((rows, cols), dtype=np.result_type(a, b))
 
-    def multiply(block: slice) -> None:
-        np.matmul(a[block], b, out=out[block])
+    def multiply(block: slice):
+        return lambda: np.matmul(a[block], b, out=out[block])
 
-    list(_executor().map(multiply, _blocks(rows, parts)))
+    _run_all([multiply(block) for block in _blocks(rows, parts)])
     return out
 
 
@@ -80,16 +125,16 @@ def sum_of_products(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     the threads, and the products added in float64, in the order given (so the
     result does not depend on which thread finished first). ``pairs`` must not
     be empty."""
-    def product(pair):
-        a, b = pair
-        return a.T @ b
+    def product(a, b):
+        return lambda: a.T @ b
 
     work = sum(a.size * b.shape[1] for a, b in pairs)
-    if len(pairs) < 2 or _threads() < 2 or work < MIN_SPLIT_WORK:
-        products = map(product, pairs)
+    tasks = [product(a, b) for a, b in pairs]
+    if _threads() < 2 or work < MIN_SPLIT_WORK:
+        products = [task() for task in tasks]
     else:
-        products = _executor().map(product, pairs)
-    total = None
-    for p in products:
-        total = p.astype(np.float64) if total is None else total + p
+        products = _run_all(tasks)
+    total = products[0].astype(np.float64)
+    for p in products[1:]:
+        total += p
     return total
