@@ -48,3 +48,35 @@ def test_sum_of_products_adds_in_float64_in_order(split, monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
     # the same pairs give bit-identical totals every time, whichever thread ends first
     assert np.array_equal(mm.sum_of_products(pairs), got)
+
+
+def test_tasks_run_in_order_and_errors_reach_the_caller():
+    assert mm._run_all([lambda i=i: i * i for i in range(7)]) == [
+        i * i for i in range(7)]
+
+    def broken():
+        raise ValueError("task 2 failed")
+
+    with pytest.raises(ValueError, match="task 2 failed"):
+        mm._run_all([lambda: 1, lambda: 2, broken, lambda: 4])
+
+
+def test_the_caller_finishes_alone_when_no_helper_is_free(monkeypatch):
+    """A helper that cannot start (here: busy until the end of the test) must
+    not hold up the product: the caller takes every block itself."""
+    import threading
+
+    monkeypatch.setattr(mm, "_threads", lambda: 2)
+    release = threading.Event()
+    busy = mm._helpers().submit(release.wait)  # the only helper is now busy
+    try:
+        results = []
+        caller = threading.Thread(target=lambda: results.extend(
+            mm._run_all([lambda i=i: i for i in range(5)])))
+        caller.start()
+        caller.join(timeout=10)  # a regression would wait for the helper forever
+        assert not caller.is_alive(), "the caller waited for a busy helper"
+        assert results == list(range(5))
+    finally:
+        release.set()
+        busy.result(timeout=10)
