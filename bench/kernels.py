@@ -23,7 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from convsim import ops
+from convsim.blas_threads import one_blas_thread
 from convsim.kernels import conv as conv_kernels
+from convsim.kernels.matmul import matmul
 
 try:
     import torch
@@ -188,9 +190,10 @@ def path_times(x, kernel, bias, repeats):
     def direct():
         conv_kernels._conv2d_direct(x, kernel, bias, 1, 1, 1, 1, 0, 0, *out_hw)
 
+    @one_blas_thread()  # as in training (see convsim.blas_threads)
     def im2col():
         cols = conv_kernels._im2col(x, kh, kw, 1, 1, 1, 1, 0, 0, *out_hw)
-        return cols.reshape(-1, kh * kw * c) @ kernel.reshape(-1, f) + bias
+        return matmul(cols.reshape(-1, kh * kw * c), kernel.reshape(-1, f)) + bias
 
     return median_ms(direct, repeats), median_ms(im2col, repeats)
 

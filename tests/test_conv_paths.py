@@ -18,21 +18,27 @@ from convsim import ops
 from convsim.kernels import conv as conv_kernels
 from convsim.kernels import matmul
 
-WIDE = conv_kernels.DIRECT_MAX_PATCH // 9 + 1  # 3x3 patches wider than the limit
-SIDE = 19  # a 19x19 map: 361 output positions
+WIDE = conv_kernels.KERNEL_GRAD_DIRECT_MAX_PATCH // 9 + 1  # past both limits
+MEDIUM = conv_kernels.FORWARD_DIRECT_MAX_PATCH // 9 + 1  # past the forward limit only
+SIDE = 19  # a 19x19 map: 361 output positions, rows wide enough for direct dL/dkernel
+NARROW = conv_kernels.KERNEL_GRAD_DIRECT_MIN_WIDTH - 1
 
 # fmt: off
 CASES = [
     # x shape, kernel shape, strides, padding, dilation; then which paths run
     # the direct loop: (forward, dL/dkernel). dL/dx always takes BLAS + col2im.
-    pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, (True, True),
+    pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, (True, False),
                  id="thin-patch-small-map"),
-    pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 4), 2, "same", 1, (True, True),
+    pytest.param((2, 2 * SIDE, 2 * SIDE, 3), (3, 3, 3, 4), 2, "same", 1, (True, True),
                  id="thin-patch-big-map-stride-2"),
     pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 4), 1, "same", 1, (True, True),
                  id="thin-patch-big-map"),
-    pytest.param((2, 7, 9, 36), (3, 3, 36, 5), 1, "same", 1, (True, True),
+    pytest.param((2, SIDE, NARROW, 3), (3, 3, 3, 4), 1, "same", 1, (True, False),
+                 id="thin-patch-narrow-map"),
+    pytest.param((2, 7, 9, MEDIUM), (3, 3, MEDIUM, 5), 1, "same", 1, (False, False),
                  id="medium-patch-small-map"),
+    pytest.param((1, SIDE, SIDE, MEDIUM), (3, 3, MEDIUM, 3), 1, "same", 1,
+                 (False, True), id="medium-patch-big-map"),
     pytest.param((2, SIDE, SIDE, 4), (3, 3, 4, 3), 1, "valid", 1,
                  (True, True), id="big-map-valid"),
     pytest.param((1, SIDE + 1, SIDE, 5), (2, 3, 5, 2), 1, "same", 2,
@@ -61,8 +67,8 @@ def test_each_path_matches_the_reference(
     patch = k_shape[0] * k_shape[1] * k_shape[2]
     positions = geo.out_h * geo.out_w
     assert (
-        patch <= conv_kernels.DIRECT_MAX_PATCH,
-        conv_kernels._direct_kernel_grad(patch),
+        conv_kernels._direct_forward(patch),
+        conv_kernels._direct_kernel_grad(patch, geo.out_w),
     ) == direct
 
     y = ops.conv(x, k, strides, padding, dilation_rate=dilation, bias=b)

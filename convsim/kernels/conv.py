@@ -20,7 +20,7 @@ How the work is done (chosen by measurement, see ``bench/kernels.py``):
   wide layers, so the matrix products happen in NumPy, outside the jitted code.
 * ``_conv2d_direct`` is the literal loop "for every output cell, multiply the
   patch by the filter and add it up"; it is used where it measured faster
-  (patches up to ``DIRECT_MAX_PATCH`` values, where the patch matrix would be
+  (small patches, see ``FORWARD_DIRECT_MAX_PATCH``, where the patch matrix would be
   thin and copying it costs more than the product), and so is its twin for
   dL/dkernel. dL/dx always uses BLAS plus ``_col2im``.
 
@@ -36,14 +36,22 @@ from numba import get_num_threads, njit, prange
 from convsim.kernels.matmul import matmul, sum_of_products
 
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
-# beat im2col + BLAS, for the forward pass and for dL/dkernel (bench/kernels.py
-# on 2 cores, one BLAS thread as `python -m convsim train` runs; batch 20, ms):
-#   74x74x32 -> 64 filters (patch 288): forward 103 direct vs 151 im2col,
-#       dL/dkernel 115 vs 190;
-#   36x36x64 -> 128 (patch 576): forward 87 vs 131, dL/dkernel 94 vs 121;
-#   17x17x128 -> 128 (patch 1152): forward 46 vs 38, dL/dkernel 69 vs 45.
-# Above it, the BLAS product wins.
-DIRECT_MAX_PATCH = 576
+# beat im2col + BLAS (bench/kernels.py --paths on 2 cores, one BLAS thread per
+# core as in training, batch 20, ms):
+#   forward, with the BLAS product split over both cores (kernels/matmul.py):
+#     74x74x32 -> 64 (patch 288): 46 direct vs 85 im2col; 36x36x64 -> 128
+#     (patch 576): 46 vs 39; 17x17x128 -> 128 (patch 1152): 20 vs 18;
+#   dL/dkernel (measured before the split): 74x74x32 -> 64: 115 vs 190;
+#     36x36x64 -> 128: 94 vs 121; 17x17x128 -> 128: 69 vs 45.
+# Above them, the BLAS product wins.
+FORWARD_DIRECT_MAX_PATCH = 288
+KERNEL_GRAD_DIRECT_MAX_PATCH = 576
+# The direct dL/dkernel loop also needs output rows this wide: it handles four
+# cells of a row at a time, and on narrow maps most cells fall to the one-cell
+# path. MNIST's 11- and 3-column maps, batch 64: 4.6 and 1.1 ms direct vs 3.3
+# and 0.8 ms with BLAS; the cats-vs-dogs maps (72 and 34 columns): 60 and 46 ms
+# direct vs 101 and 67 ms with BLAS.
+KERNEL_GRAD_DIRECT_MIN_WIDTH = 16
 
 # dL/dx always goes through BLAS: ``dy @ kernel.T`` gives every patch's
 # gradient, and col2im adds the patches back into place. A direct loop
@@ -52,9 +60,15 @@ DIRECT_MAX_PATCH = 576
 # 234 vs 106 ms; MNIST's 13x13x32 -> 64, batch 64: 20 vs 16 ms).
 
 
-def _direct_kernel_grad(patch: int) -> bool:
+def _direct_forward(patch: int) -> bool:
+    """Whether the forward pass takes the direct loop."""
+    return patch <= FORWARD_DIRECT_MAX_PATCH
+
+
+def _direct_kernel_grad(patch: int, out_w: int) -> bool:
     """Whether dL/dkernel takes the direct loop."""
-    return patch <= DIRECT_MAX_PATCH
+    return (patch <= KERNEL_GRAD_DIRECT_MAX_PATCH
+            and out_w >= KERNEL_GRAD_DIRECT_MIN_WIDTH)
 
 
 # Output positions the direct dL/dkernel loop sums in float32 before adding the
@@ -301,7 +315,7 @@ def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     kh, kw, c, f = kernel.shape
     (sh, sw), (dh, dw), (out_h, out_w) = strides, dilation, out_hw
     top, left = pads[0], pads[2]
-    if kh * kw * c <= DIRECT_MAX_PATCH:
+    if _direct_forward(kh * kw * c):
         return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)
     cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
     y = matmul(cols.reshape(-1, kh * kw * c), kernel.reshape(kh * kw * c, f))
@@ -318,9 +332,10 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     ``dkernel`` and ``dbias`` sum over every image and output position (millions
     of terms for a batch of 150x150 images), so they are accumulated in float64:
     the total does not drift the way one long float32 running sum would.
-    Patches up to ``DIRECT_MAX_PATCH`` values use the direct loop (float32 sums
-    per output row, added in float64); wider ones let BLAS sum chunks of about
-    ``ROWS_PER_CHUNK`` positions in float32 and add the chunk results in
+    Patches up to ``KERNEL_GRAD_DIRECT_MAX_PATCH`` values on maps at least
+    ``KERNEL_GRAD_DIRECT_MIN_WIDTH`` columns wide use the direct loop (float32
+    sums per output row, added in float64); otherwise BLAS sums chunks of about
+    ``ROWS_PER_CHUNK`` positions in float32 and the chunk results are added in
     float64. (See the thresholds above for the measurements.)
     """
     n, h, w, c = x.shape
@@ -331,7 +346,7 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     k = kh * kw * c
     dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
     dy_rows = dy.reshape(n, out_h * out_w, f)
-    if _direct_kernel_grad(k):
+    if _direct_kernel_grad(k, out_w):
         shares = max(1, min(n, get_num_threads()))  # one per thread
         dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left,
                                       shares)
