@@ -25,7 +25,6 @@ from rich.table import Table
 from convsim import ops
 from convsim.blas_threads import one_blas_thread
 from convsim.kernels import conv as conv_kernels
-from convsim.kernels.matmul import matmul
 
 try:
     import torch
@@ -185,15 +184,19 @@ def path_times(x, kernel, bias, repeats):
     """Forward time of each conv implementation, to justify DIRECT_MAX_PATCH."""
     geo = ops.conv_geometry(x.shape, kernel.shape[:2])
     out_hw = (geo.out_h, geo.out_w)
-    kh, kw, c, f = kernel.shape
 
     def direct():
         conv_kernels._conv2d_direct(x, kernel, bias, 1, 1, 1, 1, 0, 0, *out_hw)
 
     @one_blas_thread()  # as in training (see convsim.blas_threads)
     def im2col():
-        cols = conv_kernels._im2col(x, kh, kw, 1, 1, 1, 1, 0, 0, *out_hw)
-        return matmul(cols.reshape(-1, kh * kw * c), kernel.reshape(-1, f)) + bias
+        saved = conv_kernels.DIRECT_MAX_PATCH
+        conv_kernels.DIRECT_MAX_PATCH = 0  # always the BLAS path
+        try:
+            conv_kernels.conv2d_forward(x, kernel, bias, (1, 1), (0, 0, 0, 0), (1, 1),
+                                        out_hw)
+        finally:
+            conv_kernels.DIRECT_MAX_PATCH = saved
 
     return median_ms(direct, repeats), median_ms(im2col, repeats)
 

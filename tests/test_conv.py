@@ -62,8 +62,8 @@ def check_against_reference(x, k, b, strides, padding, dilation, rng):
 
 # ---------------------------------------------------------------- edge cases
 
-# Wide enough that kh*kw*c passes both direct-loop limits: the im2col + BLAS path.
-WIDE = conv_kernels.KERNEL_GRAD_DIRECT_MAX_PATCH // 9 + 1
+# Wide enough that kh*kw*c passes the direct-loop limit: the im2col + BLAS path.
+WIDE = conv_kernels.DIRECT_MAX_PATCH // 9 + 1
 
 EDGE_CASES = [
     # x shape, kernel shape, strides, padding, dilation
@@ -103,7 +103,7 @@ def test_edge_cases_match_reference(x_shape, k_shape, strides, padding, dilation
 
 def test_im2col_cases_really_take_the_blas_path():
     """Keeps the 'im2col' edge cases meaningful if the threshold moves."""
-    assert 3 * 3 * WIDE > conv_kernels.KERNEL_GRAD_DIRECT_MAX_PATCH
+    assert 3 * 3 * WIDE > conv_kernels.DIRECT_MAX_PATCH
 
 
 @pytest.mark.parametrize("channels", [1, WIDE], ids=["direct", "im2col"])

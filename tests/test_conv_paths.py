@@ -1,10 +1,10 @@
 """Every implementation path of the convolution kernels against the naive loops.
 
 conv2d_forward and conv2d_backward each choose between a direct loop and
-im2col + BLAS by the shape (thresholds measured in bench/kernels.py). Each case
-below is built to land on one specific combination, and the test first checks
-that it really does, so moving a threshold cannot silently leave a path untested.
-Each case runs with the BLAS products split over threads and in one piece.
+im2col + BLAS by the patch length (threshold measured with bench/kernels.py).
+Each case below is built to land on one path, and the test first checks that
+it really does, so moving the threshold cannot silently leave a path untested.
+Each case runs on one thread and on several, with large and small chunks.
 """
 
 from __future__ import annotations
@@ -16,49 +16,57 @@ from reference import naive_conv2d, naive_conv2d_backward
 
 from convsim import ops
 from convsim.kernels import conv as conv_kernels
-from convsim.kernels import matmul
+from convsim.kernels import threads
 
-WIDE = conv_kernels.KERNEL_GRAD_DIRECT_MAX_PATCH // 9 + 1  # past both limits
-MEDIUM = conv_kernels.FORWARD_DIRECT_MAX_PATCH // 9 + 1  # past the forward limit only
-SIDE = 19  # a 19x19 map: 361 output positions, rows wide enough for direct dL/dkernel
-NARROW = conv_kernels.KERNEL_GRAD_DIRECT_MIN_WIDTH - 1
+THIN = conv_kernels.DIRECT_MAX_PATCH // 9  # channels of a 3x3 patch on the direct path
+WIDE = 64  # 3x3x64 = 576 values, as in the models' wide layers: im2col + BLAS
+SIDE = 19  # a 19x19 map: 361 output positions, several chunks per image
 
 # fmt: off
 CASES = [
-    # x shape, kernel shape, strides, padding, dilation; then which paths run
-    # the direct loop: (forward, dL/dkernel). dL/dx always takes BLAS + col2im.
-    pytest.param((2, 6, 6, 2), (3, 3, 2, 3), 1, "same", 1, (True, False),
+    # x shape, kernel shape, strides, padding, dilation; then whether the
+    # direct loops run (forward and dL/dkernel) instead of im2col + BLAS.
+    # dL/dx always takes BLAS.
+    pytest.param((2, 6, 6, THIN), (3, 3, THIN, 3), 1, "same", 1, True,
                  id="thin-patch-small-map"),
-    pytest.param((2, 2 * SIDE, 2 * SIDE, 3), (3, 3, 3, 4), 2, "same", 1, (True, True),
+    pytest.param((2, 2 * SIDE, 2 * SIDE, THIN), (3, 3, THIN, 4), 2, "same", 1, True,
                  id="thin-patch-big-map-stride-2"),
-    pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 4), 1, "same", 1, (True, True),
+    pytest.param((2, SIDE, SIDE, THIN), (3, 3, THIN, 4), 1, "same", 1, True,
                  id="thin-patch-big-map"),
-    pytest.param((2, SIDE, NARROW, 3), (3, 3, 3, 4), 1, "same", 1, (True, False),
+    pytest.param((2, SIDE, 7, THIN), (3, 3, THIN, 4), 1, "same", 1, True,
                  id="thin-patch-narrow-map"),
-    pytest.param((2, 7, 9, MEDIUM), (3, 3, MEDIUM, 5), 1, "same", 1, (False, False),
-                 id="medium-patch-small-map"),
-    pytest.param((1, SIDE, SIDE, MEDIUM), (3, 3, MEDIUM, 3), 1, "same", 1,
-                 (False, True), id="medium-patch-big-map"),
-    pytest.param((2, SIDE, SIDE, 4), (3, 3, 4, 3), 1, "valid", 1,
-                 (True, True), id="big-map-valid"),
-    pytest.param((1, SIDE + 1, SIDE, 5), (2, 3, 5, 2), 1, "same", 2,
-                 (True, True), id="big-map-dilated"),
-    pytest.param((2, 5, 5, WIDE), (3, 3, WIDE, 2), 1, "valid", 1,
-                 (False, False), id="wide-patch-small-map"),
-    pytest.param((1, SIDE, SIDE, WIDE), (3, 3, WIDE, 2), 1, "same", 1,
-                 (False, False), id="wide-patch-big-map"),
+    pytest.param((1, SIDE + 1, SIDE, 1), (2, 3, 1, 2), 1, "same", 2, True,
+                 id="thin-patch-dilated"),
+    pytest.param((2, 7, 9, 3), (3, 3, 3, 5), 1, "same", 1, False,
+                 id="rgb-patch-small-map"),
+    pytest.param((2, 2 * SIDE, 2 * SIDE, 3), (3, 3, 3, 4), 2, "same", 1, False,
+                 id="rgb-patch-big-map-stride-2"),
+    pytest.param((2, SIDE, SIDE, 3), (3, 3, 3, 3), 1, "valid", 1, False,
+                 id="rgb-patch-big-map-valid"),
+    pytest.param((1, SIDE + 1, SIDE, 5), (2, 3, 5, 2), 1, "same", 2, False,
+                 id="medium-patch-dilated"),
+    pytest.param((2, 5, 5, WIDE), (3, 3, WIDE, 2), 1, "valid", 1, False,
+                 id="wide-patch-small-map"),
+    pytest.param((1, SIDE, SIDE, WIDE), (3, 3, WIDE, 2), 1, "same", 1, False,
+                 id="wide-patch-big-map"),
 ]
 # fmt: on
 
 
-@pytest.mark.parametrize("threaded", [True, False], ids=["threaded", "one-thread"])
+@pytest.mark.parametrize(
+    "threads_used, chunk_rows", [(1, 512), (2, 7), (3, 64)],
+    ids=["one-thread", "2-threads-7-row-chunks", "3-threads-64-row-chunks"])
 @pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation, direct", CASES)
 def test_each_path_matches_the_reference(
-    x_shape, k_shape, strides, padding, dilation, direct, threaded, monkeypatch
+    x_shape, k_shape, strides, padding, dilation, direct, threads_used, chunk_rows,
+    monkeypatch
 ):
-    # BLAS products split over threads (convsim.kernels.matmul) only above a
-    # size these small cases never reach, so force both ways.
-    monkeypatch.setattr(matmul, "MIN_SPLIT_WORK", 0 if threaded else 10**18)
+    # The BLAS path cuts the batch into tasks and each task's positions into
+    # chunks: small odd chunks put chunk edges inside windows and images, and
+    # several threads run the tasks at once.
+    monkeypatch.setattr(threads, "thread_count", lambda: threads_used)
+    monkeypatch.setattr(conv_kernels, "thread_count", lambda: threads_used)
+    monkeypatch.setattr(conv_kernels, "CHUNK_ROWS", chunk_rows)
     rng = np.random.default_rng(7)
     x = rng.uniform(-1, 1, x_shape).astype(np.float32)
     k = rng.uniform(-1, 1, k_shape).astype(np.float32)
@@ -66,10 +74,7 @@ def test_each_path_matches_the_reference(
     geo = ops.conv_geometry(x_shape, k_shape[:2], strides, padding, dilation)
     patch = k_shape[0] * k_shape[1] * k_shape[2]
     positions = geo.out_h * geo.out_w
-    assert (
-        conv_kernels._direct_forward(patch),
-        conv_kernels._direct_kernel_grad(patch, geo.out_w),
-    ) == direct
+    assert conv_kernels._direct(patch) == direct
 
     y = ops.conv(x, k, strides, padding, dilation_rate=dilation, bias=b)
     tol = 1e-5 * np.sqrt(patch)  # see the tolerance note in test_conv.py

@@ -14,125 +14,53 @@ TensorFlow. Padding cells are zeros and are never written to memory.
 How the work is done (chosen by measurement, see ``bench/kernels.py``):
 
 * ``im2col``: each output position's receptive field (the *patch*) is copied
-  into one row of a matrix, so the whole convolution becomes one matrix product
+  into one row of a matrix, so the convolution becomes one matrix product
   ``patches @ kernel`` that NumPy hands to BLAS. Numba cannot call BLAS itself
   without SciPy, and BLAS is far faster than any loop we could write for the
-  wide layers, so the matrix products happen in NumPy, outside the jitted code.
+  wide layers, so the products happen in NumPy, outside the jitted code. The
+  patches are copied a few hundred rows at a time into a buffer that stays in
+  the CPU cache (:mod:`convsim.kernels.patches`), and groups of images are
+  spread over the cores as tasks (:mod:`convsim.kernels.threads`).
 * ``_conv2d_direct`` is the literal loop "for every output cell, multiply the
   patch by the filter and add it up"; it is used where it measured faster
-  (small patches, see ``FORWARD_DIRECT_MAX_PATCH``, where the patch matrix would be
-  thin and copying it costs more than the product), and so is its twin for
-  dL/dkernel. dL/dx always uses BLAS plus ``_col2im``.
+  (thin patches, see ``DIRECT_MAX_PATCH``, where a patch row is too short for
+  BLAS to shine), and so is its twin for dL/dkernel. dL/dx always
+  uses BLAS and puts the patch gradients back with ``add_patches_back``.
 
-Every jitted loop runs ``prange`` over the batch, and each iteration writes only
-its own image's slice, so there are no races.
+Every jitted direct loop runs ``prange`` over the batch, and each iteration
+writes only its own image's slice; the BLAS tasks each own whole images. So
+there are no races.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
-from convsim.kernels.matmul import matmul, sum_of_products
+from convsim.kernels.patches import add_patches_back, copy_patches
+from convsim.kernels.threads import run_tasks, scratch, thread_count
 
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
-# beat im2col + BLAS (bench/kernels.py --paths on 2 cores, one BLAS thread per
-# core as in training, batch 20, ms):
-#   forward, with the BLAS product split over both cores (kernels/matmul.py):
-#     74x74x32 -> 64 (patch 288): 46 direct vs 85 im2col; 36x36x64 -> 128
-#     (patch 576): 46 vs 39; 17x17x128 -> 128 (patch 1152): 20 vs 18;
-#   dL/dkernel (measured before the split): 74x74x32 -> 64: 115 vs 190;
-#     36x36x64 -> 128: 94 vs 121; 17x17x128 -> 128: 69 vs 45.
-# Above them, the BLAS product wins.
-FORWARD_DIRECT_MAX_PATCH = 288
-KERNEL_GRAD_DIRECT_MAX_PATCH = 576
-# The direct dL/dkernel loop also needs output rows this wide: it handles four
-# cells of a row at a time, and on narrow maps most cells fall to the one-cell
-# path. MNIST's 11- and 3-column maps, batch 64: 4.6 and 1.1 ms direct vs 3.3
-# and 0.8 ms with BLAS; the cats-vs-dogs maps (72 and 34 columns): 60 and 46 ms
-# direct vs 101 and 67 ms with BLAS.
-KERNEL_GRAD_DIRECT_MIN_WIDTH = 16
-
-# dL/dx always goes through BLAS: ``dy @ kernel.T`` gives every patch's
-# gradient, and col2im adds the patches back into place. A direct loop
-# (scatter each output gradient through its window) lost on every layer of
-# the seed's two models with one BLAS thread (e.g. 74x74x32 -> 64, batch 20:
-# 234 vs 106 ms; MNIST's 13x13x32 -> 64, batch 64: 20 vs 16 ms).
-
-
-def _direct_forward(patch: int) -> bool:
-    """Whether the forward pass takes the direct loop."""
-    return patch <= FORWARD_DIRECT_MAX_PATCH
-
-
-def _direct_kernel_grad(patch: int, out_w: int) -> bool:
-    """Whether dL/dkernel takes the direct loop."""
-    return (patch <= KERNEL_GRAD_DIRECT_MAX_PATCH
-            and out_w >= KERNEL_GRAD_DIRECT_MIN_WIDTH)
-
+# beat im2col + BLAS, forward and for dL/dkernel: only the thin patches of a
+# first layer on one-channel images. bench/kernels.py --paths on 2 cores, ms:
+# MNIST's 28x28x1 -> 32 (patch 9), batch 64: forward 0.75 direct vs 2.48 BLAS,
+# dL/dkernel 1.8 vs 4.0; the cats-vs-dogs 150x150x3 -> 32 (patch 27), batch
+# 20: forward 27.5 vs 22.9, dL/dkernel 33.9 vs 33.5; its 74x74x32 -> 64
+# (patch 288): forward 41.9 vs 27.3, dL/dkernel 56.3 vs 32.9.
+DIRECT_MAX_PATCH = 16
 
 # Output positions the direct dL/dkernel loop sums in float32 before adding the
 # result to its float64 total (whole output rows; at least one row).
 FLOAT32_TERMS = 256
 
-# Output positions summed per float32 BLAS call in the kernel gradient; the chunk
-# totals are then added in float64 (see conv2d_backward).
-ROWS_PER_CHUNK = 8192
+# Output positions copied and multiplied at once: 512 rows of a 3x3x128 patch
+# are 2.4 MB, which stays in the CPU's cache between the copy and the product.
+CHUNK_ROWS = 512
 
 
-@njit(cache=True, parallel=True)
-def _im2col(x, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
-    """Patches as rows: ``(batch, out_h*out_w, kh*kw*in_channels)``.
-
-    Column order is (row in window, column in window, channel), the same order
-    as ``kernel.reshape(kh*kw*in_channels, filters)``.
-    """
-    n, h, w, c = x.shape
-    cols = np.zeros((n, out_h * out_w, kh * kw * c), dtype=x.dtype)
-    for b in prange(n):
-        for oy in range(out_h):
-            for ox in range(out_w):
-                row = oy * out_w + ox
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue  # a padding row: stays zero
-                    for j in range(kw):
-                        ix = ox * sw + j * dw - pad_left
-                        if ix < 0 or ix >= w:
-                            continue
-                        start = (i * kw + j) * c
-                        for ch in range(c):
-                            cols[b, row, start + ch] = x[b, iy, ix, ch]
-    return cols
-
-
-@njit(cache=True, parallel=True)
-def _col2im(dcols, h, w, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
-    """The adjoint of :func:`_im2col`: add every patch gradient back into place.
-
-    Overlapping windows add into the same input cell; that is why the input
-    gradient of a convolution is a sum. Cells under padding are dropped.
-    """
-    n = dcols.shape[0]
-    c = dcols.shape[2] // (kh * kw)
-    dx = np.zeros((n, h, w, c), dtype=dcols.dtype)
-    for b in prange(n):
-        for oy in range(out_h):
-            for ox in range(out_w):
-                row = oy * out_w + ox
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue
-                    for j in range(kw):
-                        ix = ox * sw + j * dw - pad_left
-                        if ix < 0 or ix >= w:
-                            continue
-                        start = (i * kw + j) * c
-                        for ch in range(c):
-                            dx[b, iy, ix, ch] += dcols[b, row, start + ch]
-    return dx
+def _direct(patch: int) -> bool:
+    """Whether a convolution with patches this long takes the direct loops."""
+    return patch <= DIRECT_MAX_PATCH
 
 
 @njit(cache=True, inline="always")
@@ -300,6 +228,22 @@ def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left, shares
     return partial.sum(axis=0)
 
 
+def _image_groups(n: int, per_image: int) -> list[tuple[int, int]]:
+    """Output positions ``(start, stop)`` of groups of whole images: one group
+    per task, with about ``CHUNK_ROWS`` positions or more (at least one image),
+    and at least one group per thread when the batch allows it."""
+    per_group = max(1, CHUNK_ROWS // max(per_image, 1))
+    per_group = min(per_group, max(1, -(-n // thread_count())))
+    return [(b * per_image, min(b + per_group, n) * per_image)
+            for b in range(0, n, per_group)]
+
+
+def _chunks(start: int, stop: int):
+    """``(first, last)`` position ranges of at most ``CHUNK_ROWS``."""
+    for first in range(start, stop, CHUNK_ROWS):
+        yield first, min(first + CHUNK_ROWS, stop)
+
+
 def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     """Convolution output ``(batch, out_h, out_w, filters)``.
 
@@ -315,10 +259,20 @@ def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     kh, kw, c, f = kernel.shape
     (sh, sw), (dh, dw), (out_h, out_w) = strides, dilation, out_hw
     top, left = pads[0], pads[2]
-    if _direct_forward(kh * kw * c):
+    if _direct(kh * kw * c):
         return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)
-    cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
-    y = matmul(cols.reshape(-1, kh * kw * c), kernel.reshape(kh * kw * c, f))
+    k = kh * kw * c
+    weights = kernel.reshape(k, f)
+    y = np.empty((n * out_h * out_w, f), dtype=np.float32)
+
+    def task(start, stop):
+        cols = scratch("patches", CHUNK_ROWS, k)
+        for first, last in _chunks(start, stop):
+            copy_patches(x, first, last, kh, kw, sh, sw, dh, dw, top, left, out_h,
+                         out_w, cols)
+            np.matmul(cols[:last - first], weights, out=y[first:last])
+
+    run_tasks([lambda a=a, b=b: task(a, b) for a, b in _image_groups(n, out_h * out_w)])
     y += bias
     return y.reshape(n, out_h, out_w, f)
 
@@ -332,11 +286,9 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     ``dkernel`` and ``dbias`` sum over every image and output position (millions
     of terms for a batch of 150x150 images), so they are accumulated in float64:
     the total does not drift the way one long float32 running sum would.
-    Patches up to ``KERNEL_GRAD_DIRECT_MAX_PATCH`` values on maps at least
-    ``KERNEL_GRAD_DIRECT_MIN_WIDTH`` columns wide use the direct loop (float32
-    sums per output row, added in float64); otherwise BLAS sums chunks of about
-    ``ROWS_PER_CHUNK`` positions in float32 and the chunk results are added in
-    float64. (See the thresholds above for the measurements.)
+    Patches up to ``DIRECT_MAX_PATCH`` values use the direct loop (float32 sums
+    per output row, added in float64); otherwise BLAS sums ``CHUNK_ROWS``
+    positions at a time in float32 and the chunk results are added in float64.
     """
     n, h, w, c = x.shape
     kh, kw, _, f = kernel.shape
@@ -345,26 +297,38 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     top, left = pads[0], pads[2]
     k = kh * kw * c
     dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
-    dy_rows = dy.reshape(n, out_h * out_w, f)
-    if _direct_kernel_grad(k, out_w):
-        shares = max(1, min(n, get_num_threads()))  # one per thread
+    direct = _direct(k)
+    if direct:
+        shares = max(1, min(n, thread_count()))  # one per thread
         dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left,
                                       shares)
-    else:
-        cols = _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
-        # whole images per chunk, and at least one chunk per thread
-        per_chunk = max(1, min(ROWS_PER_CHUNK // (out_h * out_w),
-                               -(-n // get_num_threads())))
-        chunks = [slice(b, b + per_chunk) for b in range(0, n, per_chunk)]
-        chunks = chunks or [slice(0, 0)]  # an empty batch: zero gradient
-        dkernel = sum_of_products([(cols[rows].reshape(-1, k),
-                                    dy_rows[rows].reshape(-1, f)) for rows in chunks])
+    dx = np.zeros_like(x) if input_grad else None
+    if input_grad or not direct:
+        dy_rows = dy.reshape(-1, f)
+        weights_t = kernel.reshape(k, f).T
+        geometry = (kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
+
+        def task(start, stop):
+            """dL/dx for these images (no other task touches them) and, unless
+            the direct loop did it, their share of dL/dkernel in float64."""
+            total = None if direct else np.zeros((k, f), dtype=np.float64)
+            for first, last in _chunks(start, stop):
+                rows = dy_rows[first:last]
+                if not direct:
+                    cols = scratch("patches", CHUNK_ROWS, k)[:last - first]
+                    copy_patches(x, first, last, *geometry, cols)
+                    total += cols.T @ rows
+                if input_grad:
+                    dcols = scratch("patch_grads", CHUNK_ROWS, k)[:last - first]
+                    np.matmul(rows, weights_t, out=dcols)
+                    add_patches_back(dcols, first, last, *geometry, dx)
+            return total
+
+        groups = _image_groups(n, out_h * out_w)
+        totals = run_tasks([lambda a=a, b=b: task(a, b) for a, b in groups])
+        if not direct:
+            dkernel = np.zeros((k, f), dtype=np.float64)
+            for total in totals:  # in image order, whichever task ended first
+                dkernel += total
     dkernel = dkernel.astype(np.float32).reshape(kh, kw, c, f)
-    if not input_grad:
-        return None, dkernel, dbias
-    dcols = matmul(dy_rows.reshape(-1, f), kernel.reshape(k, f).T)
-    dx = _col2im(
-        dcols.reshape(n, out_h * out_w, k), h, w, kh, kw, sh, sw, dh, dw, top,
-        left, out_h, out_w,
-    )
     return dx, dkernel, dbias
