@@ -228,6 +228,19 @@ def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left, shares
     return partial.sum(axis=0)
 
 
+@njit(cache=True)
+def _bias_grad(dy_rows):
+    """dL/dbias: ``dy`` ``(positions, filters)`` summed over every position of
+    every image, in float64. (NumPy's ``sum(axis=0, dtype=np.float64)`` gives
+    the same numbers but converts in small buffers: 5.4 ms instead of 0.9 ms
+    for the 103,680 positions of the cats-vs-dogs second layer.)"""
+    total = np.zeros(dy_rows.shape[1], dtype=np.float64)
+    for r in range(dy_rows.shape[0]):
+        for j in range(dy_rows.shape[1]):
+            total[j] += dy_rows[r, j]
+    return total
+
+
 def _image_groups(n: int, per_image: int) -> list[tuple[int, int]]:
     """Output positions ``(start, stop)`` of groups of whole images: one group
     per task, with about ``CHUNK_ROWS`` positions or more (at least one image),
@@ -296,7 +309,7 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     (sh, sw), (dh, dw) = strides, dilation
     top, left = pads[0], pads[2]
     k = kh * kw * c
-    dbias = dy.reshape(-1, f).sum(axis=0, dtype=np.float64).astype(np.float32)
+    dbias = _bias_grad(dy.reshape(-1, f)).astype(np.float32)
     direct = _direct(k)
     if direct:
         shares = max(1, min(n, thread_count()))  # one per thread
