@@ -34,6 +34,8 @@ there are no races.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit, prange
 
@@ -276,16 +278,17 @@ def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
         return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)
     k = kh * kw * c
     weights = kernel.reshape(k, f)
-    y = np.empty((n * out_h * out_w, f), dtype=np.float32)
+    geometry = (kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
+    y = np.empty((n * out_h * out_w, f), dtype=np.float32)  # one row per position
 
     def task(start, stop):
+        """Output rows ``start:stop``: copy patches, multiply, chunk by chunk."""
         cols = scratch("patches", CHUNK_ROWS, k)
         for first, last in _chunks(start, stop):
-            copy_patches(x, first, last, kh, kw, sh, sw, dh, dw, top, left, out_h,
-                         out_w, cols)
+            copy_patches(x, first, last, *geometry, cols)
             np.matmul(cols[:last - first], weights, out=y[first:last])
 
-    run_tasks([lambda a=a, b=b: task(a, b) for a, b in _image_groups(n, out_h * out_w)])
+    run_tasks([partial(task, *group) for group in _image_groups(n, out_h * out_w)])
     y += bias
     return y.reshape(n, out_h, out_w, f)
 
@@ -338,7 +341,7 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
             return total
 
         groups = _image_groups(n, out_h * out_w)
-        totals = run_tasks([lambda a=a, b=b: task(a, b) for a, b in groups])
+        totals = run_tasks([partial(task, *group) for group in groups])
         if not direct:
             dkernel = np.zeros((k, f), dtype=np.float64)
             for total in totals:  # in image order, whichever task ended first
