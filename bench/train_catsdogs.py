@@ -54,7 +54,7 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     p.add_argument("--openblas-threads", type=int, default=1,
                    help="OPENBLAS_NUM_THREADS before NumPy loads (default: 1, "
-                        "as `python -m convsim train` uses)")
+                        "what convsim uses while it trains anyway)")
     return p.parse_args(argv)
 
 

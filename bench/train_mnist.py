@@ -30,8 +30,9 @@ Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` package
 (``apt-get install -y dataset-fashion-mnist``) or any place
 ``convsim.datasets.fashion_mnist.load_data`` finds it.
 
-``--openblas-threads 1`` sets OPENBLAS_NUM_THREADS before NumPy loads: on a
-2-core machine NumPy's BLAS threads and Numba's threads otherwise compete.
+``--openblas-threads N`` sets OPENBLAS_NUM_THREADS before NumPy loads. convsim
+already gives NumPy's BLAS one thread while it trains (convsim/blas_threads.py)
+and leaves a value you set alone, so this is for experiments.
 """
 
 from __future__ import annotations
