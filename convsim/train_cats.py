@@ -111,7 +111,8 @@ a small CPU. Ctrl+C stops training cleanly: the history so far, the figure
 and the model are still saved; the same command with --resume continues
 from there (the model file of --save holds the optimizer state too). With
 --save the model is also saved after every epoch, so even a killed run
-can be resumed from its last complete epoch.
+can be resumed from its last complete epoch. With --seed, the resumed run
+sees exactly the batches and dropout masks the uninterrupted run would have.
 
 Examples:
   python -m convsim train cats-vs-dogs --epochs 2 --steps-per-epoch 5
@@ -242,12 +243,16 @@ def run_cats_vs_dogs(args, console: Console) -> int:
             "steps_per_epoch": args.steps_per_epoch,
             "validation_steps": args.validation_steps,
             "batch_size": args.batch_size, "validate_on": args.validate_on,
-            "data": str(root)}
+            "seed": args.seed, "data": str(root)}
     recorder = HistoryRecorder(history_path, info)
     if args.resume:
         model = _resume(args, recorder, epochs, console)
         if model is None:
             return 1
+        # Same batches as an uninterrupted run (exactly so with --seed).
+        done = len(recorder.epoch)
+        train_generator.skip(done * args.steps_per_epoch)
+        valid_generator.skip(done * args.validation_steps)
     else:
         model = build_cats_model(args.dropout, args.learning_rate)
     model.summary(console=console)
@@ -318,7 +323,7 @@ def _resume(args, recorder, epochs, console):
         console.print(f"[red]Cannot resume:[/] {err}", highlight=False)
         return None
     for option in ("augment", "dropout", "learning_rate", "batch_size",
-                   "steps_per_epoch"):
+                   "steps_per_epoch", "validation_steps", "seed"):
         before, now = previous.get(option), recorder.info[option]
         if option in previous and before != now:
             console.print(f"[red]Cannot resume:[/] the run used {option}="

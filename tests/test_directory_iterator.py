@@ -234,3 +234,31 @@ def test_real_photos(shared_data):
     x, y = next(it)
     assert x.shape == (20, 150, 150, 3) and 0 <= x.min() and x.max() <= 1
     assert set(np.unique(y)) <= {0.0, 1.0} and len(it) == 100
+
+
+@pytest.mark.parametrize("first", [0, 2])
+@pytest.mark.parametrize("skipped", [0, 1, 3, 5, 7, 12])
+def test_skip_leads_to_the_batches_an_unbroken_run_draws(first, skipped):
+    """Shuffled, augmented, 10 samples in batches of 4 (passes of 3 batches,
+    the last one short): skipping from the start or after 2 batches lands
+    mid-pass, on a pass start, and passes later, and the next batches match
+    those of an iterator that drew every batch."""
+    x = np.arange(10 * 4 * 4 * 3, dtype=np.float32).reshape(10, 4, 4, 3)
+    y = np.arange(10)
+    generator = ImageDataGenerator(rotation_range=30, horizontal_flip=True)
+    unbroken = generator.flow(x, y, batch_size=4, shuffle=True, seed=3)
+    drawn = [next(unbroken) for _ in range(first + skipped + 4)]
+    resumed = generator.flow(x, y, batch_size=4, shuffle=True, seed=3)
+    for _ in range(first):  # some batches drawn before the skip
+        next(resumed)
+    resumed.skip(skipped)
+    for want_x, want_y in drawn[first + skipped:]:
+        got_x, got_y = next(resumed)
+        assert_array_equal(got_y, want_y)
+        assert_array_equal(got_x, want_x)
+
+
+def test_skip_refuses_a_negative_count():
+    iterator = ImageDataGenerator().flow(np.zeros((3, 2, 2, 1)), batch_size=2)
+    with pytest.raises(ValueError, match="`batches` must be a non-negative integer"):
+        iterator.skip(-1)

@@ -289,3 +289,45 @@ def test_load_history_reads_ours_and_keras_dicts(tmp_path):
         path.write_text(bad)
         with pytest.raises(ValueError, match="bad.json"):
             train_cats.load_history(path)
+
+
+def test_a_resumed_seeded_run_equals_the_uninterrupted_one(tree, tmp_path,
+                                                           monkeypatch):
+    """Same augmented batches, dropout masks and optimizer steps: the history
+    and the weights after a kill + --resume are those of one unbroken run."""
+    from convsim.models import load_model
+
+    options = ["--augment", "--dropout", "0.5", "--no-plot", *QUICK]
+    whole = tmp_path / "whole.convsim"
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                       "--save", str(whole), *options],
+                      console=capture_console()) == 0
+    broken = tmp_path / "broken.convsim"
+    with monkeypatch.context() as patch:
+        break_in_second_epoch(patch, HardKill)
+        with pytest.raises(HardKill):
+            train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                        "--save", str(broken), *options],
+                       console=capture_console())
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                       "--save", str(broken), "--resume", *options],
+                      console=capture_console()) == 0
+    history = {name: json.loads((tmp_path / f"{name}.history.json").read_text())
+               for name in ("whole", "broken")}
+    assert history["broken"]["history"] == history["whole"]["history"]
+    for a, b in zip(load_model(whole).get_weights(), load_model(broken).get_weights(),
+                    strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_resuming_with_another_seed_is_refused(tree, tmp_path):
+    model_path = tmp_path / "m.convsim"
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "1",
+                       "--save", str(model_path), "--no-plot", *QUICK],
+                      console=capture_console()) == 0
+    console = capture_console()
+    quick_seed_1 = [*QUICK[:-4], "--seed", "1", *QUICK[-2:]]
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
+                       "--save", str(model_path), "--no-plot", "--resume",
+                       *quick_seed_1], console=console) == 1
+    assert "seed=0" in console.file.getvalue()

@@ -103,6 +103,32 @@ class Iterator:
     def on_epoch_end(self) -> None:
         self._set_index_array(self._batch_rng())
 
+    def skip(self, batches: int) -> None:
+        """Move on as if ``batches`` more batches had been drawn, without
+        loading them.
+
+        With a ``seed``, the batches after that are exactly the ones the
+        iterator would have produced next: each batch's shuffle and
+        augmentations depend only on the seed and the batch's number. A
+        resumed training run uses this to see the batches an uninterrupted run
+        would have seen. Without a seed the order stays random.
+        """
+        if not (isinstance(batches, numbers.Integral) and not isinstance(batches, bool)
+                and batches >= 0):
+            raise ValueError("`batches` must be a non-negative integer. "
+                             f"Received: batches={batches!r}")
+        with self.lock:
+            per_pass = len(self)  # every pass over the data has this many batches
+            position = self.batch_index + batches  # batches into the current pass
+            self.total_batches_seen += batches
+            self.batch_index = position % per_pass if per_pass else 0
+            if self.batch_index and (position >= per_pass or self.index_array is None):
+                # In a later pass: rebuild the order its first batch drew.
+                pass_start = self.total_batches_seen - self.batch_index
+                rng = (np.random.default_rng([self.seed, pass_start])
+                       if self.seed is not None else self._batch_rng())
+                self._set_index_array(rng)
+
     def __getitem__(self, idx: int):
         """Batch ``idx`` of the current epoch order (Keras Sequence access)."""
         if not 0 <= idx < len(self):
