@@ -3,7 +3,10 @@
 :func:`plot_history` draws exactly the figure from the user's notes: two panels
 side by side (``figsize=(10, 5)``), training values as blue dots (``'bo'``) and
 validation values as a red line (``'r'``), titled "Training and Validation
-Accuracy" / "... Loss" under the suptitle "Accuracy & Loss".
+Accuracy" / "... Loss" under the suptitle "Accuracy & Loss". Two things the
+notes' code does not need for 5 or 30 epochs: after a single epoch the
+validation value is a red dot (a line through one point is invisible), and the
+epoch axis only ever shows whole epochs.
 
 The figure is built with matplotlib's object API and its Agg canvas, never
 pyplot, so it works with no display (a server, CI, SSH) and does not disturb a
@@ -55,14 +58,21 @@ def plot_history(history, path=None, title="Accuracy & Loss", dpi=100):
     FigureCanvasAgg(fig)
     panels = [("Accuracy", acc)] if acc else []
     panels.append(("Loss", "loss"))
+    # A line through one point draws nothing: after a single epoch the
+    # validation value is a red dot instead.
+    validation_style = "r" if len(epochs) > 1 else "ro"
     for i, (what, key) in enumerate(panels, start=1):
         ax = fig.add_subplot(1, len(panels), i)
         ax.plot(epochs, logs[key], "bo", label=f"Training {what}")
         if f"val_{key}" in logs:
-            ax.plot(epochs, logs[f"val_{key}"], "r", label=f"Validation {what}")
+            ax.plot(epochs, logs[f"val_{key}"], validation_style,
+                    label=f"Validation {what}")
         ax.set_title(f"Training and Validation {what}")
         ax.set_xlabel("Epochs")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 10:
+            ax.set_xticks(list(epochs))  # whole epochs, even for one or two
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
