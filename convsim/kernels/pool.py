@@ -36,8 +36,9 @@ def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
     time). Each channel keeps its own running maximum ``best`` and position.
     """
     n, h, w, c = x.shape
-    y = np.zeros((n, out_h, out_w, c), dtype=np.float32)
-    argmax = np.full((n, out_h, out_w, c), -1, dtype=np.int64)
+    # Every output cell is written below, so no time goes into filling these first.
+    y = np.empty((n, out_h, out_w, c), dtype=np.float32)
+    argmax = np.empty((n, out_h, out_w, c), dtype=np.int64)
     for b in prange(n):
         best = np.empty(c, dtype=np.float32)
         where = np.empty(c, dtype=np.int64)
@@ -68,8 +69,9 @@ def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
 def max_pool2d_backward(dy, argmax, h, w):
     """Route each window's gradient to its chosen cell; returns ``(batch, h, w, c)``."""
     n, out_h, out_w, c = dy.shape
-    dx = np.zeros((n, h * w, c), dtype=np.float32)  # cells numbered row * w + col
+    dx = np.empty((n, h * w, c), dtype=np.float32)  # cells numbered row * w + col
     for b in prange(n):
+        dx[b] = 0.0  # zeroed here, by each thread for its own images
         for oy in range(out_h):
             for ox in range(out_w):
                 for ch in range(c):
