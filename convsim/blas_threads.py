@@ -53,7 +53,8 @@ def _loaded_openblas_paths() -> list[str]:
     if maps.exists():
         with contextlib.suppress(OSError):
             for line in maps.read_text().splitlines():
-                name = line.split()[-1] if line.split() else ""
+                fields = line.split()
+                name = fields[-1] if fields else ""
                 if "openblas" in Path(name).name and name not in paths:
                     paths.append(name)
     return paths

@@ -328,15 +328,15 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
             """dL/dx for these images (no other task touches them) and, unless
             the direct loop did it, their share of dL/dkernel in float64."""
             total = None if direct else np.zeros((k, f), dtype=np.float64)
+            cols = scratch("patches", CHUNK_ROWS, k)
+            dcols = scratch("patch_grads", CHUNK_ROWS, k)
             for first, last in _chunks(start, stop):
                 rows = dy_rows[first:last]
                 if not direct:
-                    cols = scratch("patches", CHUNK_ROWS, k)[:last - first]
                     copy_patches(x, first, last, *geometry, cols)
-                    total += cols.T @ rows
+                    total += cols[:last - first].T @ rows
                 if input_grad:
-                    dcols = scratch("patch_grads", CHUNK_ROWS, k)[:last - first]
-                    np.matmul(rows, weights_t, out=dcols)
+                    np.matmul(rows, weights_t, out=dcols[:last - first])
                     add_patches_back(dcols, first, last, *geometry, dx)
             return total
 

@@ -59,7 +59,8 @@ def add_patches_back(dcols, start, stop, kh, kw, sh, sw, dh, dw, pad_top, pad_le
 
     Windows overlap, so an input cell collects the gradient of every patch it
     was in: that is why a convolution's input gradient is a sum. Cells in the
-    padding are dropped.
+    padding are dropped. ``dcols``: at least ``(stop - start, kh * kw *
+    channels)``; ``dx``: ``(batch, height, width, channels)``.
     """
     h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
     per_image = out_h * out_w
