@@ -10,20 +10,27 @@ import sys
 
 import pytest
 
-# Start OpenBLAS at 3 threads (any count but 1 would do; 3 works on any
-# machine, OpenBLAS does not cap it at the number of cores), then record the
-# count inside fit / evaluate / predict and after them.
-SCRIPT = """
+# Every script starts OpenBLAS at 3 threads (any count but 1 would do; 3 works
+# on any machine, OpenBLAS does not cap it at the number of cores), records the
+# count in ``seen`` where it matters and prints it.
+START = """
 import numpy as np
-from convsim import layers, models
 from convsim.blas_threads import _openblas_controls, blas_thread_count
-from convsim.callbacks import Callback
 
 if blas_thread_count() is None:
     print("not-openblas")
     raise SystemExit
 _openblas_controls()[1](3)
 seen = []
+"""
+END = """
+print(" ".join(map(str, seen)))
+"""
+
+# The count inside fit / evaluate / predict and after them.
+FIT = """
+from convsim import layers, models
+from convsim.callbacks import Callback
 
 class Record(Callback):
     def on_train_batch_end(self, batch, logs=None):
@@ -37,41 +44,12 @@ seen.append(blas_thread_count())
 model.evaluate(x, y, verbose=0)
 model.predict(x, verbose=0)
 seen.append(blas_thread_count())
-print(" ".join(map(str, seen)))
 """
 
-
-def run(**env):
-    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env={**base, **env},
-                            capture_output=True, text=True, check=True)
-    out = result.stdout.strip().splitlines()[-1]
-    if out == "not-openblas":
-        pytest.skip("NumPy's BLAS here is not OpenBLAS")
-    return out
-
-
-def test_fit_uses_one_blas_thread_and_gives_the_count_back():
-    # two training batches with 1 thread, then 3 again after fit and after
-    # evaluate + predict
-    assert run() == "1 1 3 3"
-
-
-def test_an_openblas_num_threads_the_user_set_is_left_alone():
-    assert run(OPENBLAS_NUM_THREADS="2") == "3 3 3 3"
-
-
-OPS_SCRIPT = """
-import numpy as np
+# The count inside each kernel the matrix-product ops call, then after them.
+OPS = """
 from convsim import ops
-from convsim.blas_threads import _openblas_controls, blas_thread_count
 from convsim.kernels import conv, dense
-
-if blas_thread_count() is None:
-    print("not-openblas")
-    raise SystemExit
-_openblas_controls()[1](3)
-seen = []
 
 def recording(kernel):
     def wrapper(*args):
@@ -89,16 +67,31 @@ ops.conv_backward(x, k, np.ones_like(y))
 ops.dense(np.ones((2, 3)), np.ones((3, 4)))
 ops.dense_backward(np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 4)))
 seen.append(blas_thread_count())
-print(" ".join(map(str, seen)))
 """
+
+
+def run(script, **env):
+    """What ``script`` printed, run in a fresh Python with ``env`` added."""
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", START + script + END],
+                            env={**base, **env}, capture_output=True, text=True,
+                            check=True)
+    out = result.stdout.strip().splitlines()[-1]
+    if out == "not-openblas":
+        pytest.skip("NumPy's BLAS here is not OpenBLAS")
+    return out
+
+
+def test_fit_uses_one_blas_thread_and_gives_the_count_back():
+    # two training batches with 1 thread, then 3 again after fit and after
+    # evaluate + predict
+    assert run(FIT) == "1 1 3 3"
+
+
+def test_an_openblas_num_threads_the_user_set_is_left_alone():
+    assert run(FIT, OPENBLAS_NUM_THREADS="2") == "3 3 3 3"
 
 
 def test_ops_that_multiply_matrices_use_one_blas_thread():
     """Lessons and users' own code call ops directly, outside fit()."""
-    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    result = subprocess.run([sys.executable, "-c", OPS_SCRIPT], env=base,
-                            capture_output=True, text=True, check=True)
-    out = result.stdout.strip().splitlines()[-1]
-    if out == "not-openblas":
-        pytest.skip("NumPy's BLAS here is not OpenBLAS")
-    assert out == "1 1 1 1 3"
+    assert run(OPS) == "1 1 1 1 3"
