@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from convsim import ops
-from convsim.blas_threads import one_blas_thread
 from convsim.kernels import conv as conv_kernels
+from convsim.runtime.blas import one_blas_thread
 
 try:
     import torch
@@ -188,7 +188,7 @@ def path_times(x, kernel, bias, repeats):
     def direct():
         conv_kernels._conv2d_direct(x, kernel, bias, 1, 1, 1, 1, 0, 0, *out_hw)
 
-    @one_blas_thread()  # as in training (see convsim.blas_threads)
+    @one_blas_thread()  # as in training (see convsim.runtime.blas)
     def im2col():
         saved = conv_kernels.DIRECT_MAX_PATCH
         conv_kernels.DIRECT_MAX_PATCH = 0  # always the BLAS path

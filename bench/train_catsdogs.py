@@ -87,7 +87,7 @@ def batches(args, count):
 
 def bench_convsim(data):
     """Seconds per step over ``data[1:]`` after a warm-up on ``data[0]``."""
-    from convsim.train_cats import build_cats_model
+    from convsim.experiments.cats_vs_dogs import build_cats_model
     from convsim.utils import set_random_seed
 
     set_random_seed(0)
@@ -136,8 +136,8 @@ def bench_torch(data):
 def bench_generator(args):
     """Images/s of flow_from_directory, rescale only and with the seed's
     augmentation (bench/datagen.py has the finer breakdown)."""
+    from convsim.experiments.cats_vs_dogs import SEED_AUGMENTATION
     from convsim.preprocessing.image import ImageDataGenerator
-    from convsim.train_cats import SEED_AUGMENTATION
 
     rates = {}
     for name, extra in (("rescale only", {}),

@@ -81,7 +81,7 @@ def bench_convsim(x, y, xt, yt, epochs, batch_size, seed, orders=None):
     from rich.console import Console
 
     from convsim import callbacks
-    from convsim.train import build_mnist_model
+    from convsim.experiments.cli import build_mnist_model
     from convsim.utils import set_random_seed, to_categorical
 
     set_random_seed(seed)

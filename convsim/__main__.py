@@ -35,13 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "lesson":
-        from convsim import lesson
+        from convsim.lesson import cli
 
-        return lesson.main(argv[1:])
+        return cli.main(argv[1:])
     if argv and argv[0] == "train":
-        from convsim import train
+        from convsim.experiments import cli
 
-        return train.main(argv[1:])
+        return cli.main(argv[1:])
     parser = build_parser()
     parser.parse_args(argv)  # handles --help and rejects unknown commands
     parser.print_help()

@@ -8,7 +8,7 @@ kernel ``(kernel_h, kernel_w, in_channels, filters)`` the fans are
 ``fan_in = kernel_h * kernel_w * in_channels`` and
 ``fan_out = kernel_h * kernel_w * filters``.
 
-Random draws come from :func:`convsim.utils.make_rng`, so
+Random draws come from :func:`convsim.random.make_rng`, so
 ``convsim.utils.set_random_seed`` makes them repeatable.
 """
 
@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from convsim import utils
+from convsim.random import make_rng
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
            "RandomUniform", "RandomNormal", "Zeros", "Ones", "Constant", "get",
@@ -45,7 +45,7 @@ class Initializer:
         self.seed = seed
 
     def __call__(self, shape, dtype="float32") -> np.ndarray:
-        rng = utils.make_rng(self.seed)
+        rng = make_rng(self.seed)
         return np.asarray(self.sample(tuple(shape), rng), dtype=dtype)
 
     def sample(self, shape, rng):  # pragma: no cover - abstract

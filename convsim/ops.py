@@ -10,7 +10,7 @@ same numbers. Every function here:
 4. works out sizes and padding in :mod:`convsim.shapes`, then calls a kernel.
 
 The functions that do matrix products through NumPy (conv, dense and their
-gradients) run with one OpenBLAS thread (:mod:`convsim.blas_threads` says why).
+gradients) run with one OpenBLAS thread (:mod:`convsim.runtime.blas` says why).
 
 Images are ``(batch, height, width, channels)`` (Keras's channels_last).
 The ``*_backward`` functions give the gradients that training needs.
@@ -21,11 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from convsim import shapes
-from convsim.blas_threads import one_blas_thread
 from convsim.kernels import activations as _act
 from convsim.kernels import conv as _conv
 from convsim.kernels import dense as _dense
 from convsim.kernels import pool as _pool
+from convsim.runtime.blas import one_blas_thread
 from convsim.validation import (
     PADDINGS,
     as_float32,

@@ -3,76 +3,26 @@
 ``from convsim.utils import to_categorical`` replaces the seed's
 ``from tensorflow.keras.utils import to_categorical``.
 
-Randomness in convsim (initial weights, shuffling, dropout) comes from one place,
-:func:`make_rng`, so :func:`set_random_seed` makes a whole script repeatable:
-two runs give identical weights and identical training histories.
+``set_random_seed`` and ``make_rng`` live in :mod:`convsim.random` (where every
+random number in convsim comes from); they are here too under Keras's names.
 """
 
 from __future__ import annotations
 
 import numbers
-import random
 
 import numpy as np
 
-__all__ = ["clear_session", "make_rng", "set_random_seed", "to_categorical"]
+from convsim.layers.graph import reset_names
+from convsim.random import set_random_seed
 
-# The seed sequence every random thing in convsim spawns its generator from.
-# None means "not seeded": fresh OS entropy each time, like Keras without a seed.
-_seed_sequence: np.random.SeedSequence | None = None
-
-
-def set_random_seed(seed: int) -> None:
-    """Make everything random in convsim (and Python's and NumPy's global RNGs)
-    repeatable, like ``keras.utils.set_random_seed``.
-
-    Call it once at the top of a script, before building the model. The layers
-    created afterwards draw their initial weights, ``fit`` draws its shuffling and
-    ``Dropout`` its masks from generators spawned in a fixed order from ``seed``.
-
-    >>> set_random_seed(1337)
-    >>> a = make_rng().random()
-    >>> set_random_seed(1337)
-    >>> a == make_rng().random()
-    True
-    """
-    global _seed_sequence
-    if (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)
-            or seed < 0):
-        raise ValueError(
-            "Expected `seed` argument to be a non-negative integer. "
-            f"Received: seed={seed!r}"
-        )
-    seed = int(seed)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    _seed_sequence = np.random.SeedSequence(seed)
-
-
-def make_rng(seed: int | None = None) -> np.random.Generator:
-    """A new ``np.random.Generator``.
-
-    With an explicit ``seed`` (a layer's ``seed=`` argument) the generator depends
-    on it alone. Otherwise it is the next one spawned from
-    :func:`set_random_seed`'s sequence, or fresh entropy if no seed was set.
-    """
-    if seed is not None:
-        if (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)
-                or seed < 0):
-            raise ValueError(f"`seed` must be a non-negative integer or None. "
-                             f"Received: seed={seed!r}")
-        return np.random.default_rng(int(seed))
-    if _seed_sequence is None:
-        return np.random.default_rng()
-    return np.random.default_rng(_seed_sequence.spawn(1)[0])
+__all__ = ["clear_session", "set_random_seed", "to_categorical"]
 
 
 def clear_session() -> None:
     """Forget the automatic layer names handed out so far, like
     ``keras.backend.clear_session()``: the next Conv2D is ``conv2d`` again."""
-    from convsim.layers import base
-
-    base.reset_names()
+    reset_names()
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:

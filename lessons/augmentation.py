@@ -34,6 +34,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from convsim.lesson.frames import Frame, Lesson
+from convsim.lesson.player import Player, PlayResult
+from convsim.lesson.words import say
 from convsim.preprocessing.image import (
     ImageDataGenerator,
     img_to_array,
@@ -41,10 +44,7 @@ from convsim.preprocessing.image import (
 )
 from convsim.preprocessing.preview import save_augmentation_grid
 from convsim.viz.conv_view import side_by_side
-from convsim.viz.frames import Frame, Lesson
 from convsim.viz.image import Heatmap
-from convsim.viz.player import Player, PlayResult
-from convsim.viz.words import say
 
 NAME = "augmentation"
 TITLE = {"en": "Data augmentation", "ko": "데이터 증식"}

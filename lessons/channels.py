@@ -20,11 +20,11 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from convsim import trace
+from convsim.lesson.frames import Frame, Lesson, Question, ints_check, number_check
+from convsim.lesson.player import Player, PlayResult
+from convsim.lesson.words import say
 from convsim.viz.conv_view import CHANNEL_NAMES, channels_view, side_by_side
-from convsim.viz.frames import Frame, Lesson, Question, ints_check, number_check
 from convsim.viz.grid import Grid, PlainLegend, fmt_number
-from convsim.viz.player import Player, PlayResult
-from convsim.viz.words import say
 
 NAME = "channels"
 TITLE = {"en": "Channels", "ko": "채널과 필터 개수"}

@@ -20,12 +20,12 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from convsim import shapes, trace
+from convsim.lesson.frames import Frame, Lesson
+from convsim.lesson.player import Player, PlayResult
+from convsim.lesson.story import conv_frames
+from convsim.lesson.words import say
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
-from convsim.viz.frames import Frame, Lesson
 from convsim.viz.grid import Grid, PlainLegend
-from convsim.viz.player import Player, PlayResult
-from convsim.viz.story import conv_frames
-from convsim.viz.words import say
 
 NAME = "convolution"
 TITLE = {"en": "Convolution", "ko": "합성곱 연산"}

@@ -22,12 +22,12 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from convsim import trace
+from convsim.lesson.frames import Frame, Lesson, Question
+from convsim.lesson.player import Player, PlayResult
+from convsim.lesson.words import say
 from convsim.viz.conv_view import side_by_side
-from convsim.viz.frames import Frame, Lesson, Question
 from convsim.viz.grid import Grid, fmt_number
 from convsim.viz.image import Heatmap
-from convsim.viz.player import Player, PlayResult
-from convsim.viz.words import say
 
 NAME = "feature-maps"
 TITLE = {"en": "Feature maps", "ko": "특성 맵"}

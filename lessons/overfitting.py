@@ -25,12 +25,12 @@ import numpy as np
 from rich.console import Console, Group
 from rich.text import Text
 
-from convsim.progbar import format_value
+from convsim.lesson.frames import Frame, Lesson, Question, number_check
+from convsim.lesson.player import Player, PlayResult
+from convsim.lesson.words import say
+from convsim.training.progbar import format_value
 from convsim.viz.conv_view import side_by_side
-from convsim.viz.frames import Frame, Lesson, Question, number_check
-from convsim.viz.player import Player, PlayResult
 from convsim.viz.plots import accuracy_key
-from convsim.viz.words import say
 
 NAME = "overfitting"
 TITLE = {"en": "Overfitting", "ko": "과대적합"}
@@ -267,7 +267,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
           history: str | None = None, logs: dict | None = None) -> Lesson:
     """The lesson's frames for ``history`` (a JSON file), ``logs`` (a
     ``history.history`` dict) or, with neither, a short run of its own."""
-    from convsim.history_file import load_history
+    from convsim.training.history_file import load_history
 
     t = TEXT[lang]
     if history is not None:

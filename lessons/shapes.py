@@ -22,7 +22,10 @@ from rich.table import Table
 from rich.text import Text
 
 from convsim import shapes
-from convsim.tracespec import (
+from convsim.lesson.frames import Frame, Lesson, Question, ints_check
+from convsim.lesson.player import Player, PlayResult
+from convsim.lesson.words import say
+from convsim.trace.specs import (
     Conv2DSpec,
     DenseSpec,
     FlattenSpec,
@@ -30,9 +33,6 @@ from convsim.tracespec import (
     from_model,
     model_input_shape,
 )
-from convsim.viz.frames import Frame, Lesson, Question, ints_check
-from convsim.viz.player import Player, PlayResult
-from convsim.viz.words import say
 
 NAME = "shapes"
 TITLE = {"en": "Shapes and parameters", "ko": "출력 크기와 파라미터 수"}

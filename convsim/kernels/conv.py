@@ -20,7 +20,7 @@ How the work is done (chosen by measurement, see ``bench/kernels.py``):
   wide layers, so the products happen in NumPy, outside the jitted code. The
   patches are copied a few hundred rows at a time into a buffer that stays in
   the CPU cache (:mod:`convsim.kernels.patches`), and groups of images are
-  spread over the cores as tasks (:mod:`convsim.kernels.threads`).
+  spread over the cores as tasks (:mod:`convsim.runtime.tasks`).
 * ``_conv2d_direct`` is the literal loop "for every output cell, multiply the
   patch by the filter and add it up"; it is used where it measured faster
   (thin patches, see ``DIRECT_MAX_PATCH``, where a patch row is too short for
@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit, prange
 
 from convsim.kernels.patches import add_patches_back, copy_patches
-from convsim.kernels.threads import run_tasks, scratch, thread_count
+from convsim.runtime.tasks import run_tasks, scratch, thread_count
 
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
 # beat im2col + BLAS, forward and for dL/dkernel: only the thin patches of a

@@ -4,9 +4,14 @@ Importing this package compiles nothing: the Numba kernels behind the layers
 compile on their first call (and are cached on disk afterwards).
 """
 
-from convsim.layers.base import InputSpec, KerasTensor, Layer, Variable
+from convsim.layers.activation import Activation
+from convsim.layers.base import InputSpec, Layer, Variable
 from convsim.layers.conv import Conv2D
-from convsim.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from convsim.layers.dense import Dense
+from convsim.layers.dropout import Dropout
+from convsim.layers.flatten import Flatten
+from convsim.layers.graph import KerasTensor
+from convsim.layers.input import Input, InputLayer
 from convsim.layers.pooling import (
     AveragePooling2D,
     AvgPool2D,

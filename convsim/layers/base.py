@@ -1,4 +1,4 @@
-"""The Layer base class, its weights (``Variable``) and symbolic tensors.
+"""The Layer base class, its weights (``Variable``), and ``ActivatedLayer``.
 
 Every layer follows Keras's lifecycle:
 
@@ -10,43 +10,28 @@ Every layer follows Keras's lifecycle:
    weight's gradient in ``variable.grad`` for the optimizer;
 5. ``compute_output_shape``, ``get_config``/``from_config`` describe the layer.
 
-Calling a layer on a :class:`KerasTensor` (from ``layers.Input`` or another layer)
-does no arithmetic: it records the connection and returns a new symbolic tensor
-of the output shape. That is how ``model.input``, ``layer.output`` and
-``models.Model(inputs=..., outputs=...)`` work, as in Keras.
+Calling a layer on a symbolic tensor records a connection instead of computing
+(:mod:`convsim.layers.graph`).
+
+:class:`ActivatedLayer` is the base of Conv2D and Dense: a linear part ``z``
+followed by an activation. Why layers remember ``z`` (the logits) when asked:
+the model pairs ``softmax`` + ``categorical_crossentropy`` (and ``sigmoid`` +
+``binary_crossentropy``) into one step whose gradient is simply
+``probabilities - labels``. That is what TensorFlow's Keras does too, and it
+avoids dividing by probabilities that round to 0 in float32.
 """
 
 from __future__ import annotations
 
-import collections
 import numbers
-import re
 
 import numpy as np
 
+from convsim import activations
+from convsim.layers.graph import KerasTensor, Node, snake_case, unique_name
 from convsim.validation import as_float32
 
-__all__ = ["InputSpec", "KerasTensor", "Layer", "Node", "Variable", "nodes_between",
-           "reset_names", "unique_name"]
-
-_NAME_COUNTS: collections.Counter = collections.Counter()
-
-
-def unique_name(base: str) -> str:
-    """``conv2d``, then ``conv2d_1``, ``conv2d_2``... per session, like Keras."""
-    count = _NAME_COUNTS[base]
-    _NAME_COUNTS[base] += 1
-    return base if count == 0 else f"{base}_{count}"
-
-
-def reset_names() -> None:
-    _NAME_COUNTS.clear()
-
-
-def snake_case(class_name: str) -> str:
-    """``MaxPooling2D`` -> ``max_pooling2d`` (Keras's rule for default names)."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+__all__ = ["ActivatedLayer", "InputSpec", "Layer", "Variable"]
 
 
 class Variable:
@@ -98,40 +83,6 @@ class InputSpec:
 
     def __init__(self, ndim=None, min_ndim=None, axes=None):
         self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
-
-
-class Node:
-    """One call of a layer on a symbolic tensor: ``output = layer(input)``."""
-
-    def __init__(self, layer, input_tensor, output_tensor=None):
-        self.layer, self.input, self.output = layer, input_tensor, output_tensor
-
-
-class KerasTensor:
-    """A symbolic placeholder: a shape (``None`` = the batch) and where it came from.
-
-    It holds no numbers. Build models with it; compute with ``model.predict``.
-    """
-
-    def __init__(self, shape, node: Node | None = None, name: str | None = None):
-        self.shape = tuple(shape)
-        self.dtype = "float32"
-        self.node = node
-        self.name = name or unique_name("keras_tensor")
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError(
-            f"{self!r} is a symbolic tensor: it has a shape but no values. Use it to "
-            "build a model (models.Model(inputs, outputs)) and call model.predict(x) "
-            "to compute values."
-        )
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype=float32, name={self.name}>"
 
 
 class Layer:
@@ -306,6 +257,47 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+class ActivatedLayer(Layer):
+    """A layer computing ``y = activation(z)`` after its own linear part ``z``.
+
+    Subclasses implement ``_backward_linear(dz)`` (gradients of the linear part).
+    """
+
+    def __init__(self, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.keep_logits = False  # set by Model.compile for the fused loss
+        self.logits: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+
+    def _activate(self, z, training):
+        y = activations.forward(self.activation, z)
+        if self.keep_logits:
+            self.logits = z
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, grad, input_grad=True):
+        if self._y is None:
+            raise RuntimeError(f"Layer '{self.name}': call it with training=True "
+                               "before backward().")
+        dz = self.activation.backward(self._y, grad)
+        return self._backward_linear(dz, input_grad)
+
+    def backward_from_logits(self, dz, input_grad=True):
+        """Backward pass given dL/dz directly (the activation already accounted)."""
+        return self._backward_linear(dz, input_grad)
+
+    def _backward_linear(self, dz, input_grad=True):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
 def _batch_shape_from_kwargs(kwargs) -> tuple | None:
     """Keras lets the first layer declare the input: ``input_shape=(28, 28, 1)``."""
     if kwargs.get("batch_input_shape") is not None:
@@ -331,24 +323,3 @@ def _as_shape(value, name) -> tuple:
         raise ValueError(f"`{name}` must be a tuple of positive integers (or None). "
                          f"Received: {name}={value!r}")
     return shape
-
-
-def nodes_between(inputs, outputs):
-    """Layer calls from ``inputs`` to ``outputs``, each after the ones it needs."""
-    order, seen = [], set()
-
-    def visit(tensor):
-        if tensor is inputs:
-            return
-        node = tensor.node
-        if node is None or node.input is None:
-            raise ValueError(f"Output tensor {tensor!r} is not connected to the "
-                             f"model's input {inputs!r}.")
-        visit(node.input)
-        if id(node) not in seen:
-            seen.add(id(node))
-            order.append(node)
-
-    for out in outputs:
-        visit(out)
-    return order

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numbers
 
 from convsim import initializers, ops
-from convsim.layers.base import InputSpec
-from convsim.layers.core import ActivatedLayer
+from convsim.layers.base import ActivatedLayer, InputSpec
 from convsim.validation import (
     PADDINGS,
     standardize_choice,

@@ -26,6 +26,8 @@ import numpy as np
 from convsim.kernels import warp
 from convsim.preprocessing import affine, arguments
 from convsim.preprocessing.image_utils import array_to_img, img_to_array
+from convsim.preprocessing.iterators import DirectoryIterator, NumpyArrayIterator
+from convsim.random import make_rng
 from convsim.validation import standardize_data_format
 
 __all__ = ["ImageDataGenerator"]
@@ -142,7 +144,7 @@ class ImageDataGenerator:
     def _default_rng(self) -> np.random.Generator:
         with self._rng_lock:
             if self._rng is None:
-                self._rng = _make_rng()
+                self._rng = make_rng()
             return self._rng
 
     def get_random_transform(self, img_shape, seed=None) -> dict:
@@ -294,8 +296,6 @@ class ImageDataGenerator:
         Returns a :class:`~convsim.preprocessing.iterators.NumpyArrayIterator`
         yielding ``x_batch`` or ``(x_batch, y_batch[, weights])``.
         """
-        from convsim.preprocessing.iterators import NumpyArrayIterator
-
         return NumpyArrayIterator(
             x, y, self, batch_size=batch_size, shuffle=shuffle,
             sample_weight=sample_weight, seed=seed, save_to_dir=save_to_dir,
@@ -314,8 +314,6 @@ class ImageDataGenerator:
 
         Returns a :class:`~convsim.preprocessing.iterators.DirectoryIterator`.
         """
-        from convsim.preprocessing.iterators import DirectoryIterator
-
         return DirectoryIterator(
             directory, self, target_size=target_size, color_mode=color_mode,
             classes=classes, class_mode=class_mode, batch_size=batch_size,
@@ -368,12 +366,3 @@ def _as_rng(seed) -> np.random.Generator:
         return np.random.default_rng(int(seed))
     raise ValueError("`seed` must be None, a non-negative integer or a "
                      f"np.random.Generator. Received: seed={seed!r}")
-
-
-def _make_rng() -> np.random.Generator:
-    """Fresh randomness that still follows ``convsim.utils.set_random_seed``."""
-    try:
-        from convsim.utils import make_rng
-    except ImportError:  # pragma: no cover - utils is part of the package
-        return np.random.default_rng()
-    return make_rng()

@@ -29,6 +29,7 @@ from convsim.preprocessing.image_utils import (
     standardize_color_mode,
     standardize_interpolation,
 )
+from convsim.random import make_rng
 from convsim.validation import standardize_tuple
 
 __all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator"]
@@ -84,9 +85,7 @@ class Iterator:
         if self.seed is not None:
             return np.random.default_rng([self.seed, self.total_batches_seen])
         if self._rng is None:
-            from convsim.preprocessing.generator import _make_rng
-
-            self._rng = _make_rng()
+            self._rng = make_rng()
         return self._rng
 
     def _set_index_array(self, rng) -> None:

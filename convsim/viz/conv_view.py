@@ -13,7 +13,7 @@ from rich.text import Text
 
 from convsim.trace import ConvStep, ConvTrace, PoolStep, PoolTrace
 from convsim.viz.grid import Grid, PlainLegend, fmt_number, window_mask
-from convsim.viz.words import word
+from convsim.viz.words import label
 
 CHANNEL_NAMES = ("R", "G", "B")
 
@@ -39,10 +39,10 @@ def input_grid(trace: ConvTrace | PoolTrace, step: ConvStep | PoolStep | None,
     padding = trace.pad.mask if any(trace.pad.pads) else None
     if title is None:
         h, w = trace.inputs.shape[:2]
-        title = f"{word('input', lang)} {h}×{w}"
+        title = f"{label('input', lang)} {h}×{w}"
         if padding is not None:
             ph, pw = trace.pad.padded_hw
-            title = f"{word('padded', lang)} {ph}×{pw}"
+            title = f"{label('padded', lang)} {ph}×{pw}"
     return Grid(values, title=title, window=window, padding=padding,
                 chosen=chosen_mask, row_start=-top, col_start=-left)
 
@@ -51,7 +51,7 @@ def filter_grid(step: ConvStep, channel: int = 0, title: str | None = None,
                 lang: str = "en") -> Grid:
     kh, kw = step.weights.shape[:2]
     return Grid(step.weights[:, :, channel],
-                title=title or f"{word('filter', lang)} {kh}×{kw}")
+                title=title or f"{label('filter', lang)} {kh}×{kw}")
 
 
 def products_grid(step: ConvStep, channel: int = 0, revealed: int | None = None,
@@ -61,7 +61,7 @@ def products_grid(step: ConvStep, channel: int = 0, revealed: int | None = None,
     hidden = None
     if revealed is not None:
         hidden = (np.arange(products.size) >= revealed).reshape(products.shape)
-    return Grid(products, title=word("products", lang), hidden=hidden,
+    return Grid(products, title=label("products", lang), hidden=hidden,
                 padding=step.is_padding if step.is_padding.any() else None)
 
 
@@ -72,7 +72,7 @@ def output_grid(trace: ConvTrace | PoolTrace, depth: int, written: int,
     values = trace.outputs[:, :, depth]
     hidden = (np.arange(values.size) >= written).reshape(values.shape)
     if title is None:
-        title = f"{word('output', lang)} {values.shape[0]}×{values.shape[1]}"
+        title = f"{label('output', lang)} {values.shape[0]}×{values.shape[1]}"
     return Grid(values, title=title, hidden=hidden, current=current)
 
 
@@ -103,8 +103,8 @@ def sum_text(step: ConvStep, channel: int | None = None,
 def result_text(step: ConvStep, lang: str = "en") -> Text:
     """``sum + bias = pre-activation → relu → output``."""
     text = Text()
-    text.append(f"{word('sum', lang)} {fmt_number(step.total)}")
-    text.append(f"  + {word('bias', lang)} {fmt_number(step.bias)}")
+    text.append(f"{label('sum', lang)} {fmt_number(step.total)}")
+    text.append(f"  + {label('bias', lang)} {fmt_number(step.bias)}")
     text.append(f"  =  {fmt_number(step.pre_activation_output)}", style="bold")
     if step.activation != "linear":
         text.append(f"  → {step.activation} → ")
@@ -135,12 +135,12 @@ def channels_view(trace: ConvTrace, step: ConvStep, shown_channels: int,
     rows = Table(box=None, padding=(0, 2, 1, 0), header_style="bold",
                  pad_edge=False)
     k = step.filter + 1
-    for header in ("", word("input", lang), f"{word('filter', lang)} {k}",
-                   word("products", lang), word("sum", lang)):
+    for header in ("", label("input", lang), f"{label('filter', lang)} {k}",
+                   label("products", lang), label("sum", lang)):
         rows.add_column(header, vertical="middle")
     names = CHANNEL_NAMES if trace.inputs.shape[2] == 3 else None
     for ch in range(trace.inputs.shape[2]):
-        name = names[ch] if names else f"{word('channel', lang)} {ch}"
+        name = names[ch] if names else f"{label('channel', lang)} {ch}"
         visible = ch < shown_channels
         patch_grid = input_grid(trace, step, ch, lang=lang)
         patch_grid.title, patch_grid.labels = None, False
@@ -157,7 +157,7 @@ def channels_view(trace: ConvTrace, step: ConvStep, shown_channels: int,
     maps = [output_grid(trace, f, written if f == step.filter else
                         (trace.outputs[:, :, f].size if f < step.filter else 0),
                         (step.row, step.col) if done and f == step.filter else None,
-                        title=f"{word('output', lang)} {f + 1}", lang=lang)
+                        title=f"{label('output', lang)} {f + 1}", lang=lang)
             for f in range(trace.filters)]
     parts = [rows]
     if done:

@@ -1,61 +1,29 @@
-"""Words every lesson shares, in English and Korean, and the default language.
+"""The labels drawn in pictures (grid titles, legends), in English and Korean.
 
 Korean follows the vocabulary of the Korean edition of the book (박해선 옮김)
 and of the learner's notes: 합성곱, 필터, 패치, 윈도우, 패딩, 스트라이드,
-최대 풀링, 특성 맵.
+최대 풀링, 특성 맵. The lesson player's own words (keys, quiz) are in
+:mod:`convsim.lesson.words`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
-from rich.markup import escape
-
 LANGS = ("en", "ko")
 
-WORDS = {
+LABELS = {
     "en": {
         "input": "input", "filter": "filter", "products": "patch × filter",
         "output": "feature map", "padded": "padded input", "sum": "sum",
         "bias": "bias", "step": "step", "of": "of", "channel": "channel",
-        "playing": "▶ playing", "paused": "⏸ paused",
-        "keys": "space pause/play · n/→/Enter next · p/← back · q quit",
-        "right": "✔ Right!", "wrong": "✘ Not quite.", "skipped": "Skipped.",
-        "answer": "Answer", "score": "Quiz: {right} of {asked} right.",
-        "your_answer": "your answer", "saved": "Saved {n} frames to {path}",
-        "no_hangul_font": "No Korean font found: Hangul in the GIF will show as "
-                          "boxes (install e.g. fonts-nanum).",
     },
     "ko": {
         "input": "입력", "filter": "필터", "products": "패치 × 필터",
         "output": "특성 맵", "padded": "패딩한 입력", "sum": "합",
         "bias": "편향", "step": "단계", "of": "/", "channel": "채널",
-        "playing": "▶ 재생 중", "paused": "⏸ 일시 정지",
-        "keys": "space 정지/재생 · n/→/Enter 다음 · p/← 이전 · q 종료",
-        "right": "✔ 정답!", "wrong": "✘ 아쉽네요.", "skipped": "건너뜀.",
-        "answer": "정답", "score": "퀴즈: {asked}문제 중 {right}문제 정답.",
-        "your_answer": "내 답", "saved": "{n}개 프레임을 {path} 에 저장했습니다",
-        "no_hangul_font": "한글 글꼴을 찾지 못해 GIF의 한글이 네모로 보입니다 "
-                          "(예: fonts-nanum 설치).",
     },
 }
 
 
-def default_lang(environ: Mapping[str, str] | None = None) -> str:
-    """``'ko'`` when the locale is Korean (LC_ALL, then LC_MESSAGES, then LANG)."""
-    environ = os.environ if environ is None else environ
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(var)
-        if value:
-            return "ko" if value.lower().startswith("ko") else "en"
-    return "en"
-
-
-def word(key: str, lang: str) -> str:
-    return WORDS.get(lang, WORDS["en"])[key]
-
-
-def say(template: str, **values) -> str:
-    """Fill a rich-markup template, escaping the values (so ``[0, 1]`` stays text)."""
-    return template.format(**{k: escape(str(v)) for k, v in values.items()})
+def label(key: str, lang: str) -> str:
+    """The label ``key`` in ``lang`` (English for an unknown language)."""
+    return LABELS.get(lang, LABELS["en"])[key]

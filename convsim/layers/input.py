@@ -1,0 +1,49 @@
+"""``layers.Input(shape=...)`` and ``InputLayer``: where a model's data comes in.
+"""
+
+from __future__ import annotations
+
+from convsim.layers.base import Layer, _as_shape
+from convsim.layers.graph import KerasTensor, Node
+
+__all__ = ['Input', 'InputLayer']
+
+
+class InputLayer(Layer):
+    """The model's entry point; holds the symbolic input tensor. No weights."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None,
+                 name=None, **kwargs):
+        kwargs.pop("trainable", None)
+        if batch_shape is None and "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if batch_shape is not None:
+            batch_shape = (None, *_as_shape(tuple(batch_shape)[1:], "batch_shape"))
+        elif shape is not None:
+            batch_shape = (batch_size, *_as_shape(shape, "shape"))
+        else:
+            raise ValueError("You must pass a `shape` argument, e.g. "
+                             "layers.Input(shape=(28, 28, 1)).")
+        self.batch_shape = (None, *batch_shape[1:])
+        self.built = True
+        self._build_input_shape = self.batch_shape
+        node = Node(self, None)
+        node.output = KerasTensor(self.batch_shape, node, name=self.name)
+        self._inbound_nodes.append(node)
+
+    def call(self, inputs, training=False):
+        return inputs
+
+    def backward(self, grad, input_grad=True):
+        return grad
+
+    def get_config(self):
+        return {"name": self.name, "batch_shape": list(self.batch_shape),
+                "dtype": "float32"}
+
+
+def Input(shape=None, batch_size=None, dtype=None, batch_shape=None,  # noqa: N802
+          name=None) -> KerasTensor:
+    """A symbolic input, e.g. ``layers.Input(shape=(28, 28, 1))`` (Keras's name)."""
+    return InputLayer(shape, batch_size, dtype, batch_shape, name).output

@@ -1,0 +1,57 @@
+"""The lesson player's words (keys, quiz, saving), the default language, and
+:func:`say` for filling narration templates.
+
+Labels inside pictures are in :mod:`convsim.viz.words`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from rich.markup import escape
+
+from convsim.viz.words import LANGS
+
+__all__ = ["LANGS", "default_lang", "say", "word"]
+
+WORDS = {
+    "en": {
+        "playing": "▶ playing", "paused": "⏸ paused",
+        "keys": "space pause/play · n/→/Enter next · p/← back · q quit",
+        "right": "✔ Right!", "wrong": "✘ Not quite.", "skipped": "Skipped.",
+        "answer": "Answer", "score": "Quiz: {right} of {asked} right.",
+        "your_answer": "your answer", "saved": "Saved {n} frames to {path}",
+        "no_hangul_font": "No Korean font found: Hangul in the GIF will show as "
+                          "boxes (install e.g. fonts-nanum).",
+    },
+    "ko": {
+        "playing": "▶ 재생 중", "paused": "⏸ 일시 정지",
+        "keys": "space 정지/재생 · n/→/Enter 다음 · p/← 이전 · q 종료",
+        "right": "✔ 정답!", "wrong": "✘ 아쉽네요.", "skipped": "건너뜀.",
+        "answer": "정답", "score": "퀴즈: {asked}문제 중 {right}문제 정답.",
+        "your_answer": "내 답", "saved": "{n}개 프레임을 {path} 에 저장했습니다",
+        "no_hangul_font": "한글 글꼴을 찾지 못해 GIF의 한글이 네모로 보입니다 "
+                          "(예: fonts-nanum 설치).",
+    },
+}
+
+
+def default_lang(environ: Mapping[str, str] | None = None) -> str:
+    """``'ko'`` when the locale is Korean (LC_ALL, then LC_MESSAGES, then LANG)."""
+    environ = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(var)
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    return "en"
+
+
+def word(key: str, lang: str) -> str:
+    """The player's word ``key`` in ``lang`` (English for an unknown language)."""
+    return WORDS.get(lang, WORDS["en"])[key]
+
+
+def say(template: str, **values) -> str:
+    """Fill a rich-markup template, escaping the values (so ``[0, 1]`` stays text)."""
+    return template.format(**{k: escape(str(v)) for k, v in values.items()})

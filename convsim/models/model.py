@@ -1,0 +1,226 @@
+"""The functional ``models.Model``, as in Keras.
+
+A model is a graph of layer calls on symbolic tensors (see
+:mod:`convsim.layers.graph`). The functional ``Model(inputs=..., outputs=[...])``
+can pick any tensors of an existing graph, which is how the book's activation
+model reads the outputs of the first 8 layers of a trained convnet;
+:class:`~convsim.models.sequential.Sequential` is the special case of a chain.
+
+Training (compile/fit/evaluate/predict) comes from
+:class:`~convsim.training.Trainer`, files from :mod:`convsim.models.archive`.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from convsim.layers import deserialize, serialize
+from convsim.layers.base import Layer
+from convsim.layers.graph import KerasTensor, nodes_between, unique_name
+from convsim.models import archive
+from convsim.models.summary import print_summary
+from convsim.training import Trainer
+
+__all__ = ["Model"]
+
+
+class Model(Trainer):
+    """A functional model: ``Model(inputs=input_tensor, outputs=tensor_or_list)``.
+
+    ``predict`` returns one array, or a list of arrays when ``outputs`` is a list.
+    """
+
+    _DEFAULT_NAME = "functional"
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True):
+        self.name = name or unique_name(self._DEFAULT_NAME)
+        self.trainable = bool(trainable)
+        self.built = False
+        self._input = None
+        self._outputs: list[KerasTensor] = []
+        self._nodes = []
+        self._multi_output = False
+        if inputs is not None or outputs is not None:
+            self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 1:
+                raise ValueError("convsim models take exactly one input tensor. "
+                                 f"Received {len(inputs)}.")
+            inputs = inputs[0]
+        if not isinstance(inputs, KerasTensor):
+            raise TypeError("`inputs` must be a symbolic tensor such as "
+                            f"layers.Input(shape) or model.input. Received: {inputs!r}")
+        self._multi_output = isinstance(outputs, (list, tuple))
+        outputs = list(outputs) if self._multi_output else [outputs]
+        if not outputs or not all(isinstance(o, KerasTensor) for o in outputs):
+            raise TypeError("`outputs` must be a symbolic tensor (e.g. layer.output) "
+                            f"or a list of them. Received: {outputs!r}")
+        self._input, self._outputs = inputs, outputs
+        self._nodes = nodes_between(inputs, outputs)
+        self.built = True
+
+    # ------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        found = [self._input.node.layer] if self._input is not None else []
+        for node in self._nodes:
+            if node.layer not in found:
+                found.append(node.layer)
+        return found
+
+    @property
+    def input(self) -> KerasTensor:
+        if self._input is None:
+            raise AttributeError(f"The model {self.name} has no defined input yet: "
+                                 "give its first layer an input_shape, or build it.")
+        return self._input
+
+    inputs = property(lambda self: [self.input])
+
+    @property
+    def output(self):
+        self.input  # noqa: B018 - same error when not built
+        return list(self._outputs) if self._multi_output else self._outputs[0]
+
+    outputs = property(lambda self: list(self._outputs))
+
+    def get_layer(self, name=None, index=None) -> Layer:
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    def _output_layer(self):
+        return self._outputs[0].node.layer if len(self._outputs) == 1 else None
+
+    # ------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:  # a frozen model (e.g. a pretrained base)
+            return []
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        weights, own = list(weights), self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"You called `set_weights(weights)` on model "
+                             f"'{self.name}' with {len(weights)} arrays, but it has "
+                             f"{len(own)} weights.")
+        for var, value in zip(own, weights, strict=False):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers if layer.built)
+
+    # ------------------------------------------------------------ compute
+    def __call__(self, x, training=False):
+        return self._forward(x, training=training)
+
+    def _check_input(self, x):
+        expected = self._input.shape
+        got = tuple(x.shape)
+        if len(got) != len(expected) or any(
+                e is not None and e != g
+                for e, g in zip(expected[1:], got[1:], strict=True)):
+            raise ValueError(f"Input 0 of model '{self.name}' is incompatible: "
+                             f"expected shape {expected}, found shape {got}")
+
+    def _forward(self, x, training=False):
+        self._check_input(x)
+        values = {id(self._input): x}
+        for node in self._nodes:
+            values[id(node.output)] = node.layer(values[id(node.input)],
+                                                 training=training)
+        outs = [values[id(o)] for o in self._outputs]
+        return outs if self._multi_output else outs[0]
+
+    def _backward(self, grad, fused=False):
+        if len(self._outputs) != 1:
+            raise ValueError("convsim can only train models with a single output.")
+        if len({id(n.layer) for n in self._nodes}) != len(self._nodes):
+            raise ValueError("convsim cannot train a model that calls the same "
+                             "layer twice.")
+        grads = {id(self._outputs[0]): grad}
+        for node in reversed(self._nodes):
+            g = grads.pop(id(node.output), None)
+            if g is None:
+                continue  # this branch does not lead to the output
+            key = id(node.input)
+            needed = node.input is not self._input  # nobody needs d(loss)/d(images)
+            if fused and node.output is self._outputs[0]:
+                dx = node.layer.backward_from_logits(g, input_grad=needed)
+            else:
+                dx = node.layer.backward(g, input_grad=needed)
+            if needed:
+                grads[key] = grads[key] + dx if key in grads else dx
+
+    def build(self, input_shape):
+        """Functional models are built by construction."""
+
+    # ------------------------------------------------------------ summary
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested=False, show_trainable=False, layer_range=None,
+                console: Console | None = None):
+        """Print the layers, output shapes and parameter counts as a rich table."""
+        print_summary(self, line_length, print_fn, console)
+
+    def _summary_layers(self):
+        return self.layers
+
+    def _summary_shape(self, layer):
+        return layer._inbound_nodes[0].output.shape if layer._inbound_nodes else "?"
+
+    # ------------------------------------------------------------ files
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save architecture, weights and optimizer state (the format:
+        :mod:`convsim.models.archive`)."""
+        archive.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        archive.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        archive.load_weights(self, filepath)
+
+    def get_config(self) -> dict:
+        all_layers = self.layers
+        index = {id(layer): i for i, layer in enumerate(all_layers)}
+        producer = {id(node.output): i for i, node in enumerate(self._nodes)}
+        producer[id(self._input)] = -1
+        return {
+            "name": self.name,
+            "layers": [serialize(layer) for layer in all_layers],
+            "nodes": [[index[id(n.layer)], producer[id(n.input)]] for n in self._nodes],
+            "outputs": [producer[id(o)] for o in self._outputs],
+            "multi_output": self._multi_output,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        built = [deserialize(c, custom_objects) for c in config["layers"]]
+        model_input = built[0].output
+        tensors = []
+        for layer_index, source in config["nodes"]:
+            parent = model_input if source == -1 else tensors[source]
+            tensors.append(built[layer_index](parent))
+        outs = [model_input if i == -1 else tensors[i] for i in config["outputs"]]
+        return cls(model_input, outs if config["multi_output"] else outs[0],
+                   name=config["name"])

@@ -1,0 +1,163 @@
+"""Model files: exact round trips, resumable training, safety and clear errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from convsim import layers, models, optimizers
+from convsim.models import load_model
+from convsim.models.saving import ModelFileError
+from convsim.utils import set_random_seed
+
+
+def small_model(dropout=True):
+    stack = [layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+             layers.MaxPooling2D(2), layers.Flatten()]
+    if dropout:
+        stack.append(layers.Dropout(0.25))
+    stack.append(layers.Dense(3, activation="softmax"))
+    return models.Sequential(stack)
+
+
+def data(n=48):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 8, 8, 1)).astype(np.float32), rng.integers(0, 3, n)
+
+
+@pytest.mark.parametrize("optimizer", [
+    "rmsprop", optimizers.Adam(learning_rate=0.003),
+    optimizers.SGD(0.05, momentum=0.9, nesterov=True)])
+def test_round_trip_gives_identical_predictions_and_continued_training(
+        tmp_path, optimizer):
+    set_random_seed(21)
+    x, y = data()
+    model = small_model()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["acc"])
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    path = tmp_path / "model.convsim"
+    model.save(path)
+    loaded = load_model(path)
+    assert [layer.name for layer in loaded.layers] == [
+        layer.name for layer in model.layers]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 12
+    # both continue from the same optimizer state, shuffling and dropout masks
+    h1 = model.fit(x, y, epochs=2, batch_size=8, verbose=0).history
+    h2 = loaded.fit(x, y, epochs=2, batch_size=8, verbose=0).history
+    assert h1 == h2
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_functional_model_round_trip(tmp_path):
+    inputs = layers.Input(shape=(8, 8, 1))
+    hidden = layers.Conv2D(2, 3)(inputs)
+    outputs = [hidden, layers.Dense(2)(layers.Flatten()(hidden))]
+    model = models.Model(inputs, outputs)
+    model.save(tmp_path / "f.convsim")
+    loaded = load_model(tmp_path / "f.convsim")
+    x = data(3)[0]
+    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.optimizer is None
+
+
+def test_h5_path_is_written_in_convsim_format_with_a_note(tmp_path):
+    model = small_model(dropout=False)
+    model.compile(optimizer=optimizers.adam_v2.Adam(lr=0.001),
+                  loss="sparse_categorical_crossentropy", metrics=["acc"])
+    path = tmp_path / "dog_and_cat.h5"
+    model.save(str(path))
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        note = archive.read("README.txt").decode()
+        config = json.loads(archive.read("config.json"))
+    assert {"config.json", "metadata.json", "model.weights.npz"} <= names
+    assert "not HDF5" in note
+    assert config["compile_config"]["metrics"] == ["acc"]
+    model2 = load_model(path)
+    assert model2.compiled_metrics[0].name == "acc"
+    # the seed's activation model, built on the loaded model
+    layer_outputs = [layer.output for layer in model2.layers[:2]]
+    activation_model = models.Model(inputs=model2.input, outputs=layer_outputs)
+    x = data(1)[0]
+    first, second = activation_model.predict(x, verbose=0)
+    np.testing.assert_array_equal(first, model.layers[0](x))
+    assert second.shape == (1, 3, 3, 4)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_real_hdf5_damaged_and_foreign_files_raise_oserror(tmp_path):
+    hdf5 = tmp_path / "keras.h5"
+    hdf5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="is an HDF5 file"):
+        load_model(hdf5)
+    model = small_model()
+    good = tmp_path / "good.convsim"
+    model.save(good)
+    truncated = tmp_path / "cut.convsim"
+    truncated.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(OSError, match="not a convsim model file|damaged"):
+        load_model(truncated)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ModelFileError, match="not a convsim model file"):
+        load_model(text)
+    other_zip = tmp_path / "other.keras"
+    with zipfile.ZipFile(other_zip, "w") as archive:
+        archive.writestr("config.json", json.dumps({"module": "keras"}))
+        archive.writestr("model.weights.npz", b"")
+    with pytest.raises(ModelFileError, match="Keras .keras archive"):
+        load_model(other_zip)
+    with pytest.raises(FileNotFoundError, match="No model file found"):
+        load_model(tmp_path / "missing.convsim")
+
+
+def test_pickled_arrays_are_refused(tmp_path):
+    """An archive whose weights need pickle is rejected, never unpickled."""
+    model = small_model(dropout=False)
+    good = tmp_path / "good.convsim"
+    model.save(good)
+    evil = tmp_path / "evil.convsim"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
+        for name in src.namelist():
+            if name == "model.weights.npz":
+                import io
+
+                buffer = io.BytesIO()
+                np.savez(buffer, w0000=np.array([object()], dtype=object))
+                dst.writestr(name, buffer.getvalue())
+            else:
+                dst.writestr(name, src.read(name))
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_model(evil)
+
+
+def test_save_errors_are_clear(tmp_path):
+    model = small_model()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        model.save(tmp_path / "no" / "such" / "dir" / "m.convsim")
+    with pytest.raises(IsADirectoryError):
+        model.save(tmp_path)
+    model.save(tmp_path / "m.convsim")
+    with pytest.raises(FileExistsError):
+        model.save(tmp_path / "m.convsim", overwrite=False)
+
+
+def test_weights_only_files(tmp_path):
+    a, b = small_model(), small_model()
+    a.save_weights(tmp_path / "a.weights")
+    b.load_weights(tmp_path / "a.weights")
+    x = data(4)[0]
+    np.testing.assert_array_equal(a.predict(x, verbose=0), b.predict(x, verbose=0))
+    wrong = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(ModelFileError, match="holds 4 weight arrays"):
+        wrong.load_weights(tmp_path / "a.weights")
