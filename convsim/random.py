@@ -9,10 +9,11 @@ repeatable: two runs give identical weights and identical training histories.
 
 from __future__ import annotations
 
-import numbers
 import random
 
 import numpy as np
+
+from convsim.validation import check_seed
 
 __all__ = ["make_rng", "set_random_seed"]
 
@@ -36,13 +37,9 @@ def set_random_seed(seed: int) -> None:
     True
     """
     global _seed_sequence
-    if (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)
-            or seed < 0):
-        raise ValueError(
-            "Expected `seed` argument to be a non-negative integer. "
-            f"Received: seed={seed!r}"
-        )
-    seed = int(seed)
+    if seed is None:
+        raise ValueError("`seed` must be a non-negative integer. Received: seed=None")
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     _seed_sequence = np.random.SeedSequence(seed)
@@ -55,12 +52,8 @@ def make_rng(seed: int | None = None) -> np.random.Generator:
     on it alone. Otherwise it is the next one spawned from
     :func:`set_random_seed`'s sequence, or fresh entropy if no seed was set.
     """
-    if seed is not None:
-        if (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)
-                or seed < 0):
-            raise ValueError(f"`seed` must be a non-negative integer or None. "
-                             f"Received: seed={seed!r}")
-        return np.random.default_rng(int(seed))
+    if check_seed(seed) is not None:
+        return np.random.default_rng(seed)
     if _seed_sequence is None:
         return np.random.default_rng()
     return np.random.default_rng(_seed_sequence.spawn(1)[0])

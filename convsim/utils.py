@@ -9,12 +9,11 @@ random number in convsim comes from); they are here too under Keras's names.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from convsim.layers.graph import reset_names
 from convsim.random import set_random_seed
+from convsim.validation import positive_int
 
 __all__ = ["clear_session", "set_random_seed", "to_categorical"]
 
@@ -57,9 +56,8 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
         raise ValueError(f"Class labels must be >= 0. Received: {labels.min()}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
-    elif not isinstance(num_classes, numbers.Integral) or num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive integer. "
-                         f"Received: num_classes={num_classes!r}")
+    else:
+        num_classes = positive_int(num_classes, "num_classes")
     if labels.size and labels.max() >= num_classes:
         raise ValueError(
             f"Class label {labels.max()} does not fit in num_classes={num_classes} "

@@ -44,6 +44,46 @@ Received: strides=(1, 0)
     return values
 
 
+def positive_int(value, name: str, allow_zero: bool = False) -> int:
+    """``value`` as an int, after checking it is a positive (or, with
+    ``allow_zero``, non-negative) integer; ``True``/``False`` and floats are
+    refused.
+
+    >>> positive_int(64, "batch_size")
+    64
+    >>> positive_int(0, "epochs", allow_zero=True)
+    0
+    >>> positive_int(2.0, "batch_size")
+    Traceback (most recent call last):
+    ...
+    ValueError: `batch_size` must be a positive integer. Received: batch_size=2.0
+    """
+    lowest = 0 if allow_zero else 1
+    if not _is_int(value) or value < lowest:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"`{name}` must be a {kind} integer. "
+                         f"Received: {name}={value!r}")
+    return int(value)
+
+
+def check_seed(seed, name: str = "seed") -> int | None:
+    """A random seed: ``None`` (fresh randomness) or a non-negative integer.
+
+    >>> check_seed(7)
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `seed` must be None or a non-negative integer. Received: seed=-1
+    """
+    if seed is None:
+        return None
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"`{name}` must be None or a non-negative integer. "
+                         f"Received: {name}={seed!r}")
+    return int(seed)
+
+
 def standardize_choice(value, allowed: tuple, name: str) -> str:
     """Check a string option (case-insensitive, like Keras) and lower-case it.
 

@@ -44,6 +44,7 @@ from convsim.datasets.errors import (
     DatasetNotFoundError,
 )
 from convsim.datasets.sources import cache_dir, data_dir
+from convsim.validation import positive_int
 
 ARCHIVE_URL = (
     "https://download.microsoft.com/download/3/E/1/"
@@ -264,11 +265,7 @@ def build_small_dataset(
     """
     counts = {"train": train, "validation": validation, "test": test}
     for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
-                f"`{name}` must be a non-negative integer (photos per class). "
-                f"Received: {name}={value!r}"
-            )
+        positive_int(value, name, allow_zero=True)  # photos per class
     destination = Path(destination) if destination else cache_dir() / SMALL_NAME
     if destination.exists() and not overwrite and (
         destination.is_file() or any(destination.iterdir())

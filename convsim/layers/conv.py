@@ -8,12 +8,11 @@ patch times one filter, plus that filter's bias, through ReLU. Sizes come from
 
 from __future__ import annotations
 
-import numbers
-
 from convsim import initializers, ops
 from convsim.layers.base import ActivatedLayer, InputSpec
 from convsim.validation import (
     PADDINGS,
+    positive_int,
     standardize_choice,
     standardize_data_format,
     standardize_tuple,
@@ -47,11 +46,7 @@ class Conv2D(ActivatedLayer):
                  use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(activation=activation, **kwargs)
-        if not isinstance(filters, numbers.Integral) or isinstance(filters, bool) \
-                or filters < 1:
-            raise ValueError("Invalid value for argument `filters`. Expected a "
-                             f"strictly positive value. Received filters={filters!r}.")
-        self.filters = int(filters)
+        self.filters = positive_int(filters, "filters")
         self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
         self.strides = standardize_tuple(strides, 2, "strides")
         self.padding = standardize_choice(padding, PADDINGS, "padding")

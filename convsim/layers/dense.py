@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 from convsim import initializers, ops
 from convsim.layers.base import ActivatedLayer, InputSpec
+from convsim.validation import positive_int
 
 __all__ = ['Dense']
 
@@ -29,11 +28,7 @@ class Dense(ActivatedLayer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  **kwargs):
         super().__init__(activation=activation, **kwargs)
-        if not isinstance(units, numbers.Integral) or isinstance(units, bool) \
-                or units < 1:
-            raise ValueError("Received an invalid value for `units`, expected a "
-                             f"positive integer. Received: units={units!r}")
-        self.units = int(units)
+        self.units = positive_int(units, "units")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -17,7 +17,6 @@ image, and ``cval`` is in the units of the raw pixels (0-255).
 from __future__ import annotations
 
 import math
-import numbers
 import threading
 import warnings
 
@@ -28,7 +27,7 @@ from convsim.preprocessing import affine, arguments
 from convsim.preprocessing.image_utils import array_to_img, img_to_array
 from convsim.preprocessing.iterators import DirectoryIterator, NumpyArrayIterator
 from convsim.random import make_rng
-from convsim.validation import standardize_data_format
+from convsim.validation import check_seed, standardize_data_format
 
 __all__ = ["ImageDataGenerator"]
 
@@ -362,7 +361,7 @@ def _warn_not_fit(option: str) -> None:
 def _as_rng(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise ValueError("`seed` must be None, a non-negative integer or a "
-                     f"np.random.Generator. Received: seed={seed!r}")
+    if seed is None:
+        raise ValueError("`seed` must be a non-negative integer or a "
+                         "np.random.Generator. Received: seed=None")
+    return np.random.default_rng(check_seed(seed))

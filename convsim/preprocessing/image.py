@@ -43,6 +43,7 @@ from convsim.preprocessing.iterators import (
     NumpyArrayIterator,
 )
 from convsim.preprocessing.prefetch import Prefetcher, prefetch
+from convsim.validation import positive_int
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -90,7 +91,6 @@ def preview_augmentations(img_array, datagen: ImageDataGenerator, n: int = 4,
     if x.ndim != 4 or x.shape[0] != 1:
         raise ValueError("`img_array` must be one image (height, width, channels) "
                          f"or a batch of one. Received: shape={np.shape(img_array)}")
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+    positive_int(n, "n")
     flow = datagen.flow(x, batch_size=1, seed=seed)
     return [next(flow)[0] for _ in range(n)]

@@ -15,7 +15,6 @@ runs them. Without a seed every run differs (Keras's behaviour).
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import threading
 
@@ -30,20 +29,12 @@ from convsim.preprocessing.image_utils import (
     standardize_interpolation,
 )
 from convsim.random import make_rng
-from convsim.validation import standardize_tuple
+from convsim.validation import check_seed, positive_int, standardize_tuple
 
 __all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator"]
 
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
 _SUFFIXES = tuple("." + ext for ext in IMAGE_EXTENSIONS)
-
-
-def _positive_int(value, name: str) -> int:
-    if (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            and value > 0):
-        return int(value)
-    raise ValueError(f"`{name}` must be a positive integer. "
-                     f"Received: {name}={value!r}")
 
 
 def _split_bounds(generator, subset) -> tuple[float, float] | None:
@@ -68,12 +59,8 @@ class Iterator:
 
     def __init__(self, n: int, batch_size: int, shuffle: bool, seed):
         self.n = n
-        self.batch_size = _positive_int(batch_size, "batch_size")
-        if seed is not None and not (isinstance(seed, numbers.Integral)
-                                     and not isinstance(seed, bool) and seed >= 0):
-            raise ValueError("`seed` must be None or a non-negative integer. "
-                             f"Received: seed={seed!r}")
-        self.seed = seed
+        self.batch_size = positive_int(batch_size, "batch_size")
+        self.seed = check_seed(seed)
         self.shuffle = bool(shuffle)
         self.batch_index = 0
         self.total_batches_seen = 0
@@ -112,10 +99,7 @@ class Iterator:
         resumed training run uses this to see the batches an uninterrupted run
         would have seen. Without a seed the order stays random.
         """
-        if not (isinstance(batches, numbers.Integral) and not isinstance(batches, bool)
-                and batches >= 0):
-            raise ValueError("`batches` must be a non-negative integer. "
-                             f"Received: batches={batches!r}")
+        positive_int(batches, "batches", allow_zero=True)
         with self.lock:
             per_pass = len(self)  # every pass over the data has this many batches
             position = self.batch_index + batches  # batches into the current pass

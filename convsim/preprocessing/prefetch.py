@@ -18,6 +18,8 @@ from __future__ import annotations
 import queue
 import threading
 
+from convsim.validation import positive_int
+
 __all__ = ["Prefetcher", "prefetch"]
 
 _DONE = object()  # the wrapped iterator ended (StopIteration)
@@ -39,12 +41,8 @@ class Prefetcher:
     """
 
     def __init__(self, iterator, buffer_size: int = 4):
-        if (not isinstance(buffer_size, int) or isinstance(buffer_size, bool)
-                or buffer_size < 1):
-            raise ValueError("`buffer_size` must be a positive integer. "
-                             f"Received: buffer_size={buffer_size!r}")
         self.iterator = iterator
-        self.buffer_size = buffer_size
+        self.buffer_size = positive_int(buffer_size, "buffer_size")
         self._queue: queue.Queue = queue.Queue(maxsize=buffer_size)
         self._stop = threading.Event()
         self._finished = False

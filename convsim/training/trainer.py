@@ -34,6 +34,7 @@ from convsim.training.data_adapters import (
     standardize_arrays,
 )
 from convsim.training.progbar import Progbar
+from convsim.validation import positive_int
 
 __all__ = ["Trainer"]
 
@@ -157,8 +158,9 @@ class Trainer:
         if class_weight is not None or sample_weight is not None:
             raise ValueError("convsim does not support `class_weight` or "
                              "`sample_weight` yet.")
-        batch_size = 32 if batch_size is None else _positive(batch_size, "batch_size")
-        epochs = _positive(epochs, "epochs", allow_zero=True)
+        batch_size = (32 if batch_size is None
+                      else positive_int(batch_size, "batch_size"))
+        epochs = positive_int(epochs, "epochs", allow_zero=True)
         verbose = 1 if verbose == "auto" else int(verbose)
         console = console or Console()
         if self._shuffle_rng is None:
@@ -173,14 +175,14 @@ class Trainer:
                 x, y, validation_data = split_validation(x, y, validation_split)
             steps = math.ceil(len(x) / batch_size)
             if steps_per_epoch is not None:
-                steps = min(steps, _positive(steps_per_epoch, "steps_per_epoch"))
+                steps = min(steps, positive_int(steps_per_epoch, "steps_per_epoch"))
         else:
             if y is not None:
                 raise ValueError("`y` must be None when `x` is an iterator of "
                                  "(x, y) batches.")
             steps = steps_per_epoch if steps_per_epoch is not None else _len(x)
             if steps is not None:
-                steps = _positive(steps, "steps_per_epoch")
+                steps = positive_int(steps, "steps_per_epoch")
         self._maybe_build_from(x, is_array)
         history = History()
         cbs = [history, *(callbacks or [])]
@@ -385,12 +387,3 @@ def _len(x):
     except TypeError:
         return None
 
-
-def _positive(value, name, allow_zero=False):
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value < low:
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"`{name}` must be a {kind} integer. Received: "
-                         f"{name}={value!r}")
-    return int(value)

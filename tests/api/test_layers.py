@@ -86,7 +86,8 @@ def test_max_pooling_spellings_are_equivalent():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: layers.Conv2D(0, 3), r"filters.*Received filters=0"),
+    (lambda: layers.Conv2D(0, 3),
+     r"`filters` must be a positive integer. Received: filters=0"),
     (lambda: layers.Conv2D(8, (3, 0)),
      r"The `kernel_size` argument must be a tuple of 2 positive integers"),
     (lambda: layers.Conv2D(8, 3, padding="full"),
@@ -95,7 +96,7 @@ def test_max_pooling_spellings_are_equivalent():
      r"`strides > 1` not supported in conjunction with `dilation_rate > 1`"),
     (lambda: layers.Conv2D(8, 3, activation="swishy"),
      r"Could not interpret activation function identifier: 'swishy'"),
-    (lambda: layers.Dense(0), r"expected a positive integer. Received: units=0"),
+    (lambda: layers.Dense(0), r"`units` must be a positive integer. Received: units=0"),
     (lambda: layers.Dropout(1.5), r"between 0 and 1.*Received: rate=1.5"),
     (lambda: layers.MaxPooling2D((2, 2, 2)),
      r"The `pool_size` argument must be a tuple of 2 positive integers"),
