@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from convsim.kernels import losses as _k
+from convsim.runtime import kernel_call
 
 __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Loss",
            "MeanSquaredError", "SparseCategoricalCrossentropy", "get"]
@@ -33,12 +34,14 @@ class Loss:
     def __call__(self, y_true, y_pred) -> float:
         return float(np.mean(self.per_sample(y_true, y_pred)))
 
+    @kernel_call
     def per_sample(self, y_true, y_pred, from_logits=None) -> np.ndarray:
         """Loss of each sample, ``(batch,)``."""
         y_pred = np.asarray(y_pred, np.float32)
         t = self.prepare_targets(y_true, y_pred)
         return self._values(t, y_pred, self._logits(from_logits))
 
+    @kernel_call
     def gradient(self, y_true, y_pred, from_logits=None) -> np.ndarray:
         """d(loss of each sample)/d(y_pred); divide by the batch size for the mean."""
         y_pred = np.asarray(y_pred, np.float32)

@@ -9,8 +9,8 @@ same numbers. Every function here:
 3. converts arrays to C-contiguous float32 (computation is always float32);
 4. works out sizes and padding in :mod:`convsim.shapes`, then calls a kernel.
 
-The functions that do matrix products through NumPy (conv, dense and their
-gradients) run with one OpenBLAS thread (:mod:`convsim.runtime.blas` says why).
+Every function that calls a kernel is a :func:`~convsim.runtime.kernel_call`
+(:mod:`convsim.runtime` states what that sets up and why).
 
 Images are ``(batch, height, width, channels)`` (Keras's channels_last).
 The ``*_backward`` functions give the gradients that training needs.
@@ -25,7 +25,7 @@ from convsim.kernels import activations as _act
 from convsim.kernels import conv as _conv
 from convsim.kernels import dense as _dense
 from convsim.kernels import pool as _pool
-from convsim.runtime.blas import one_blas_thread
+from convsim.runtime import kernel_call
 from convsim.validation import (
     PADDINGS,
     as_float32,
@@ -39,7 +39,7 @@ _IMAGES = " of shape (batch, height, width, channels)"
 # ---------------------------------------------------------------- convolution
 
 
-@one_blas_thread()
+@kernel_call
 def conv(
     inputs,
     kernel,
@@ -77,7 +77,7 @@ def conv(
     return _conv.conv2d_forward(x, k, b, st, geo.pads, dil, (geo.out_h, geo.out_w))
 
 
-@one_blas_thread()
+@kernel_call
 def conv_backward(
     inputs, kernel, grad_output, strides=1, padding="valid", dilation_rate=1,
     *, input_grad=True,
@@ -148,6 +148,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     return max_pool_with_argmax(inputs, pool_size, strides, padding, data_format)[0]
 
 
+@kernel_call
 def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid",
                          data_format=None) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling plus, for each output, where the max was: ``row * width + col``
@@ -157,6 +158,7 @@ def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid",
     return _pool.max_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w)
 
 
+@kernel_call
 def max_pool_backward(inputs, grad_output, pool_size, strides=None, padding="valid",
                       argmax=None) -> np.ndarray:
     """Gradient of :func:`max_pool` w.r.t. its inputs: each window's gradient goes
@@ -190,6 +192,7 @@ def _check_argmax(argmax, out_shape, cells):
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+@kernel_call
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Average pooling; with ``'same'`` only real cells count (TensorFlow's rule)."""
     x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, data_format)
@@ -197,6 +200,7 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool.average_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w)
 
 
+@kernel_call
 def average_pool_backward(inputs, grad_output, pool_size, strides=None,
                           padding="valid") -> np.ndarray:
     """Gradient of :func:`average_pool`: each window's gradient shared equally."""
@@ -220,14 +224,14 @@ def _pool_setup(inputs, pool_size, strides, padding, data_format):
 # ---------------------------------------------------------------- dense
 
 
-@one_blas_thread()
+@kernel_call
 def dense(inputs, kernel, bias=None) -> np.ndarray:
     """``inputs @ kernel + bias`` for ``(batch, units_in)`` inputs."""
     x, k, b = _dense_setup(inputs, kernel, bias)
     return _dense.dense_forward(x, k, b)
 
 
-@one_blas_thread()
+@kernel_call
 def dense_backward(inputs, kernel, grad_output):
     """Gradients of :func:`dense`: ``(d_inputs, d_kernel, d_bias)``."""
     x, k, _ = _dense_setup(inputs, kernel, None)
@@ -256,20 +260,24 @@ def _dense_setup(inputs, kernel, bias):
 # ---------------------------------------------------------------- activations
 
 
+@kernel_call
 def relu(x) -> np.ndarray:
     """``max(x, 0)``."""
     return _elementwise(_act.relu, as_float32(x, "x"))
 
 
+@kernel_call
 def sigmoid(x) -> np.ndarray:
     """``1 / (1 + exp(-x))``, computed without overflow."""
     return _elementwise(_act.sigmoid, as_float32(x, "x"))
 
 
+@kernel_call
 def tanh(x) -> np.ndarray:
     return _elementwise(_act.tanh, as_float32(x, "x"))
 
 
+@kernel_call
 def softmax(x, axis=-1) -> np.ndarray:
     """Probabilities along ``axis`` (stable: the maximum is subtracted first)."""
     arr = as_float32(x, "x")
@@ -280,19 +288,23 @@ def softmax(x, axis=-1) -> np.ndarray:
     return np.moveaxis(out.reshape(moved.shape), -1, axis)
 
 
+@kernel_call
 def relu_backward(outputs, grad_output) -> np.ndarray:
     """Gradient of :func:`relu` given its outputs and dL/d(outputs)."""
     return _elementwise(_act.relu_backward, *_pair(outputs, grad_output))
 
 
+@kernel_call
 def sigmoid_backward(outputs, grad_output) -> np.ndarray:
     return _elementwise(_act.sigmoid_backward, *_pair(outputs, grad_output))
 
 
+@kernel_call
 def tanh_backward(outputs, grad_output) -> np.ndarray:
     return _elementwise(_act.tanh_backward, *_pair(outputs, grad_output))
 
 
+@kernel_call
 def softmax_backward(outputs, grad_output, axis=-1) -> np.ndarray:
     y, dy = _pair(outputs, grad_output)
     ym, dym = _rows_along(y, axis), _rows_along(dy, axis)

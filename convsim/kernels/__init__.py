@@ -1,7 +1,9 @@
-"""Numba kernels: convolution, pooling, dense, activations, losses, warp."""
+"""Numba kernels: convolution, pooling, dense, activations, losses, warp.
 
-from convsim.runtime.openmp import start_numba_threads
-
-# Before the first kernel runs: Numba's threads start with a short spin
-# (convsim/numba_threads.py says why).
-start_numba_threads()
+Pure functions over float32 NHWC arrays; nothing runs at import (Numba compiles
+each kernel the first time it is called, then caches it on disk). They are
+called through :mod:`convsim.ops` (and the losses and the image augmentation),
+which check every argument first and follow :mod:`convsim.runtime`'s contract.
+:mod:`convsim.kernels.reference` holds the literal loops that define what the
+fast kernels compute.
+"""

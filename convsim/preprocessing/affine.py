@@ -30,11 +30,13 @@ so :func:`transform_matrix` returns the matrix with its two axes swapped.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
 from convsim.kernels import warp
 from convsim.preprocessing.arguments import standardize_fill_mode, standardize_order
+from convsim.runtime import kernel_call
 
 __all__ = ["apply_affine_transform", "flip_axis", "is_identity", "transform_matrix"]
 
@@ -107,9 +109,27 @@ def apply_affine_transform(x, theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0,
     if is_identity(theta, tx, ty, shear, zx, zy):
         return image.copy()
     m = transform_matrix(theta, tx, ty, shear, zx, zy, x.shape[0], x.shape[1])
-    out = warp.affine_warp_serial(image[None], m[None], np.zeros(1, np.bool_),
-                                  order, warp.MODES[mode], float(cval))
-    return out[0]
+    return warp_batch(image[None], m[None], np.zeros(1, np.bool_), order, mode,
+                      float(cval))[0]
+
+
+@kernel_call
+def warp_batch(batch, matrices, identity, order: int, fill_mode: str,
+               cval: float) -> np.ndarray:
+    """Warp a float32 NHWC ``batch``, image ``i`` by ``matrices[i]`` (2x3, from
+    :func:`transform_matrix`); images with ``identity[i]`` are copied as they
+    are. Arguments are already checked (this is the only caller of the warp
+    kernel).
+
+    Numba's default thread pool must be entered by one thread at a time, so
+    only the main thread takes the parallel kernel; the background thread that
+    prepares the next batches (:mod:`convsim.preprocessing.prefetch`) takes the
+    serial one.
+    """
+    kernel = (warp.affine_warp_parallel
+              if threading.current_thread() is threading.main_thread()
+              else warp.affine_warp_serial)
+    return kernel(batch, matrices, identity, order, warp.MODES[fill_mode], cval)
 
 
 def flip_axis(x, axis: int) -> np.ndarray:

@@ -22,7 +22,6 @@ import warnings
 
 import numpy as np
 
-from convsim.kernels import warp
 from convsim.preprocessing import affine, arguments
 from convsim.preprocessing.image_utils import array_to_img, img_to_array
 from convsim.preprocessing.iterators import DirectoryIterator, NumpyArrayIterator
@@ -203,13 +202,9 @@ class ImageDataGenerator:
         if not identity.all():
             matrices = np.stack([affine.transform_matrix(*g, height, width)
                                  for g in geometry])
-            # Numba's default thread pool must be entered by one thread at a
-            # time: only the main thread uses the parallel kernel.
-            kernel = (warp.affine_warp_parallel
-                      if threading.current_thread() is threading.main_thread()
-                      else warp.affine_warp_serial)
-            batch = kernel(batch, matrices, identity, self.interpolation_order,
-                           warp.MODES[self.fill_mode], self.cval)
+            batch = affine.warp_batch(batch, matrices, identity,
+                                      self.interpolation_order, self.fill_mode,
+                                      self.cval)
         for i, p in enumerate(params):
             if p.get("channel_shift_intensity") is not None:
                 img = batch[i]

@@ -1,20 +1,20 @@
-"""Give NumPy's BLAS one thread while convsim trains, evaluates or predicts.
+"""Give NumPy's BLAS one thread while convsim's kernels run.
 
 NumPy does its matrix products with OpenBLAS, which starts one thread per core,
 and its idle threads keep spinning for a while after each product. convsim's
 Numba kernels also keep every core busy, so on a laptop with few cores the two
 thread pools take turns stealing each other's cores. On the 2-core machine the
-README's figures come from, the seed's MNIST epoch ran at 549 images/s with two
+README's figures come from, the book's MNIST epoch ran at 549 images/s with two
 BLAS threads and 2,246 with one (``bench/train_mnist.py``).
 
 OpenBLAS reads ``OPENBLAS_NUM_THREADS`` only once, when NumPy loads, and most
-scripts import NumPy before convsim. So :func:`one_blas_thread` asks the
+scripts import NumPy before convsim. So :func:`hold_one_thread` asks the
 OpenBLAS library that NumPy already loaded (its ``openblas_set_num_threads``
-function, reached with ``ctypes``) for one thread, and gives the old number back
-afterwards: your own NumPy code outside ``fit``/``evaluate``/``predict`` keeps
-all its threads. If you set ``OPENBLAS_NUM_THREADS`` yourself, convsim leaves
-BLAS alone. If NumPy uses another BLAS (Apple's Accelerate, MKL), nothing
-happens.
+function, reached with ``ctypes``) for one thread, and :func:`release` gives
+the old number back afterwards: your own NumPy code between convsim's kernel
+calls keeps all its threads (:mod:`convsim.runtime` states the contract).
+If you set ``OPENBLAS_NUM_THREADS`` yourself, convsim leaves BLAS alone. If
+NumPy uses another BLAS (Apple's Accelerate, MKL), nothing happens.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 from pathlib import Path
 
 # The names OpenBLAS builds give their functions: NumPy 2's wheels use
@@ -92,23 +93,52 @@ def _openblas_controls():
     return _controls
 
 
+# While convsim's kernels run (any number of them, on any thread) OpenBLAS has
+# one thread; the count from before the first of them comes back after the last.
+_hold_lock = threading.Lock()
+_holders = 0
+_count_before: int | None = None
+
+
+def hold_one_thread() -> None:
+    """Give OpenBLAS one thread until the matching :func:`release`.
+
+    Does nothing when the user set ``OPENBLAS_NUM_THREADS`` or when NumPy's BLAS
+    is not OpenBLAS. Calls nest and may come from several threads: only the
+    first changes the count.
+    """
+    global _holders, _count_before
+    with _hold_lock:
+        _holders += 1
+        if _holders > 1:
+            return
+        controls = (None if "OPENBLAS_NUM_THREADS" in os.environ
+                    else _openblas_controls())
+        _count_before = None
+        if controls is not None:
+            before = int(controls[0]())
+            if before != 1:
+                controls[1](1)
+                _count_before = before
+
+
+def release() -> None:
+    """End one :func:`hold_one_thread`; the last one gives the old count back."""
+    global _holders, _count_before
+    with _hold_lock:
+        _holders -= 1
+        if _holders == 0 and _count_before is not None:
+            _openblas_controls()[1](_count_before)
+            _count_before = None
+
+
 @contextlib.contextmanager
 def one_blas_thread():
-    """Run the block with one OpenBLAS thread, then restore the old count.
-
-    Also works as a decorator. Does nothing when the user set
-    ``OPENBLAS_NUM_THREADS`` or when NumPy's BLAS is not OpenBLAS.
-    """
-    controls = None if "OPENBLAS_NUM_THREADS" in os.environ else _openblas_controls()
-    if controls is None:
-        yield
-        return
-    get, set_ = controls
-    before = int(get())
-    if before != 1:
-        set_(1)
+    """``with one_blas_thread():`` the block runs with one OpenBLAS thread (for
+    benchmarks and experiments; convsim's own kernels use
+    :func:`convsim.runtime.kernel_call`)."""
+    hold_one_thread()
     try:
         yield
     finally:
-        if before != 1:
-            set_(before)
+        release()

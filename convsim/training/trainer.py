@@ -24,8 +24,6 @@ from rich.console import Console
 from convsim import losses, metrics, optimizers
 from convsim.layers.base import ActivatedLayer
 from convsim.random import make_rng
-from convsim.runtime.blas import one_blas_thread
-from convsim.runtime.memory import keep_freed_memory
 from convsim.training.callbacks import CallbackList, History, ProgbarLogger
 from convsim.training.data_adapters import (
     array_batches,
@@ -109,7 +107,6 @@ class Trainer:
             grad = self.loss.gradient(y, y_pred) if need_grad else None
         return values, grad
 
-    @one_blas_thread()
     def train_on_batch(self, x, y, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
@@ -117,7 +114,6 @@ class Trainer:
         return self._format_results(logs, return_dict)
 
     def _train_step(self, x, y, means):
-        keep_freed_memory()  # reuse last step's big arrays (see convsim.runtime.memory)
         y_pred = self._forward(x, training=True)
         values, grad = self._loss_and_grad(y, y_pred, need_grad=True)
         self._backward(grad / np.float32(len(values)),
@@ -126,7 +122,6 @@ class Trainer:
         self.optimizer.apply([v.grad for v in variables], variables)
         return means.add(self, values, y, y_pred)
 
-    @one_blas_thread()
     def test_on_batch(self, x, y, return_dict=False):
         self._require_compiled("test_on_batch")
         x, y = standardize_arrays(x, y)
@@ -138,12 +133,10 @@ class Trainer:
         values, _ = self._loss_and_grad(y, y_pred, need_grad=False)
         return means.add(self, values, y, y_pred)
 
-    @one_blas_thread()
     def predict_on_batch(self, x):
         return self._forward(np.asarray(x), training=False)
 
     # ------------------------------------------------------------ fit
-    @one_blas_thread()
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
             callbacks=None, validation_split=0.0, validation_data=None,
             shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
@@ -247,7 +240,6 @@ class Trainer:
                         shuffle=shuffle, initial_epoch=initial_epoch, console=console)
 
     # ------------------------------------------------------------ evaluate
-    @one_blas_thread()
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
                  sample_weight=None, steps=None, callbacks=None, return_dict=False,
                  console: Console | None = None):
@@ -307,7 +299,6 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ predict
-    @one_blas_thread()
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 console: Console | None = None):
         """Outputs for ``x``, computed ``batch_size`` (default 32) samples at a time.

@@ -16,7 +16,7 @@ from reference import naive_conv2d, naive_conv2d_backward
 
 from convsim import ops
 from convsim.kernels import conv as conv_kernels
-from convsim.runtime import tasks as threads
+from convsim.runtime import tasks
 
 THIN = conv_kernels.DIRECT_MAX_PATCH // 9  # channels of a 3x3 patch on the direct path
 WIDE = 64  # 3x3x64 = 576 values, as in the models' wide layers: im2col + BLAS
@@ -64,7 +64,7 @@ def test_each_path_matches_the_reference(
     # The BLAS path cuts the batch into tasks and each task's positions into
     # chunks: small odd chunks put chunk edges inside windows and images, and
     # several threads run the tasks at once.
-    monkeypatch.setattr(threads, "thread_count", lambda: threads_used)
+    monkeypatch.setattr(tasks, "thread_count", lambda: threads_used)
     monkeypatch.setattr(conv_kernels, "thread_count", lambda: threads_used)
     monkeypatch.setattr(conv_kernels, "CHUNK_ROWS", chunk_rows)
     rng = np.random.default_rng(7)

@@ -1,4 +1,4 @@
-"""NumPy's OpenBLAS gets one thread while convsim trains, and its old count back.
+"""NumPy's OpenBLAS gets one thread while convsim's kernels run, then its old count.
 
 Run in a fresh Python each time: the thread count is process-wide state, and
 these scripts import NumPy *before* convsim, as most users' scripts do.
@@ -27,28 +27,8 @@ END = """
 print(" ".join(map(str, seen)))
 """
 
-# The count inside fit / evaluate / predict and after them.
-FIT = """
-from convsim import layers, models
-from convsim.training.callbacks import Callback
-
-class Record(Callback):
-    def on_train_batch_end(self, batch, logs=None):
-        seen.append(blas_thread_count())
-
-model = models.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
-model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-x, y = np.ones((4, 3), np.float32), np.array([0, 1, 0, 1])
-model.fit(x, y, epochs=1, batch_size=2, verbose=0, callbacks=[Record()])
-seen.append(blas_thread_count())
-model.evaluate(x, y, verbose=0)
-model.predict(x, verbose=0)
-seen.append(blas_thread_count())
-"""
-
-# The count inside each kernel the matrix-product ops call, then after them.
-OPS = """
-from convsim import ops
+# Kernels that multiply matrices record the count they run with.
+RECORD = """
 from convsim.kernels import conv, dense
 
 def recording(kernel):
@@ -61,6 +41,34 @@ conv.conv2d_forward = recording(conv.conv2d_forward)
 conv.conv2d_backward = recording(conv.conv2d_backward)
 dense.dense_forward = recording(dense.dense_forward)
 dense.dense_backward = recording(dense.dense_backward)
+"""
+
+# fit / evaluate / predict: one thread inside every kernel; between kernel calls
+# (here, in a callback: the user's own code) and afterwards, the user's count.
+FIT = RECORD + """
+from convsim import layers, models
+from convsim.callbacks import Callback
+
+class Record(Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        seen.append(blas_thread_count())
+
+model = models.Sequential([layers.Conv2D(2, 3, input_shape=(4, 4, 1)),
+                           layers.Flatten(),
+                           layers.Dense(2, activation="softmax")])
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+x, y = np.ones((4, 4, 4, 1), np.float32), np.array([0, 1, 0, 1])
+model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[Record()])
+seen.append(blas_thread_count())
+model.evaluate(x, y, verbose=0)
+model.predict(x, verbose=0)
+seen.append(blas_thread_count())
+"""
+
+# The count inside each kernel the matrix-product ops call, then after them.
+OPS = RECORD + """
+from convsim import ops
+
 x, k = np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 5), np.float32)
 y = ops.conv(x, k)
 ops.conv_backward(x, k, np.ones_like(y))
@@ -82,14 +90,15 @@ def run(script, **env):
     return out
 
 
-def test_fit_uses_one_blas_thread_and_gives_the_count_back():
-    # two training batches with 1 thread, then 3 again after fit and after
-    # evaluate + predict
-    assert run(FIT) == "1 1 3 3"
+def test_fit_runs_every_kernel_with_one_blas_thread_and_gives_the_count_back():
+    # one training step: conv forward, dense forward, dense backward, conv
+    # backward with 1 thread; the callback after the step, the code after fit,
+    # then evaluate's and predict's forward passes, and the code after them
+    assert run(FIT) == "1 1 1 1 3 3 1 1 1 1 3"
 
 
 def test_an_openblas_num_threads_the_user_set_is_left_alone():
-    assert run(FIT, OPENBLAS_NUM_THREADS="2") == "3 3 3 3"
+    assert run(FIT, OPENBLAS_NUM_THREADS="2") == "3 3 3 3 3 3 3 3 3 3 3"
 
 
 def test_ops_that_multiply_matrices_use_one_blas_thread():
