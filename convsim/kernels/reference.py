@@ -1,0 +1,239 @@
+"""The literal loops: what convsim's kernels compute, written as on paper.
+
+Every fast kernel in :mod:`convsim.kernels.conv`, :mod:`~convsim.kernels.pool`
+and :mod:`~convsim.kernels.dense` is tuned for speed (matrix products through
+BLAS, unrolled loops, threads), which makes it hard to read. This module is
+their *definition*: plain Python loops over the output cells, one line of
+arithmetic each, in the order the book explains them. The tests pin every fast
+path equal to its twin here (``tests/kernels``), and the trace and the lessons
+show this arithmetic cell by cell, using the same small functions
+(:func:`window`, :func:`conv_cell`, :func:`max_of`, ...). So what a lesson
+shows a learner is what their trained model computes.
+
+The arguments are those the fast kernels take: float32 images
+``(batch, height, width, channels)``, geometry already worked out by
+:mod:`convsim.shapes` (``pads = (top, bottom, left, right)`` zeros, the output
+size ``out_hw``). Sums are taken in float64, so the only rounding is float32's
+when a result is stored. These loops are slow: read them, test with them, and
+train with the fast kernels.
+
+>>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+>>> ones = np.ones((3, 3, 1, 1), np.float32)
+>>> conv2d(x, ones, np.zeros(1, np.float32), (1, 1), (0, 0, 0, 0), (1, 1),
+...        (2, 2))[0, :, :, 0]
+array([[45., 54.],
+       [81., 90.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["average_pool2d", "average_pool2d_backward", "conv2d", "conv2d_backward",
+           "conv_cell", "dense", "dense_unit", "max_of", "max_pool2d",
+           "max_pool2d_backward", "mean_of", "pad", "real_cells", "window"]
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def pad(x: np.ndarray, pads) -> np.ndarray:
+    """``x`` with zeros around it: ``pads = (top, bottom, left, right)``.
+
+    ``x`` is one image ``(height, width, channels)`` or a batch
+    ``(batch, height, width, channels)``.
+    """
+    top, bottom, left, right = pads
+    spatial = ((top, bottom), (left, right), (0, 0))
+    return np.pad(x, spatial if x.ndim == 3 else ((0, 0), *spatial))
+
+
+def window(padded: np.ndarray, oy: int, ox: int, size, strides,
+           dilation=(1, 1)) -> np.ndarray:
+    """The cells under the window of output cell ``(oy, ox)``: a view
+    ``(kernel_h, kernel_w, channels)`` of one padded image.
+
+    The window's top-left corner is ``oy * stride`` rows down and ``ox * stride``
+    columns right; with ``dilation`` its taps are that many cells apart.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = size, strides, dilation
+    top, left = oy * sh, ox * sw
+    return padded[top:top + dh * (kh - 1) + 1:dh, left:left + dw * (kw - 1) + 1:dw]
+
+
+def conv_cell(patch: np.ndarray, weights: np.ndarray, bias: float) -> float:
+    """One output cell of a convolution: ``sum(patch * filter) + bias``."""
+    return float(np.sum(patch * weights, dtype=np.float64)) + float(bias)
+
+
+def conv2d(x, kernel, bias, strides, pads, dilation, out_hw) -> np.ndarray:
+    """``y[b, oy, ox, f] = sum(patch * kernel[:, :, :, f]) + bias[f]``.
+
+    Twin of :func:`convsim.kernels.conv.conv2d_forward`. ``kernel`` is
+    ``(kernel_h, kernel_w, in_channels, filters)``; returns
+    ``(batch, out_h, out_w, filters)`` float32.
+    """
+    (out_h, out_w), filters = out_hw, kernel.shape[3]
+    padded = pad(x, pads)
+    y = np.zeros((x.shape[0], out_h, out_w, filters), np.float32)
+    for b in range(x.shape[0]):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                patch = window(padded[b], oy, ox, kernel.shape[:2], strides,
+                               dilation)
+                for f in range(filters):
+                    y[b, oy, ox, f] = conv_cell(patch, kernel[:, :, :, f], bias[f])
+    return y
+
+
+def conv2d_backward(x, kernel, dy, strides, pads, dilation):
+    """Gradients ``(dx, dkernel, dbias)`` of :func:`conv2d`, given ``dy = dL/dy``.
+
+    Twin of :func:`convsim.kernels.conv.conv2d_backward`. Each output cell was
+    ``sum(patch * filter) + bias``, so for every output cell and filter:
+
+    * each patch cell gets ``dy * filter`` (a cell in several windows collects
+      from each of them; gradients of padding cells are dropped);
+    * the filter gets ``dy * patch``;
+    * the bias gets ``dy``.
+    """
+    height, width = x.shape[1:3]
+    top, _, left, _ = pads
+    padded = pad(x, pads)
+    dpadded = np.zeros(padded.shape, np.float64)
+    dkernel = np.zeros(kernel.shape, np.float64)
+    dbias = np.zeros(kernel.shape[3], np.float64)
+    size = kernel.shape[:2]
+    for b in range(x.shape[0]):
+        for oy in range(dy.shape[1]):
+            for ox in range(dy.shape[2]):
+                patch = window(padded[b], oy, ox, size, strides, dilation)
+                dpatch = window(dpadded[b], oy, ox, size, strides, dilation)
+                for f in range(kernel.shape[3]):
+                    g = float(dy[b, oy, ox, f])
+                    dpatch += g * kernel[:, :, :, f]  # a view: writes into dpadded
+                    dkernel[:, :, :, f] += g * patch
+                    dbias[f] += g
+    dx = dpadded[:, top:top + height, left:left + width]
+    return (dx.astype(np.float32), dkernel.astype(np.float32),
+            dbias.astype(np.float32))
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def real_cells(oy: int, ox: int, size, strides, pads, in_hw) -> tuple[slice, slice]:
+    """Rows and columns of the input under the pooling window of output cell
+    ``(oy, ox)``, without the padding (padding cells are not values)."""
+    (ph, pw), (sh, sw), (h, w) = size, strides, in_hw
+    top, left = oy * sh - pads[0], ox * sw - pads[2]
+    return (slice(max(top, 0), min(top + ph, h)),
+            slice(max(left, 0), min(left + pw, w)))
+
+
+def max_of(values) -> tuple[float, int]:
+    """``(value, position)`` that max pooling keeps from ``values`` (reading
+    order): the first maximum, so ties go to the earliest cell; but a NaN wins
+    (the first NaN), so a broken activation is not hidden."""
+    best = 0
+    for i, v in enumerate(values):
+        if math.isnan(v):
+            return float(v), i
+        if v > values[best]:
+            best = i
+    return float(values[best]), best
+
+
+def mean_of(values) -> float:
+    """What average pooling keeps: the mean of the real cells."""
+    return float(np.sum(values, dtype=np.float64)) / len(values)
+
+
+def max_pool2d(x, size, strides, pads, out_hw):
+    """Max pooling: ``(y, argmax)``, ``argmax`` holding ``row * width + col`` of
+    each kept cell (-1 for a window without real cells, whose output is 0).
+
+    Twin of :func:`convsim.kernels.pool.max_pool2d_forward`.
+    """
+    n, h, w, c = x.shape
+    y = np.zeros((n, *out_hw, c), np.float32)
+    argmax = np.full((n, *out_hw, c), -1, np.int64)
+    for b in range(n):
+        for oy in range(out_hw[0]):
+            for ox in range(out_hw[1]):
+                rows, cols = real_cells(oy, ox, size, strides, pads, (h, w))
+                for ch in range(c):
+                    values = x[b, rows, cols, ch].ravel()
+                    if values.size == 0:
+                        continue
+                    y[b, oy, ox, ch], i = max_of(values)
+                    row = rows.start + i // (cols.stop - cols.start)
+                    col = cols.start + i % (cols.stop - cols.start)
+                    argmax[b, oy, ox, ch] = row * w + col
+    return y, argmax
+
+
+def max_pool2d_backward(dy, argmax, h: int, w: int) -> np.ndarray:
+    """Each window's gradient goes to the one cell it kept (overlapping windows
+    add up). Twin of :func:`convsim.kernels.pool.max_pool2d_backward`."""
+    n, out_h, out_w, c = dy.shape
+    dx = np.zeros((n, h, w, c), np.float64)
+    for b in range(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for ch in range(c):
+                    where = argmax[b, oy, ox, ch]
+                    if where >= 0:
+                        dx[b, where // w, where % w, ch] += dy[b, oy, ox, ch]
+    return dx.astype(np.float32)
+
+
+def average_pool2d(x, size, strides, pads, out_hw) -> np.ndarray:
+    """Average pooling over the real cells of each window (TensorFlow's rule).
+    Twin of :func:`convsim.kernels.pool.average_pool2d_forward`."""
+    n, h, w, c = x.shape
+    y = np.zeros((n, *out_hw, c), np.float32)
+    for b in range(n):
+        for oy in range(out_hw[0]):
+            for ox in range(out_hw[1]):
+                rows, cols = real_cells(oy, ox, size, strides, pads, (h, w))
+                for ch in range(c):
+                    values = x[b, rows, cols, ch].ravel()
+                    if values.size:
+                        y[b, oy, ox, ch] = mean_of(values)
+    return y
+
+
+def average_pool2d_backward(dy, in_hw, size, strides, pads) -> np.ndarray:
+    """Each window's gradient is shared equally by its real cells.
+    Twin of :func:`convsim.kernels.pool.average_pool2d_backward`."""
+    n, out_h, out_w, c = dy.shape
+    dx = np.zeros((n, *in_hw, c), np.float64)
+    for b in range(n):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                rows, cols = real_cells(oy, ox, size, strides, pads, in_hw)
+                count = (rows.stop - rows.start) * (cols.stop - cols.start)
+                if count > 0:
+                    dx[b, rows, cols, :] += dy[b, oy, ox, :] / count
+    return dx.astype(np.float32)
+
+
+# ---------------------------------------------------------------- dense
+
+
+def dense_unit(inputs, weights, bias: float) -> float:
+    """One unit of a Dense layer: ``sum(inputs * weights) + bias``."""
+    return float(np.sum(inputs * weights, dtype=np.float64)) + float(bias)
+
+
+def dense(x, kernel, bias) -> np.ndarray:
+    """``y[b, u] = sum(x[b] * kernel[:, u]) + bias[u]``.
+    Twin of :func:`convsim.kernels.dense.dense_forward`."""
+    y = np.zeros((x.shape[0], kernel.shape[1]), np.float32)
+    for b in range(x.shape[0]):
+        for u in range(kernel.shape[1]):
+            y[b, u] = dense_unit(x[b], kernel[:, u], bias[u])
+    return y
