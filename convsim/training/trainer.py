@@ -159,23 +159,9 @@ class Trainer:
         if self._shuffle_rng is None:
             self._shuffle_rng = make_rng()
         is_array = not _is_iterator(x)
-        if is_array:
-            x, y = standardize_arrays(x, y)
-            if validation_split:
-                if validation_data is not None:
-                    raise ValueError("Pass either `validation_data` or "
-                                     "`validation_split`, not both.")
-                x, y, validation_data = split_validation(x, y, validation_split)
-            steps = math.ceil(len(x) / batch_size)
-            if steps_per_epoch is not None:
-                steps = min(steps, positive_int(steps_per_epoch, "steps_per_epoch"))
-        else:
-            if y is not None:
-                raise ValueError("`y` must be None when `x` is an iterator of "
-                                 "(x, y) batches.")
-            steps = steps_per_epoch if steps_per_epoch is not None else _len(x)
-            if steps is not None:
-                steps = positive_int(steps, "steps_per_epoch")
+        x, y, steps, validation_data = self._fit_data(
+            x, y, is_array, batch_size, steps_per_epoch, validation_split,
+            validation_data)
         self._maybe_build_from(x, is_array)
         history = History()
         cbs = [history, *(callbacks or [])]
@@ -185,8 +171,8 @@ class Trainer:
         cb = CallbackList(cbs, self, params, console)
         self.stop_training = False
         cb.on_train_begin()
-        logs = {}
         try:
+            logs = {}
             for epoch in range(initial_epoch, epochs):
                 cb.on_epoch_begin(epoch)
                 batches = (array_batches(x, y, batch_size, shuffle,
@@ -212,6 +198,30 @@ class Trainer:
         cb.on_train_end(logs or {})
         self.history = history
         return history
+
+    def _fit_data(self, x, y, is_array, batch_size, steps_per_epoch,
+                  validation_split, validation_data):
+        """``(x, y, steps per epoch, validation data)`` for :meth:`fit`: arrays
+        checked (and split for ``validation_split``, Keras's rule: the last
+        fraction, before shuffling), or an iterator with its number of steps."""
+        if not is_array:
+            if y is not None:
+                raise ValueError("`y` must be None when `x` is an iterator of "
+                                 "(x, y) batches.")
+            steps = steps_per_epoch if steps_per_epoch is not None else _len(x)
+            if steps is not None:
+                steps = positive_int(steps, "steps_per_epoch")
+            return x, y, steps, validation_data
+        x, y = standardize_arrays(x, y)
+        if validation_split:
+            if validation_data is not None:
+                raise ValueError("Pass either `validation_data` or "
+                                 "`validation_split`, not both.")
+            x, y, validation_data = split_validation(x, y, validation_split)
+        steps = math.ceil(len(x) / batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, positive_int(steps_per_epoch, "steps_per_epoch"))
+        return x, y, steps, validation_data
 
     def _fit_epoch(self, batches, cb):
         """One pass over ``batches``; the epoch's logs, or None if there were none."""
