@@ -17,7 +17,7 @@ For each weight ``w`` with gradient ``g`` (learning rate ``lr``):
   ``w -= alpha * m / (sqrt(v) + epsilon)`` with the bias correction folded into
   ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` at step ``t``.
 
-The old Keras 2 spellings work too: ``Adam(lr=0.001)`` and the seed's
+The old Keras 2 spellings work too: ``Adam(lr=0.001)`` and your notes'
 ``optimizers.adam_v2.Adam(learning_rate=0.001)``.
 """
 

@@ -1,6 +1,6 @@
 """Small helpers with Keras's names: one-hot labels, seeding, clearing names.
 
-``from convsim.utils import to_categorical`` replaces the seed's
+``from convsim.utils import to_categorical`` replaces your notes'
 ``from tensorflow.keras.utils import to_categorical``.
 
 ``set_random_seed`` and ``make_rng`` live in :mod:`convsim.random` (where every

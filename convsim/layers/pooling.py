@@ -2,7 +2,7 @@
 
 ``MaxPooling2D((2, 2))`` keeps the largest value of each 2x2 window, moving 2
 cells at a time (``strides`` defaults to ``pool_size``), so 26x26 becomes 13x13.
-The seed also writes ``MaxPooling2D(2, 2)``: that is ``pool_size=2, strides=2``,
+Your notes also write ``MaxPooling2D(2, 2)``: that is ``pool_size=2, strides=2``,
 the same thing. Pooling has no weights; its gradient goes back to the cell that
 won each window (max) or is shared by the window (average).
 """

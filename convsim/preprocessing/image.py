@@ -1,4 +1,4 @@
-"""``convsim.preprocessing.image``: the module the seed imports as ``image``.
+"""``convsim.preprocessing.image``: the module your notes import as ``image``.
 
 Replace::
 
@@ -14,7 +14,7 @@ and the rest of the book's code runs unchanged: ``image.load_img``,
 ``image.img_to_array``, ``image.array_to_img``, ``ImageDataGenerator(...)``,
 ``.flow(...)``, ``.flow_from_directory(...)``.
 
-Extras for learners: :func:`preview_augmentations` (the seed's "show me four
+Extras for learners: :func:`preview_augmentations` (your notes' "show me four
 augmented versions" loop as one call) and :func:`prefetch` (make batches in a
 background thread while the model trains).
 """
@@ -67,9 +67,9 @@ __all__ = [
 
 def preview_augmentations(img_array, datagen: ImageDataGenerator, n: int = 4,
                           seed: int | None = 0) -> list[np.ndarray]:
-    """``n`` augmented versions of one picture, as the seed's preview loop makes.
+    """``n`` augmented versions of one picture, as your notes' preview loop makes.
 
-    The seed writes ``for batch in datagen.flow(x, batch_size=1): ...`` and
+    Your notes write ``for batch in datagen.flow(x, batch_size=1): ...`` and
     breaks after four pictures; this is that loop, repeatable through ``seed``.
 
     Args:

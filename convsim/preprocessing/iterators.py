@@ -2,7 +2,7 @@
 
 Like Keras's, they never stop: after the last batch of an epoch (which may be
 smaller than ``batch_size``) the order is reshuffled and a new epoch begins.
-That is why ``fit`` needs ``steps_per_epoch`` and the seed's preview loop needs
+That is why ``fit`` needs ``steps_per_epoch`` and the notes' preview loop needs
 a ``break``. ``len(iterator)`` is the number of batches in one epoch,
 ``ceil(samples / batch_size)``.
 

@@ -1,6 +1,6 @@
-"""The seed's augmentation preview as a saved figure: a grid of augmented photos.
+"""Your notes' augmentation preview as a saved figure: a grid of augmented photos.
 
-The seed draws four augmented versions of one cat in a 2x2 grid with
+Your notes draw four augmented versions of one cat in a 2x2 grid with
 ``plt.subplot`` and ``plt.imshow(image.array_to_img(batch[0]))``, without axis
 ticks, in a 5x5-inch figure. :func:`save_augmentation_grid` draws the same
 grid into a PNG (no window needed, works on a server), and
@@ -36,9 +36,9 @@ def augmentation_grid_figure(images, rows: int | None = None,
     Args:
         images: a list (or batch array) of ``(height, width, channels)`` images
             in any value range: each is shown through ``array_to_img``, which
-            stretches it to 0-255 like the seed's code.
+            stretches it to 0-255 like the code in your notes.
         rows, cols: grid size; by default as square as possible.
-        figsize: figure size in inches (the seed uses 5 x 5).
+        figsize: figure size in inches (your notes use 5 x 5).
         original: optional unaugmented image shown first, titled "original".
         title: optional title over the whole figure.
     """

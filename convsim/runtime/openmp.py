@@ -5,7 +5,7 @@ Linux). When a loop ends, libgomp's threads keep spinning for 300,000 rounds
 before they sleep: on recent CPUs that is milliseconds, during which they hold
 the cores that convsim's next step needs (the Python threads of the
 convolution's BLAS path, :mod:`convsim.runtime.tasks`). With 10,000 rounds the
-seed's MNIST epoch took 1.21 s instead of 1.63 s on 2 cores (cats-vs-dogs
+book's MNIST epoch took 1.21 s instead of 1.63 s on 2 cores (cats-vs-dogs
 steps: no change).
 
 libgomp reads ``GOMP_SPINCOUNT`` once, when it loads, and Numba loads it when it

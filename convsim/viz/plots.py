@@ -1,6 +1,6 @@
-"""Matplotlib figures for training: the seed's accuracy/loss curves.
+"""Matplotlib figures for training: the book's accuracy/loss curves.
 
-:func:`plot_history` draws exactly the figure from the user's notes: two panels
+:func:`plot_history` draws exactly the figure from your notes: two panels
 side by side (``figsize=(10, 5)``), training values as blue dots (``'bo'``) and
 validation values as a red line (``'r'``), titled "Training and Validation
 Accuracy" / "... Loss" under the suptitle "Accuracy & Loss". Two things the
@@ -33,7 +33,7 @@ def accuracy_key(history: dict) -> str | None:
 
 
 def plot_history(history, path=None, title="Accuracy & Loss", dpi=100):
-    """The seed's two-panel accuracy and loss figure.
+    """The book's two-panel accuracy and loss figure.
 
     Args:
         history: what ``fit`` returned (a ``History``) or its ``.history`` dict.

@@ -85,7 +85,7 @@ def test_h5_path_is_written_in_convsim_format_with_a_note(tmp_path):
     assert config["compile_config"]["metrics"] == ["acc"]
     model2 = load_model(path)
     assert model2.compiled_metrics[0].name == "acc"
-    # the seed's activation model, built on the loaded model
+    # the notes' activation model, built on the loaded model
     layer_outputs = [layer.output for layer in model2.layers[:2]]
     activation_model = models.Model(inputs=model2.input, outputs=layer_outputs)
     x = data(1)[0]

@@ -1,5 +1,5 @@
 """convsim.shapes against TensorFlow's rules, recomputed independently in
-tests/reference.py, and against the seed's general output-size formula
+tests/reference.py, and against the book's general output-size formula
 ``out = floor((n + pad_total - d*(k-1) - 1) / s) + 1``."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_hand_worked_same_paddings(n, k, s, d, want):
     (28, 3, 1, 26), (13, 2, 2, 6), (150, 3, 1, 148), (15, 2, 2, 7), (5, 3, 2, 2),
 ])
 def test_seed_model_sizes(n, k, s, want):
-    """Sizes from the seed's MNIST and cats-vs-dogs convnets."""
+    """Sizes from the book's MNIST and cats-vs-dogs convnets."""
     assert shapes.conv_output_length(n, k, s) == want
 
 

@@ -419,7 +419,7 @@ def test_loss_objects_and_from_logits():
 
 
 def test_same_losses_as_pytorch_from_the_same_weights_and_batches():
-    """The seed's convnet, copied weight for weight into PyTorch, trained on the
+    """The book's MNIST convnet, copied weight for weight into PyTorch, trained on the
     same batches with SGD + momentum: the losses agree step after step. (Kernel
     layout differs: Keras (kh, kw, in, out) vs torch (out, in, kh, kw), and
     Flatten orders NHWC (h, w, c) vs NCHW (c, h, w), so Dense rows are permuted.)
@@ -465,7 +465,7 @@ def test_same_losses_as_pytorch_from_the_same_weights_and_batches():
 
 
 def test_cats_recipe_tracks_pytorch_step_by_step():
-    """The seed's cats-vs-dogs layers (on 46x46 photos, so Flatten gives 128
+    """The book's cats-vs-dogs layers (on 46x46 photos, so Flatten gives 128
     values), sigmoid + binary cross-entropy, Adam 1e-3: same weights and batches
     in PyTorch (float64, Adam applied with Keras's rule) give the same losses
     step after step. This is the recipe whose augmented run sits at 50% for many

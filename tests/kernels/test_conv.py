@@ -1,6 +1,6 @@
 """Convolution (ops.conv / ops.conv_backward) against the naive float64 loops in
 tests/reference.py, by hand-picked edge cases, hypothesis, finite differences
-and the seed's properties (translation equivariance, 'same' keeps the size,
+and the book's properties (translation equivariance, 'same' keeps the size,
 no float32 drift in long gradient sums)."""
 
 from __future__ import annotations

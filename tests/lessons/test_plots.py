@@ -1,4 +1,4 @@
-"""The seed's two-panel accuracy/loss figure (convsim.viz.plots)."""
+"""The notes' two-panel accuracy/loss figure (convsim.viz.plots)."""
 
 import numpy as np
 import pytest
