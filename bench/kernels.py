@@ -1,7 +1,7 @@
 """Time convsim's conv and pooling kernels on the seed's two models, against PyTorch.
 
     python bench/kernels.py              # both models, auto conv path
-    python bench/kernels.py --paths      # also time the direct loop vs im2col+BLAS
+    python bench/kernels.py --paths      # also time each conv path: direct vs im2col
     python bench/kernels.py --repeats 10 --model mnist
 
 For every conv/pool layer of the book's MNIST convnet (batch 64) and cats-vs-dogs
@@ -25,6 +25,7 @@ from rich.table import Table
 from convsim import ops
 from convsim.kernels import conv as conv_kernels
 from convsim.runtime.blas import one_blas_thread
+from convsim.runtime.tasks import thread_count
 
 try:
     import torch
@@ -153,7 +154,7 @@ def bench_model(name, repeats, console, paths):
         "ratio",
     ]
     if paths:
-        columns += ["direct fwd", "im2col fwd"]
+        columns += ["direct fwd", "im2col fwd", "direct dK", "im2col dK"]
     for col in columns:
         table.add_column(col, justify="right", no_wrap=True)
     for kind, arg in layers:
@@ -170,7 +171,7 @@ def bench_model(name, repeats, console, paths):
         else:
             ours, theirs = pool_case(x, arg, repeats)
             label = f"maxpool {arg}x{arg}"
-            extra = ("", "") if paths else ()
+            extra = ("",) * 4 if paths else ()
             x = ops.max_pool(x, arg)
         row = [label, shape, f"{ours[0]:.2f}"]
         row += _theirs(ours[0], theirs and theirs[0]) + [f"{ours[1]:.2f}"]
@@ -181,24 +182,41 @@ def bench_model(name, repeats, console, paths):
 
 
 def path_times(x, kernel, bias, repeats):
-    """Forward time of each conv implementation, to justify DIRECT_MAX_PATCH."""
+    """Forward and dL/dkernel times of each conv implementation (direct loop,
+    im2col + BLAS), to justify DIRECT_MAX_PATCH. As in training, dL/dkernel is
+    timed without dL/dx (the first layer's case: the direct loop's use)."""
     geo = ops.conv_geometry(x.shape, kernel.shape[:2])
     out_hw = (geo.out_h, geo.out_w)
+    kh, kw, _, filters = kernel.shape
+    dy = np.random.default_rng(2).standard_normal(
+        (x.shape[0], *out_hw, filters)).astype(np.float32)
+    shares = max(1, min(x.shape[0], thread_count()))
 
     def direct():
         conv_kernels._conv2d_direct(x, kernel, bias, 1, 1, 1, 1, 0, 0, *out_hw)
 
+    def direct_dk():
+        conv_kernels._kernel_grad_direct(x, dy, kh, kw, 1, 1, 1, 1, 0, 0, shares)
+
     @one_blas_thread()  # as in training (see convsim.runtime.blas)
-    def im2col():
+    def always_im2col(run):
         saved = conv_kernels.DIRECT_MAX_PATCH
         conv_kernels.DIRECT_MAX_PATCH = 0  # always the BLAS path
         try:
-            conv_kernels.conv2d_forward(x, kernel, bias, (1, 1), (0, 0, 0, 0), (1, 1),
-                                        out_hw)
+            run()
         finally:
             conv_kernels.DIRECT_MAX_PATCH = saved
 
-    return median_ms(direct, repeats), median_ms(im2col, repeats)
+    def im2col():
+        always_im2col(lambda: conv_kernels.conv2d_forward(
+            x, kernel, bias, (1, 1), (0, 0, 0, 0), (1, 1), out_hw))
+
+    def im2col_dk():
+        always_im2col(lambda: conv_kernels.conv2d_backward(
+            x, kernel, dy, (1, 1), (0, 0, 0, 0), (1, 1), input_grad=False))
+
+    return (median_ms(direct, repeats), median_ms(im2col, repeats),
+            median_ms(direct_dk, repeats), median_ms(im2col_dk, repeats))
 
 
 def _theirs(ours, theirs):
