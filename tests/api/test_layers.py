@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from notes_models import cats_model, mnist_model
 
 from convsim import layers, models
+from convsim.experiments.book_models import build_cats_model as cats_model
+from convsim.experiments.book_models import build_mnist_model as mnist_model
 from convsim.layers import deserialize, serialize
 from convsim.utils import clear_session
 

@@ -7,10 +7,11 @@ import io
 
 import numpy as np
 import pytest
-from notes_models import cats_model, mnist_model
 from rich.console import Console
 
 from convsim import layers, models
+from convsim.experiments.book_models import build_cats_model as cats_model
+from convsim.experiments.book_models import build_mnist_model as mnist_model
 from convsim.utils import clear_session, set_random_seed
 
 

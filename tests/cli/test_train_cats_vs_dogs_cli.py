@@ -1,4 +1,4 @@
-"""``python -m convsim train cats-vs-dogs``: the seed's two experiments from the
+"""``python -m convsim train cats-vs-dogs``: the book's two experiments from the
 command line, on a tiny tree of photos the tests write (batch size 2, so a
 150x150 step is quick)."""
 
@@ -14,8 +14,10 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from convsim.experiments import cats_vs_dogs as train_cats
 from convsim.experiments import cli as train
+from convsim.experiments.book_models import build_cats_model
+from convsim.experiments.cats_vs_dogs import describe
+from convsim.training.history_file import HistoryRecorder, load_history
 
 PER_CLASS = 3
 QUICK = ["--steps-per-epoch", "1", "--validation-steps", "1", "--batch-size", "2",
@@ -51,12 +53,12 @@ def break_in_second_epoch(patch, exception):
         if len(self.epoch) == 1:
             raise exception
 
-    patch.setattr(train_cats.HistoryRecorder, "on_train_batch_begin", hook,
+    patch.setattr(HistoryRecorder, "on_train_batch_begin", hook,
                   raising=False)
 
 
-def test_build_cats_model_is_the_seeds_convnet():
-    model = train_cats.build_cats_model()
+def test_build_cats_model_is_the_books_convnet():
+    model = build_cats_model()
     assert model.count_params() == 3_453_121
     assert [type(layer).__name__ for layer in model.layers] == [
         "Conv2D", "MaxPooling2D"] * 4 + ["Flatten", "Dense", "Dense"]
@@ -65,11 +67,11 @@ def test_build_cats_model_is_the_seeds_convnet():
     assert type(model.optimizer).__name__ == "Adam"
     assert model.optimizer.learning_rate == pytest.approx(1e-3)
     assert model.loss.name == "binary_crossentropy"
-    with_dropout = train_cats.build_cats_model(dropout=0.5)
+    with_dropout = build_cats_model(dropout=0.5)
     assert type(with_dropout.layers[9]).__name__ == "Dropout"
     assert with_dropout.layers[9].rate == 0.5
     assert with_dropout.count_params() == 3_453_121
-    slower = train_cats.build_cats_model(learning_rate=1e-4)
+    slower = build_cats_model(learning_rate=1e-4)
     assert slower.optimizer.learning_rate == pytest.approx(1e-4)
 
 
@@ -83,7 +85,7 @@ def test_help_explains_the_experiments(capsys):
                    "--resume", "--learning-rate"):
         assert option in out
     assert "100 with --augment" in out
-    assert "the seed validates on the test folder" in out
+    assert "the notes validate on the test folder" in out
     assert "Ctrl+C" in out
 
 
@@ -124,7 +126,7 @@ def test_trains_reports_and_saves_everything(tree, tmp_path):
     assert document["test"]["acc"] == pytest.approx(test_acc)
 
     with Image.open(out_dir / "curves.png") as figure:
-        assert figure.size == (1000, 500)  # the seed's figsize=(10, 5)
+        assert figure.size == (1000, 500)  # the notes' figsize=(10, 5)
 
 
 def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
@@ -212,7 +214,7 @@ def test_a_killed_run_can_resume_from_its_last_complete_epoch(tree, tmp_path,
 def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
                                                    augment, learning_rate,
                                                    expected_rate):
-    """--augment switches on the seed's generator, 100 epochs and the book's
+    """--augment switches on the notes' generator, 100 epochs and the book's
     learning rate unless one is given; --dropout adds the layer (checked
     without training: fit is replaced)."""
     from convsim import models
@@ -242,7 +244,7 @@ def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
     layer_types = [type(layer).__name__ for layer in seen["model"].layers]
     assert ("Dropout" in layer_types) is augment
     assert seen["model"].optimizer.learning_rate == pytest.approx(expected_rate)
-    assert train_cats.describe(augment, 0.5 if augment else None) == (
+    assert describe(augment, 0.5 if augment else None) == (
         "convnet with augmentation + dropout 0.5" if augment else "plain convnet")
 
 
@@ -282,16 +284,16 @@ def test_bad_option_values_are_refused(capsys):
 def test_load_history_reads_ours_and_keras_dicts(tmp_path):
     keras_style = tmp_path / "keras.json"
     keras_style.write_text(json.dumps({"loss": [0.7, 0.5], "acc": [0.5, 0.8]}))
-    assert train_cats.load_history(keras_style)["history"]["acc"] == [0.5, 0.8]
+    assert load_history(keras_style)["history"]["acc"] == [0.5, 0.8]
     ours = tmp_path / "ours.json"
     ours.write_text(json.dumps({"format": "convsim-history", "augment": True,
                                 "history": {"loss": [0.6]}}))
-    assert train_cats.load_history(ours)["augment"] is True
+    assert load_history(ours)["augment"] is True
     for bad in ("[1, 2]", '{"acc": [0.5]}', '{"loss": []}', "not json"):
         path = tmp_path / "bad.json"
         path.write_text(bad)
         with pytest.raises(ValueError, match="bad.json"):
-            train_cats.load_history(path)
+            load_history(path)
 
 
 def test_a_resumed_seeded_run_equals_the_uninterrupted_one(tree, tmp_path,

@@ -1,6 +1,6 @@
-"""The seed's augmentation-preview code, run with only its imports changed.
+"""The augmentation-preview code of the notes, run with only its imports changed.
 
-The block below is the user's notes verbatim (Korean comments dropped), with
+The block below is the learner's notes verbatim (Korean comments dropped), with
 ``keras`` imports replaced by ``convsim`` ones and the photo folder pointed at a
 folder the test writes. matplotlib runs on the Agg backend, whose ``plt.show()``
 warns that it cannot open a window; that one warning is expected.
@@ -28,7 +28,7 @@ def cats_folder(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:FigureCanvasAgg is non-interactive")
-def test_seed_preview_block_runs(cats_folder):
+def test_notes_preview_block_runs(cats_folder):
     import matplotlib.pyplot as plt
 
     from convsim.preprocessing import image
@@ -56,7 +56,7 @@ def test_seed_preview_block_runs(cats_folder):
         plt.xticks([])
         plt.yticks([])
         i += 1
-        if i == 5 : break  # noqa: E701 (the seed's line, kept verbatim)
+        if i == 5 : break  # noqa: E701 (the notes' line, kept verbatim)
     plt.tight_layout()
     plt.show()
 

@@ -1,4 +1,4 @@
-"""The user's cats-vs-dogs code (../shared/seed/, chapter 5.2 and 5.4) runs on
+"""The learner's cats-vs-dogs code (the notes, chapter 5.2 and 5.4) runs on
 convsim with only its imports changed.
 
 The blocks below are copied from the notes, Korean comments included. What
@@ -11,7 +11,7 @@ differs from the notes, and nothing else:
   tree of images the test writes and cuts 100 steps x 30 (or 100) epochs to
   2 steps x 1 epoch, so that both 150x150 convnets train in seconds.
 
-The notes never import ``os``, ``numpy`` or ``matplotlib.pyplot`` (the user's
+The notes never import ``os``, ``numpy`` or ``matplotlib.pyplot`` (the learner's
 notebook had them from earlier cells), so the namespace starts with those.
 matplotlib runs on its Agg backend: ``plt.show()`` warns that it cannot open a
 window, and the notes' activation grid divides by the standard deviation of
@@ -31,7 +31,7 @@ from PIL import Image
 
 matplotlib.use("Agg")
 
-SEED_WARNINGS = [
+NOTEBOOK_WARNINGS = [
     pytest.mark.filterwarnings("ignore:FigureCanvasAgg is non-interactive"),
     pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
 ]
@@ -290,7 +290,7 @@ def run_block(code, namespace, replacements=()):
     for old, new in replacements:
         code = code.replace(old, new)
     assert "/Users/kibeomkim" not in code
-    exec(compile(code, "seed_notes", "exec"), namespace)
+    exec(compile(code, "notes", "exec"), namespace)
     figures = [plt.figure(n) for n in plt.get_fignums()]
     plt.close("all")
     return figures
@@ -298,7 +298,7 @@ def run_block(code, namespace, replacements=()):
 
 @pytest.fixture
 def notebook():
-    """What the user's notebook had imported before these cells."""
+    """What the learner's notebook had imported before these cells."""
     import matplotlib.pyplot as plt
 
     yield {"os": os, "np": np, "plt": plt}
@@ -323,7 +323,7 @@ def tree(tmp_path):
     return root
 
 
-def test_every_seed_block_counts_its_replacements():
+def test_every_notes_block_counts_its_replacements():
     """The replacements really hit the notes' text (a renamed path would
     otherwise silently leave the 30-epoch run in)."""
     for old, _ in quick_run("T", "M", "P"):
@@ -333,7 +333,7 @@ def test_every_seed_block_counts_its_replacements():
         assert "keras" not in block
 
 
-@SEED_WARNINGS[0]
+@NOTEBOOK_WARNINGS[0]
 def test_plain_convnet_blocks_run(tree, tmp_path, capsys, notebook):
     changes = quick_run(tree, tmp_path / "m.h5", tmp_path / "cc.png")
     run_block(MODEL, notebook)
@@ -360,8 +360,8 @@ def test_plain_convnet_blocks_run(tree, tmp_path, capsys, notebook):
         "Training and Validation Accuracy", "Training and Validation Loss"]
 
 
-@SEED_WARNINGS[0]
-@SEED_WARNINGS[1]
+@NOTEBOOK_WARNINGS[0]
+@NOTEBOOK_WARNINGS[1]
 def test_dropout_convnet_save_load_and_activations(tree, tmp_path, capsys,
                                                    notebook):
     model_path = tmp_path / "models_saved" / "dog_and_cant.h5"

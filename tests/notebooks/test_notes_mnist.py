@@ -1,9 +1,9 @@
-"""The user's own MNIST code (from ../shared/seed/, chapter 5.1) runs on convsim
+"""The learner's own MNIST code (from the notes, chapter 5.1) runs on convsim
 with only its imports changed, and training on the bundled sample learns.
 
-SEED_CODE below is copied from the notes: the model block, then the training
+NOTES_CODE below is copied from the notes: the model block, then the training
 block. Only the import lines differ (``keras``/``tensorflow.keras`` ->
-``convsim``). To keep the test fast, :func:`test_seed_code_runs` then makes the
+``convsim``). To keep the test fast, :func:`test_notes_code_runs` then makes the
 three substitutions listed in ``QUICK_RUN`` (a 600/200-image slice, 1 epoch)
 and serves that slice of the bundled real digits from ``mnist.load_data()``.
 """
@@ -17,7 +17,7 @@ import pytest
 
 from convsim.datasets import mnist as real_mnist
 
-SEED_CODE = """\
+NOTES_CODE = """\
 from convsim import layers
 from convsim import models
 # 간단한 컨브넷 작성
@@ -73,17 +73,17 @@ def bundled_sample():
     return real_mnist.load_data(real_mnist.BUNDLED_DIR, verbose=False)
 
 
-def test_seed_code_runs(monkeypatch, capsys, bundled_sample):
+def test_notes_code_runs(monkeypatch, capsys, bundled_sample):
     (x_train, y_train), (x_test, y_test) = bundled_sample
     fake = types.SimpleNamespace(load_data=lambda: (
         (x_train[:600], y_train[:600]), (x_test[:200], y_test[:200])))
     monkeypatch.setattr("convsim.datasets.mnist.load_data", fake.load_data)
-    code = SEED_CODE
+    code = NOTES_CODE
     for old, new in QUICK_RUN:
         assert code.count(old) == 1
         code = code.replace(old, new)
     namespace = {}
-    exec(compile(code, "seed_mnist", "exec"), namespace)
+    exec(compile(code, "notes_mnist", "exec"), namespace)
     out = capsys.readouterr().out
     assert 'Model: "sequential' in out and "Total params: 93,322" in out
     assert "Epoch 1/1" in out and "val_accuracy" in out
@@ -94,7 +94,7 @@ def test_seed_code_runs(monkeypatch, capsys, bundled_sample):
 
 def test_training_on_the_bundled_sample_learns(bundled_sample):
     """One epoch on 1,000 real digits: far above the 10% of guessing."""
-    from convsim.experiments.cli import build_mnist_model
+    from convsim.experiments.book_models import build_mnist_model
     from convsim.utils import set_random_seed, to_categorical
 
     (x_train, y_train), (x_test, y_test) = bundled_sample
