@@ -1,4 +1,4 @@
-"""Train the seed's MNIST convnet in convsim and in real Keras, side by side.
+"""Train the book's MNIST convnet in convsim and in real Keras, side by side.
 
     python bench/compare_keras.py --keras-python ~/tf/bin/python --seeds 0-9
     python bench/compare_keras.py --keras-python ~/tf/bin/python --seeds 0-9 --paired
@@ -8,7 +8,7 @@ TensorFlow installed: ``pip install tensorflow-cpu``) through
 ``bench/keras_worker.py``, so convsim's environment never needs TensorFlow.
 
 Without ``--paired`` each framework draws its own initial weights and batch
-order from the seed, as two users running the notes would: this shows the
+order from the random seed, as two learners running the notes would: this shows the
 spread a learner should expect and whether the two land on the same accuracy
 on average. With ``--paired`` Keras starts from convsim's initial weights and
 sees the same batches in the same order, so any difference comes from float

@@ -8,12 +8,12 @@ Measures, on the book's setting (150x150 RGB, batch 20, ``flow_from_directory``)
 * decode + resize only (``load_img`` + ``img_to_array``), images/s;
 * the warp kernel alone on one batch (parallel and serial), images/s;
 * the generator with ``rescale=1./255`` only (the validation generator);
-* the generator with the seed's augmentation settings (rotation 40, shifts
+* the generator with the notes' augmentation settings (rotation 40, shifts
   0.1, shear 0.4, zoom 0.5, horizontal flip), in the main thread and through
   the background-thread :func:`~convsim.preprocessing.image.prefetch`;
-* when convsim's models are available: training images/s of the seed's
-  cats-vs-dogs convnet (``train_on_batch``) on ready-made batches, and fed by
-  the augmenting generator, without and with the prefetch thread.
+* training images/s of the book's cats-vs-dogs convnet (``train_on_batch``)
+  on ready-made batches, and fed by the augmenting generator, without and
+  with the prefetch thread.
 
 The target (issue 5): generator images/s >= 3x training images/s. Machines
 are shared and noisy: compare figures from one run.
@@ -32,6 +32,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from convsim.experiments.book_models import build_cats_model
+from convsim.experiments.cats_vs_dogs import NOTES_AUGMENTATION
 from convsim.kernels import warp
 from convsim.preprocessing import affine
 from convsim.preprocessing.image import (
@@ -43,9 +45,6 @@ from convsim.preprocessing.image import (
 
 DEFAULT_DATA = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
                 / "cats_and_dogs_small" / "train")
-SEED_AUGMENTATION = dict(rotation_range=40, width_shift_range=0.1,
-                         height_shift_range=0.1, shear_range=0.4, zoom_range=0.5,
-                         horizontal_flip=True)
 
 
 def images_per_second(next_batch, batches: int, batch_size: int) -> float:
@@ -66,7 +65,7 @@ def decode_only(paths, size) -> float:
 def warp_only(batch_size, size, parallel: bool) -> float:
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (batch_size, *size, 3)).astype(np.float32)
-    gen = ImageDataGenerator(**SEED_AUGMENTATION)
+    gen = ImageDataGenerator(**NOTES_AUGMENTATION)
     params = [gen.get_random_transform(images.shape[1:], rng)
               for _ in range(batch_size)]
     keys = ("theta", "tx", "ty", "shear", "zx", "zy")
@@ -81,26 +80,6 @@ def warp_only(batch_size, size, parallel: bool) -> float:
     return images_per_second(run, 20, batch_size)
 
 
-def seed_convnet():
-    """The seed's plain cats-vs-dogs convnet, or None if models are missing."""
-    try:
-        from convsim import layers, models, optimizers
-    except ImportError:
-        return None
-    model = models.Sequential([
-        layers.Input((150, 150, 3)),
-        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(128, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(128, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Flatten(), layers.Dense(512, activation="relu"),
-        layers.Dense(1, activation="sigmoid"),
-    ])
-    model.compile(loss="binary_crossentropy",
-                  optimizer=optimizers.Adam(learning_rate=1e-3), metrics=["acc"])
-    return model
-
-
 def training_rates(model, data, batch_size, steps, console) -> list:
     """Training images/s on ready-made batches, then fed by an augmenting
     generator directly and through the prefetch thread."""
@@ -109,7 +88,7 @@ def training_rates(model, data, batch_size, steps, console) -> list:
     y = rng.integers(0, 2, batch_size).astype(np.float32)
     rows = [("training (train_on_batch), ready batches", images_per_second(
         lambda: model.train_on_batch(x, y), steps, batch_size))]
-    gen = ImageDataGenerator(rescale=1. / 255, **SEED_AUGMENTATION)
+    gen = ImageDataGenerator(rescale=1. / 255, **NOTES_AUGMENTATION)
 
     def flow():
         return gen.flow_from_directory(data, target_size=(150, 150),
@@ -152,17 +131,17 @@ def main(argv=None) -> int:
     rows.append(("warp kernel only, serial", warp_only(bs, size, False)))
     rows.append(("generator, rescale only",
                  images_per_second(lambda: next(plain), args.batches, bs)))
-    augment = ImageDataGenerator(rescale=1. / 255, **SEED_AUGMENTATION)
+    augment = ImageDataGenerator(rescale=1. / 255, **NOTES_AUGMENTATION)
     flow = augment.flow_from_directory(args.data, target_size=size, batch_size=bs,
                                        class_mode="binary", seed=0, console=quiet)
-    rows.append(("generator, seed's augmentation",
+    rows.append(("generator, notes' augmentation",
                  images_per_second(lambda: next(flow), args.batches, bs)))
     flow = augment.flow_from_directory(args.data, target_size=size, batch_size=bs,
                                        class_mode="binary", seed=0, console=quiet)
     with prefetch(flow, buffer_size=4) as ahead:
         rows.append(("generator, augmentation + prefetch thread",
                      images_per_second(lambda: next(ahead), args.batches, bs)))
-    model = seed_convnet() if args.train_steps > 0 else None
+    model = build_cats_model() if args.train_steps > 0 else None
     if model is not None:
         rows += training_rates(model, args.data, bs, args.train_steps, quiet)
     table = Table(title=f"Image pipeline, {size[0]}x{size[1]}x3, batch {bs} "
@@ -174,7 +153,7 @@ def main(argv=None) -> int:
     console.print(table)
     if model is not None:
         rates = dict(rows)
-        ratio = (rates["generator, seed's augmentation"]
+        ratio = (rates["generator, notes' augmentation"]
                  / rates["training (train_on_batch), ready batches"])
         console.print(f"augmenting generator / training = {ratio:.1f}x "
                       "(target >= 3x)")

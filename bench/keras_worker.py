@@ -22,8 +22,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no TensorFlow start-up cha
 import keras  # noqa: E402
 
 
-def seed_mnist_model():
-    """The seed notes' MNIST convnet, written as in the notes."""
+def notes_mnist_model():
+    """The book's MNIST convnet in Keras, written as in the notes (this file
+    runs without convsim, so it cannot use convsim.experiments.book_models)."""
     layers = keras.layers
     model = keras.models.Sequential()
     model.add(keras.Input(shape=(28, 28, 1)))
@@ -42,7 +43,7 @@ def main(job_path):
     job = np.load(job_path)
     epochs, batch_size = int(job["epochs"]), int(job["batch_size"])
     keras.utils.set_random_seed(int(job["seed"]))
-    model = seed_mnist_model()
+    model = notes_mnist_model()
     weights = sorted(k for k in job.files if k.startswith("weight_"))
     if weights:
         model.set_weights([job[k] for k in sorted(weights, key=lambda k: int(k[7:]))])

@@ -1,4 +1,4 @@
-"""Train the seed's MNIST convnet with convsim (and PyTorch, when installed).
+"""Train the book's MNIST convnet with convsim (and PyTorch, when installed).
 
     python bench/train_mnist.py                      # bundled 4,000/1,000 sample
     python bench/train_mnist.py --dataset fashion    # full Fashion-MNIST
@@ -16,7 +16,7 @@ those differences: PyTorch starts from convsim's initial weights and sees the
 same batches in the same order, so the two runs differ only by float rounding,
 and their accuracies epoch by epoch show whether convsim learns like PyTorch.
 
-The PyTorch model is the same network and recipe: the seed's layers, Glorot
+The PyTorch model is the same network and recipe: the book's layers, Glorot
 (Xavier) uniform weights and zero biases like Keras, RMSprop with Keras's
 hyperparameters (learning rate 0.001, rho 0.9, epsilon 1e-7), batch 64,
 reshuffled every epoch. ``torch.optim.RMSprop`` divides by ``sqrt(v) + eps``
@@ -31,7 +31,7 @@ Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` package
 ``convsim.datasets.fashion_mnist.load_data`` finds it.
 
 ``--openblas-threads N`` sets OPENBLAS_NUM_THREADS before NumPy loads. convsim
-already gives NumPy's BLAS one thread while it trains (convsim/blas_threads.py)
+already gives NumPy's BLAS one thread while it trains (convsim/runtime/blas.py)
 and leaves a value you set alone, so this is for experiments.
 """
 
@@ -81,7 +81,7 @@ def bench_convsim(x, y, xt, yt, epochs, batch_size, seed, orders=None):
     from rich.console import Console
 
     from convsim import callbacks
-    from convsim.experiments.cli import build_mnist_model
+    from convsim.experiments.book_models import build_mnist_model
     from convsim.utils import set_random_seed, to_categorical
 
     set_random_seed(seed)

@@ -1,9 +1,9 @@
-"""Training speed of the seed's cats-vs-dogs convnet: convsim vs PyTorch, and
+"""Training speed of the book's cats-vs-dogs convnet: convsim vs PyTorch, and
 whether the image generator keeps up.
 
-    python bench/train_catsdogs.py                  # real photos if found, 10 steps
-    python bench/train_catsdogs.py --steps 5 --no-torch
-    python bench/train_catsdogs.py --data DIR/train --openblas-threads 2
+    python bench/train_cats_vs_dogs.py                  # real photos if found, 10 steps
+    python bench/train_cats_vs_dogs.py --steps 5 --no-torch
+    python bench/train_cats_vs_dogs.py --data DIR/train --openblas-threads 2
 
 Measures, at the book's setting (150x150x3 photos, batch 20, 3,453,121
 weights, Adam 1e-3, binary cross-entropy):
@@ -16,7 +16,7 @@ weights, Adam 1e-3, binary cross-entropy):
   Keras's epsilon 1e-7, sigmoid + cross-entropy fused from the logit as
   convsim does), and convsim's speed as a fraction of PyTorch's;
 * the generator's images/s (``flow_from_directory``, decoding + resizing
-  JPEGs, with and without the seed's augmentation) and the ratio
+  JPEGs, with and without the notes' augmentation) and the ratio
   generator / training: above 1 the generator is not the bottleneck; issue 5
   asks for 3x, so that it also keeps up on faster machines and leaves CPU for
   the training when it runs in the prefetch thread.
@@ -87,7 +87,7 @@ def batches(args, count):
 
 def bench_convsim(data):
     """Seconds per step over ``data[1:]`` after a warm-up on ``data[0]``."""
-    from convsim.experiments.cats_vs_dogs import build_cats_model
+    from convsim.experiments.book_models import build_cats_model
     from convsim.utils import set_random_seed
 
     set_random_seed(0)
@@ -134,14 +134,14 @@ def bench_torch(data):
 
 
 def bench_generator(args):
-    """Images/s of flow_from_directory, rescale only and with the seed's
+    """Images/s of flow_from_directory, rescale only and with the notes'
     augmentation (bench/datagen.py has the finer breakdown)."""
-    from convsim.experiments.cats_vs_dogs import SEED_AUGMENTATION
+    from convsim.experiments.cats_vs_dogs import NOTES_AUGMENTATION
     from convsim.preprocessing.image import ImageDataGenerator
 
     rates = {}
     for name, extra in (("rescale only", {}),
-                        ("seed's augmentation", SEED_AUGMENTATION)):
+                        ("notes' augmentation", NOTES_AUGMENTATION)):
         flow = ImageDataGenerator(rescale=1 / 255, **extra).flow_from_directory(
             args.data, target_size=(150, 150), batch_size=args.batch_size,
             class_mode="binary", seed=0, console=_quiet())
@@ -171,8 +171,8 @@ def main(argv=None) -> int:
     print(f"env: {environment()}")
     data, source = batches(args, args.steps + 1)
     bs = args.batch_size
-    print(f"seed convnet, 150x150x3, batch {bs}, {args.steps} timed steps after 1 "
-          f"warm-up step, {source}")
+    print(f"the book's convnet, 150x150x3, batch {bs}, {args.steps} timed steps "
+          f"after 1 warm-up step, {source}")
     ours = bench_convsim(data)
     print(f"convsim  {ours:6.2f} s/step  {bs / ours:7.1f} training images/s  "
           f"(100-step epoch: {100 * ours / 60:.1f} min + validation)")
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
         rates = bench_generator(args)
         for name, rate in rates.items():
             print(f"generator, {name:20s} {rate:7.1f} images/s")
-        ratio = rates["seed's augmentation"] / (bs / ours)
+        ratio = rates["notes' augmentation"] / (bs / ours)
         print(f"generator/training ratio: {ratio:.1f} (augmenting generator "
               f"images/s / convsim training images/s; target >= 3)")
     else:
