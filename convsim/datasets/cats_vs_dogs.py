@@ -14,6 +14,8 @@ or from Kaggle's ``train`` folder (``cat.0.jpg``, ``dog.0.jpg``, ...), zipped
 or extracted. The Microsoft archive holds some zero-byte files, a few broken
 JPEGs and ``Thumbs.db`` files; each photo is decoded with Pillow first and
 anything unreadable is skipped and counted, so training never trips over it.
+Reading the two archive layouts and checking the photos is the job of
+:mod:`convsim.datasets.photo_archive`; this module knows the book's folder.
 
 :func:`download` fetches the archive (about 790 MB) into the convsim cache and
 :func:`find_small_dataset` finds an existing ``cats_and_dogs_small`` folder.
@@ -22,18 +24,13 @@ From a shell: ``python -m convsim.datasets cats-vs-dogs`` does both steps.
 
 from __future__ import annotations
 
-import io
 import os
-import re
 import secrets
 import shutil
-import warnings
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -43,8 +40,14 @@ from convsim.datasets.errors import (
     DatasetExistsError,
     DatasetNotFoundError,
 )
+from convsim.datasets.photo_archive import ARCHIVE_NAME, PhotoArchive, check_image
 from convsim.datasets.sources import cache_dir, data_dir
 from convsim.validation import positive_int
+
+__all__ = ["ARCHIVE_NAME", "ARCHIVE_SHA256", "ARCHIVE_URL", "BUILD_COMMAND",
+           "CLASSES", "SMALL_NAME", "SPLITS", "BuildReport", "SkippedFile",
+           "build_small_dataset", "check_image", "download", "find_small_dataset",
+           "is_small_dataset"]
 
 ARCHIVE_URL = (
     "https://download.microsoft.com/download/3/E/1/"
@@ -54,12 +57,10 @@ ARCHIVE_URL = (
 #: downloads it (gomlx's dogsvscats example); only one source confirms it. If
 #: Microsoft republishes the file, pass ``sha256=None`` to :func:`download`.
 ARCHIVE_SHA256 = "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"
-ARCHIVE_NAME = "kagglecatsanddogs_5340.zip"
 SMALL_NAME = "cats_and_dogs_small"
 SPLITS = ("train", "validation", "test")
 #: (folder in the book's layout, file-name prefix, folder in Microsoft's archive)
 CLASSES = (("cats", "cat", "Cat"), ("dogs", "dog", "Dog"))
-_KAGGLE_NAME = re.compile(r"^(cat|dog)\.(\d+)\.jpe?g$", re.IGNORECASE)
 BUILD_COMMAND = "python -m convsim.datasets cats-vs-dogs"
 
 
@@ -135,95 +136,6 @@ def download(destination: str | os.PathLike | None = None, *,
                               hint=hint)
 
 
-def check_image(data: bytes) -> str | None:
-    """Why ``data`` is not a usable JPEG photo, or ``None`` if it is.
-
-    The photo is fully decoded, because a truncated JPEG opens fine and only
-    fails when its pixels are read. A photo Pillow can decode only with a
-    warning (corrupt EXIF data, for example) is refused too, so training later
-    runs without a stream of warnings.
-    """
-    if not data:
-        return "empty file"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format != "JPEG":
-                    return f"not a JPEG ({image.format})"
-                image.load()
-        except (Image.UnidentifiedImageError, Image.DecompressionBombError):
-            return "not an image"
-        except (OSError, SyntaxError, ValueError, EOFError) as err:
-            return f"corrupt image ({err})"
-    if caught:
-        return f"corrupt image (Pillow warned: {caught[0].message})"
-    return None
-
-
-class _Archive:
-    """The photos of one source: a zip file or an extracted folder."""
-
-    def __init__(self, source: Path):
-        self.source = source
-        self.zip: zipfile.ZipFile | None = None
-        self.names: dict[str, list[str]] = {"cat": [], "dog": []}
-        if source.is_file():
-            try:
-                self.zip = zipfile.ZipFile(source)
-            except (zipfile.BadZipFile, OSError) as err:
-                raise DatasetError(
-                    f"{source}: not a readable zip archive ({err}). Delete it and "
-                    "download it again."
-                ) from err
-            members = [m.filename for m in self.zip.infolist() if not m.is_dir()]
-        elif source.is_dir():
-            members = [
-                os.path.relpath(os.path.join(root, f), source).replace(os.sep, "/")
-                for root, _, files in os.walk(source) for f in files
-            ]
-        else:
-            raise DatasetNotFoundError(
-                f"source={str(source)!r} does not exist. Pass Microsoft's "
-                f"{ARCHIVE_NAME} (zipped or extracted) or Kaggle's train folder."
-            )
-        for member in members:
-            kind = self._class_of(member)
-            if kind:
-                self.names[kind].append(member)
-        for kind in self.names:
-            self.names[kind].sort(key=_numeric_key)
-
-    @staticmethod
-    def _class_of(member: str) -> str | None:
-        """'cat', 'dog' or None (not a photo of this dataset) for one member."""
-        parts = member.split("/")
-        if "__MACOSX" in parts:  # macOS resource forks in re-zipped archives
-            return None
-        if len(parts) >= 2 and parts[-2] in ("Cat", "Dog"):
-            return parts[-2].lower()  # Microsoft: PetImages/Cat/12.jpg
-        match = _KAGGLE_NAME.match(parts[-1])
-        if match and (len(parts) == 1 or parts[-2].lower() == "train"):
-            return match.group(1).lower()  # Kaggle: train/cat.12.jpg
-        return None
-
-    def read(self, member: str) -> bytes:
-        if self.zip is not None:
-            return self.zip.read(member)
-        return (self.source / member).read_bytes()
-
-    def close(self) -> None:
-        if self.zip is not None:
-            self.zip.close()
-
-
-def _numeric_key(member: str) -> tuple:
-    """Sort ``10.jpg`` after ``9.jpg`` (and ``cat.10.jpg`` after ``cat.9.jpg``)."""
-    stem = member.rsplit("/", 1)[-1].split(".")
-    numbers = [int(p) for p in stem if p.isdigit()]
-    return (0, numbers[0], member) if numbers else (1, 0, member)
-
-
 def build_small_dataset(
     source: str | os.PathLike,
     destination: str | os.PathLike | None = None,
@@ -275,7 +187,7 @@ def build_small_dataset(
             "to replace it, or choose another destination."
         )
     console = console if console is not None else Console(stderr=True)
-    archive = _Archive(Path(source))
+    archive = PhotoArchive(Path(source))
     destination.parent.mkdir(parents=True, exist_ok=True)
     building = destination.with_name(
         f".{destination.name}.building-{secrets.token_hex(4)}")
@@ -297,7 +209,7 @@ def build_small_dataset(
     return report
 
 
-def _fill(archive: _Archive, root: Path, counts: dict[str, int],
+def _fill(archive: PhotoArchive, root: Path, counts: dict[str, int],
           console: Console, verbose: bool) -> tuple[int, list[SkippedFile]]:
     """Copy good photos into ``root``; return (files examined, files skipped)."""
     needed = sum(counts.values())

@@ -203,40 +203,20 @@ def _stream_to_file(response, url: str, destination: Path, expected: str | None,
     received = 0
     console.print(f"Downloading data from {url}", markup=False, highlight=False,
                   soft_wrap=True)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not show_progress,
-    )
+    bar = _progress_bar(console, show_progress)
 
     def write(handle) -> None:
         nonlocal received
         with bar:
             task = bar.add_task(destination.name, total=total)
-            while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
+            while chunk := response.read(_CHUNK):
                 handle.write(chunk)
                 digest.update(chunk)
                 received += len(chunk)
                 bar.update(task, completed=received)
         if total is not None and received != total:
             raise http.client.IncompleteRead(b"", total - received)
-        actual = digest.hexdigest()
-        if expected is not None and actual != expected:
-            raise ChecksumError(
-                f"Download of {url} is corrupt: its SHA-256 is {actual}, expected "
-                f"{expected}. The file was discarded; the server or a proxy may "
-                f"have altered it. {hint}",
-                url=url,
-                expected=expected,
-                actual=actual,
-            )
+        _check_digest(url, digest.hexdigest(), expected, hint)
 
     try:
         atomic_write(destination, write)
@@ -260,3 +240,24 @@ def _stream_to_file(response, url: str, destination: Path, expected: str | None,
             reason="network",
             summary=f"{url} failed midway ({err})",
         ) from err
+
+
+def _progress_bar(console: Console, show: bool) -> Progress:
+    """Bytes received, speed and time left, as pip and Keras show them."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                    disable=not show)
+
+
+def _check_digest(url: str, actual: str, expected: str | None, hint: str) -> None:
+    """Refuse bytes whose SHA-256 is not the published one (inside the atomic
+    write, so the file is discarded and the cache keeps no altered copy)."""
+    if expected is not None and actual != expected:
+        raise ChecksumError(
+            f"Download of {url} is corrupt: its SHA-256 is {actual}, expected "
+            f"{expected}. The file was discarded; the server or a proxy may "
+            f"have altered it. {hint}",
+            url=url,
+            expected=expected,
+            actual=actual,
+        )

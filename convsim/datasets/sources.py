@@ -20,14 +20,14 @@ that exists. The order (first hit wins):
 
 Every load reports the source it used in one line on a rich console, like
 Keras's "Downloading data from ..." message, so nobody trains on the 5,000-digit
-sample believing it is the full 70,000.
+sample believing it is the full 70,000. What a dataset folder holds, and reading
+it into checked arrays, is :mod:`convsim.datasets.dataset_files`.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,16 +36,8 @@ import numpy as np
 from rich.console import Console
 
 from convsim.datasets import download as _download
+from convsim.datasets.dataset_files import STANDARD_FILES, find_idx_files, read_arrays
 from convsim.datasets.errors import DatasetError, DatasetNotFoundError, DownloadError
-from convsim.datasets.idx import read_idx
-
-#: Array name -> standard IDX file name (without ``.gz``), as Keras names them.
-STANDARD_FILES: dict[str, str] = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
 
 
 @dataclass(frozen=True)
@@ -121,37 +113,6 @@ def keras_dir() -> Path:
     """Keras's dataset cache: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
     home = os.environ.get("KERAS_HOME", "")
     return (Path(home) if home else Path.home() / ".keras") / "datasets"
-
-
-def find_idx_files(folder: Path) -> dict[str, Path] | None:
-    """The four IDX files in ``folder``, or ``None`` if it holds none of them.
-
-    Accepts each standard name with or without ``.gz``, and the dotted variant
-    some mirrors use (``train-images.idx3-ubyte``).
-
-    Raises:
-        DatasetError: some but not all four files are there.
-    """
-    if not folder.is_dir():
-        return None
-    found = {}
-    for key, name in STANDARD_FILES.items():
-        dotted = name.replace("-idx", ".idx")
-        for candidate in (name + ".gz", name, dotted + ".gz", dotted):
-            if (folder / candidate).is_file():
-                found[key] = folder / candidate
-                break
-    if not found:
-        return None
-    if len(found) < len(STANDARD_FILES):
-        missing = [name + "[.gz]" for k, name in STANDARD_FILES.items()
-                   if k not in found]
-        raise DatasetError(
-            f"{folder}: incomplete dataset folder: missing {', '.join(missing)}. "
-            "A dataset folder needs all four files: "
-            + ", ".join(n + "[.gz]" for n in STANDARD_FILES.values()) + "."
-        )
-    return found
 
 
 def _has_data(location: Path, spec: IdxDataset) -> bool:
@@ -298,63 +259,6 @@ def _download_all(spec: IdxDataset, folder: Path, console: Console) -> str:
         if error is not None:
             raise error
     return mirrors[0]
-
-
-def read_arrays(location: Path, spec: IdxDataset) -> tuple:
-    """Read and check ``((x_train, y_train), (x_test, y_test))`` from a source."""
-    if location.is_file():
-        arrays = _read_npz(location)
-    elif spec.keras_npz and (location / spec.keras_npz).is_file() and (
-        find_idx_files(location) is None
-    ):
-        arrays = _read_npz(location / spec.keras_npz)
-    else:
-        files = find_idx_files(location)
-        if files is None:
-            raise DatasetNotFoundError(f"{location}: no {spec.title} files found.")
-        arrays = {key: read_idx(file) for key, file in files.items()}
-    _check_arrays(arrays, location, spec)
-    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-
-
-def _read_npz(file: Path) -> dict[str, np.ndarray]:
-    """Read a Keras-style ``.npz`` (never unpickling: it could run code)."""
-    try:
-        with np.load(file, allow_pickle=False) as npz:
-            missing = [k for k in STANDARD_FILES if k not in npz.files]
-            if missing:
-                raise DatasetError(
-                    f"{file}: this .npz lacks the arrays {', '.join(missing)}; it "
-                    f"holds {', '.join(npz.files) or 'nothing'}. Expected x_train, "
-                    "y_train, x_test, y_test like Keras's mnist.npz."
-                )
-            return {k: np.array(npz[k]) for k in STANDARD_FILES}
-    except DatasetError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise DatasetError(f"{file}: cannot read this .npz file ({err}).") from err
-
-
-def _check_arrays(arrays: dict[str, np.ndarray], location: Path,
-                  spec: IdxDataset) -> None:
-    """Shapes, dtypes and label range a model can rely on, named when wrong."""
-    h, w = spec.image_shape
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        problem = ""
-        if x.dtype != np.uint8 or y.dtype != np.uint8:
-            problem = f"dtypes {x.dtype}/{y.dtype}, expected uint8/uint8"
-        elif x.ndim != 3 or x.shape[1:] != (h, w):
-            problem = f"images of shape {x.shape}, expected (n, {h}, {w})"
-        elif y.shape != (x.shape[0],):
-            problem = f"{x.shape[0]} images but labels of shape {y.shape}"
-        elif y.size and int(y.max()) >= spec.num_classes:
-            problem = f"a label {int(y.max())}, expected 0..{spec.num_classes - 1}"
-        if problem:
-            raise DatasetError(
-                f"{location}: not {spec.title} data: x_{split}/y_{split} have "
-                f"{problem}."
-            )
 
 
 def load(spec: IdxDataset, path=None, *, download: bool | None = None,
