@@ -10,6 +10,15 @@ Every layer follows Keras's lifecycle:
    weight's gradient in ``variable.grad`` for the optimizer;
 5. ``compute_output_shape``, ``get_config``/``from_config`` describe the layer.
 
+``layer.build(input_shape)`` called by you builds exactly as the first call
+does (Keras 3 semantics: the ``build_wrapper`` of ``Layer.__new__`` in
+keras/src/layers/layer.py): every ``build`` is wrapped (:func:`_recorded_build`)
+to record the shape, set ``built = True`` and lock the state, so weights set
+after ``build`` are the ones the call uses. Locked, ``add_weight`` raises
+``ValueError`` (Keras's ``Layer._lock_state``): a layer with weights refuses a
+second ``build`` and keeps its weights; one without may be built again and
+records the new shape, as in Keras.
+
 Calling a layer on a symbolic tensor records a connection instead of computing
 (:mod:`convsim.layers.graph`).
 
@@ -23,6 +32,7 @@ avoids dividing by probabilities that round to 0 in float32.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -41,7 +51,7 @@ class Variable:
     """
 
     def __init__(self, value, name: str, path: str, trainable: bool = True):
-        self._value = np.ascontiguousarray(value, dtype=np.float32)
+        self._value = np.asarray(value, dtype=np.float32, order="C")  # 0-d stays 0-d
         self.name = name
         self.path = path
         self.trainable = trainable
@@ -85,11 +95,55 @@ class InputSpec:
         self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
 
 
+def _recorded_build(build):
+    """Keras 3's ``build_wrapper`` (``Layer.__new__``, keras/src/layers/layer.py,
+    3.15.1): run ``build``, record the shape, set ``built``, lock the state.
+
+    Wrapped per class (``__init_subclass__``), not per instance, so a subclass's
+    ``super().build()`` meets a second wrapper, which only runs the body. On
+    purpose unlike Keras: an unbuilt layer checks the shape against ``input_spec``
+    first (the call's message, not a later failure), the batch is recorded as
+    ``None`` (as the first call records it), a failed ``build`` leaves no weights.
+    """
+
+    @functools.wraps(build)
+    def build_wrapper(self, input_shape, *args, **kwargs):
+        if self._building:  # super().build() from a subclass's build
+            return build(self, input_shape, *args, **kwargs)
+        shape = _build_shape(input_shape)
+        if not self.built:  # a built layer's rebuild meets Keras's lock instead
+            self._check_input_shape(shape)
+        weights_before = len(self._weights)
+        self._building = True
+        try:
+            build(self, input_shape, *args, **kwargs)
+        except BaseException:
+            del self._weights[weights_before:]
+            raise
+        finally:
+            self._building = False
+        self._build_input_shape = shape
+        self.built = True
+        self._state_locked = True
+
+    build_wrapper._convsim_recorded_build = True
+    return build_wrapper
+
+
 class Layer:
     """Base class of every convsim layer. See the module docstring."""
 
     # Keras also accepts these in any layer's constructor (first layer's shape).
     _BASE_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
+
+    _building = _state_locked = False  # class defaults: set before __init__ runs
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap the subclass's own ``build``, once (:func:`_recorded_build`)."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if callable(build) and not getattr(build, "_convsim_recorded_build", False):
+            cls.build = _recorded_build(build)
 
     def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
         unknown = {k: v for k, v in kwargs.items() if k not in self._BASE_KWARGS}
@@ -113,8 +167,10 @@ class Layer:
         self._batch_input_shape = _batch_shape_from_kwargs(kwargs)
 
     # ------------------------------------------------------------ lifecycle
+    @_recorded_build
     def build(self, input_shape) -> None:
-        """Create the weights; layers without weights need not override it."""
+        """Create the weights for ``(batch, ...)`` inputs; leaves the layer built
+        (module docstring). Layers without weights need not override it."""
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.call")
@@ -164,12 +220,9 @@ class Layer:
         return node.output
 
     def _maybe_build(self, input_shape) -> None:
+        """Build on the first call; ``build``'s wrapper checks and records."""
         if not self.built:
-            shape = (None, *tuple(input_shape)[1:])
-            self._check_input_shape(shape)
-            self.build(shape)
-            self._build_input_shape = shape
-            self.built = True
+            self.build((None, *tuple(input_shape)[1:]))
 
     def _check_input_shape(self, shape) -> None:
         spec = self.input_spec
@@ -191,6 +244,16 @@ class Layer:
 
     # ------------------------------------------------------------ weights
     def add_weight(self, name, shape, initializer, trainable=True) -> Variable:
+        """Create and track a weight. After ``build`` the state is locked, as
+        Keras 3's ``Layer._lock_state`` does: ``ValueError``, weights untouched."""
+        if self._state_locked:
+            raise ValueError(
+                "You cannot add new elements of state (variables or sub-layers) to "
+                "a layer that is already built. All state must be created in the "
+                "`__init__()` method or in the `build()` method. Received: "
+                f"add_weight(name={name!r}, shape={tuple(shape)}) on layer "
+                f"'{self.name}', built for input_shape={self._build_input_shape}."
+            )
         value = initializer(tuple(shape))
         var = Variable(value, name, f"{self.name}/{name}", trainable)
         self._weights.append(var)
@@ -309,6 +372,18 @@ def _batch_shape_from_kwargs(kwargs) -> tuple | None:
         return (kwargs.get("batch_size"), *_as_shape((kwargs["input_dim"],),
                                                       "input_dim"))
     return None
+
+
+def _build_shape(input_shape) -> tuple:
+    """``input_shape`` given to ``build``, checked, with ``None`` for the batch."""
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if not shape or not all(v is None or (isinstance(v, numbers.Integral)
+                                          and not isinstance(v, bool) and v >= 0)
+                            for v in shape):
+        raise ValueError("`input_shape` must be a tuple (batch, ...) of non-negative "
+                         "integers or None. Received: "
+                         f"input_shape={input_shape!r}")
+    return (None, *(None if v is None else int(v) for v in shape[1:]))
 
 
 def _as_shape(value, name) -> tuple:
