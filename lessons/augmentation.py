@@ -9,7 +9,7 @@ Run it::
 The book (5.2.5): 2,000 training photos are too few; the convnet memorises
 them. Data augmentation makes new training photos from the old ones with
 random, believable changes: rotate, shift, shear, zoom, flip. The model then
-never sees exactly the same picture twice. The seed's preview generator is
+never sees exactly the same picture twice. The notes' preview generator is
 ``ImageDataGenerator(rotation_range=30, width_shift_range=0.1,
 height_shift_range=0.1, shear_range=0.2, zoom_range=0.5,
 horizontal_flip=True, fill_mode='nearest')``; this lesson applies each change
@@ -49,14 +49,15 @@ from convsim.viz.image import Heatmap
 NAME = "augmentation"
 TITLE = {"en": "Data augmentation", "ko": "데이터 증식"}
 SUMMARY = {
-    "en": "rotate, shift, shear, zoom and flip one photo: the seed's "
+    "en": "rotate, shift, shear, zoom and flip one photo: the book's "
           "ImageDataGenerator, change by change",
     "ko": "사진 한 장을 회전·이동·전단·확대·뒤집기: 노트의 ImageDataGenerator를 "
           "하나씩",
 }
 FPS = 0.5
 SIZE = (36, 16, 72)  # pixels per side of each picture drawn in the terminal
-EXTRA_OPTIONS = ("image", "data")
+OPTIONS = {"image": ("PATH", "your own photo"),
+           "data": ("DIR", "a cats_and_dogs_small folder")}
 TARGET_SIZE = (150, 150)  # the photos are resized to this first, like the book
 PHOTO_INDEX = 7  # the notes pick fnames[7] of the sorted train/cats folder
 VARIANTS = 4  # the notes' 2x2 grid

@@ -20,6 +20,7 @@ the same story, faster.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 from rich.console import Console, Group
@@ -41,7 +42,8 @@ SUMMARY = {
 }
 FPS = 2.0
 SIZE = None
-EXTRA_OPTIONS = ("history",)
+OPTIONS = {"history": ("JSON", "a history written by "
+                               "`convsim train cats-vs-dogs`")}
 CHART_WIDTH = 30  # columns of each chart (two side by side fit 80 columns)
 CHART_HEIGHT = 10
 MAX_REVEALS = 20  # epoch-by-epoch frames; long runs are revealed in chunks
@@ -266,54 +268,100 @@ def _pct(value: float) -> str:
 def build(lang: str = "en", seed: int | None = None, size: int | None = None,
           history: str | None = None, logs: dict | None = None) -> Lesson:
     """The lesson's frames for ``history`` (a JSON file), ``logs`` (a
-    ``history.history`` dict) or, with neither, a short run of its own."""
+    ``history.history`` dict) or, with neither, a short run of its own.
+
+    The story: empty charts and where the history comes from; the epochs
+    revealed one by one; the epoch where validation loss was lowest (a quiz
+    question); the final gap and what it means; what helps.
+    """
+    document, logs, intro = _read_history(history, logs, seed, lang)
+    curves = Curves.from_logs(logs, lang)
+    frames = [Frame(curves.view(0), intro, key=True, hold=4,
+                    data={"epochs": curves.epochs})]
+    frames += _epoch_frames(curves, lang)
+    frames.append(_best_epoch_frame(curves, lang))
+    frames.append(_gap_frame(curves, document, lang))
+    frames.append(Frame(Text(""), TEXT[lang]["remedies"], key=True, hold=5))
+    return Lesson(NAME, TITLE[lang], frames, lang)
+
+
+def _read_history(history: str | None, logs: dict | None, seed: int | None,
+                  lang: str) -> tuple[dict, dict, str]:
+    """``(document, logs, intro)``: the history file's whole document (empty
+    without a file), its ``history.history`` dict, and the first caption."""
     from convsim.training.history_file import load_history
 
-    t = TEXT[lang]
     if history is not None:
         document = load_history(history)
-        logs = document["history"]
-        intro = _describe(document, history, lang)
-    else:
-        document = {}
-        logs = logs if logs is not None else short_run(seed)
-        intro = say(t["intro_short"], n=10 * SHORT_RUN["per_class"],
-                    k=SHORT_RUN["per_class"], epochs=len(logs["loss"]),
-                    v=SHORT_RUN["validation"])
-    acc = accuracy_key(logs)
-    missing = [k for k in (acc, f"val_{acc}", "val_loss") if not k or k not in logs]
-    if missing:
-        raise ValueError("The history needs training and validation accuracy and "
-                         f"loss for every epoch; it has only {sorted(logs)}. "
-                         "Train with validation data.")
-    train_acc, val_acc = logs[acc], logs[f"val_{acc}"]
-    loss, val_loss = logs["loss"], logs["val_loss"]
-    n = len(loss)
-    acc_bounds = _bounds(train_acc + val_acc)
-    loss_bounds = _bounds(loss + val_loss)
+        return document, document["history"], _describe(document, history, lang)
+    logs = logs if logs is not None else short_run(seed)
+    intro = say(TEXT[lang]["intro_short"], n=10 * SHORT_RUN["per_class"],
+                k=SHORT_RUN["per_class"], epochs=len(logs["loss"]),
+                v=SHORT_RUN["validation"])
+    return {}, logs, intro
 
-    def charts(upto):
-        return side_by_side(
-            Chart(train_acc, val_acc, upto, t["accuracy"], *acc_bounds, lang),
-            Chart(loss, val_loss, upto, t["loss"], *loss_bounds, lang))
 
-    legend = Text.assemble(("o", BLUE), f" {t['training']}   ", ("*", RED),
-                           f" {t['validation']}")
-    frames = [Frame(Group(charts(0), legend), intro, key=True, hold=4,
-                    data={"epochs": n})]
-    shown = sorted({round(x) for x in np.linspace(1, n, min(n, MAX_REVEALS))})
-    for e in shown:
+@dataclass(frozen=True)
+class Curves:
+    """The four curves of a history and the two charts that draw them."""
+
+    acc: list  # training accuracy, one value per epoch
+    val_acc: list
+    loss: list
+    val_loss: list
+    lang: str
+
+    @classmethod
+    def from_logs(cls, logs: dict, lang: str) -> Curves:
+        """Raises ValueError when a curve is missing (trained without validation)."""
+        acc = accuracy_key(logs)
+        missing = [k for k in (acc, f"val_{acc}", "val_loss")
+                   if not k or k not in logs]
+        if missing:
+            raise ValueError("The history needs training and validation accuracy "
+                             "and loss for every epoch; it has only "
+                             f"{sorted(logs)}. Train with validation data.")
+        return cls(logs[acc], logs[f"val_{acc}"], logs["loss"], logs["val_loss"],
+                   lang)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def view(self, upto: int) -> Group:
+        """Accuracy and loss charts of the first ``upto`` epochs, and a legend."""
+        t = TEXT[self.lang]
+        charts = side_by_side(
+            Chart(self.acc, self.val_acc, upto, t["accuracy"],
+                  *_bounds(self.acc + self.val_acc), self.lang),
+            Chart(self.loss, self.val_loss, upto, t["loss"],
+                  *_bounds(self.loss + self.val_loss), self.lang))
+        legend = Text.assemble(("o", BLUE), f" {t['training']}   ", ("*", RED),
+                               f" {t['validation']}")
+        return Group(charts, legend)
+
+
+def _epoch_frames(curves: Curves, lang: str) -> list[Frame]:
+    """One frame per epoch, or :data:`MAX_REVEALS` evenly spread for long runs."""
+    n, frames = curves.epochs, []
+    for e in sorted({round(x) for x in np.linspace(1, n, min(n, MAX_REVEALS))}):
         i = e - 1
-        numbers = {"epoch": e, "acc": train_acc[i], "val_acc": val_acc[i],
-                   "loss": loss[i], "val_loss": val_loss[i]}
-        caption = say(t["epoch"], e=e, acc=_pct(train_acc[i]),
-                      val_acc=_pct(val_acc[i]),
-                      gap=f"{100 * (train_acc[i] - val_acc[i]):.1f}",
-                      loss=format_value(loss[i]), val_loss=format_value(val_loss[i]))
-        frames.append(Frame(Group(charts(e), legend), caption, hold=1,
-                            data=numbers))
+        acc, val_acc = curves.acc[i], curves.val_acc[i]
+        loss, val_loss = curves.loss[i], curves.val_loss[i]
+        caption = say(TEXT[lang]["epoch"], e=e, acc=_pct(acc), val_acc=_pct(val_acc),
+                      gap=f"{100 * (acc - val_acc):.1f}", loss=format_value(loss),
+                      val_loss=format_value(val_loss))
+        frames.append(Frame(curves.view(e), caption, hold=1,
+                            data={"epoch": e, "acc": acc, "val_acc": val_acc,
+                                  "loss": loss, "val_loss": val_loss}))
+    return frames
+
+
+def _best_epoch_frame(curves: Curves, lang: str) -> Frame:
+    """Where validation loss was lowest: the point where overfitting begins."""
+    t, loss, val_loss = TEXT[lang], curves.loss, curves.val_loss
     best = int(np.argmin(val_loss))
-    if best < n - 1:
+    if best < curves.epochs - 1:
         caption = say(t["best"], k=best + 1, best=format_value(val_loss[best]),
                       now=format_value(val_loss[-1]), tl_then=format_value(loss[best]),
                       tl_now=format_value(loss[-1]))
@@ -321,22 +369,24 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
         caption = say(t["still"], best=format_value(val_loss[best]))
     question = Question(t["ask_best"], number_check(best + 1, 0.5), str(best + 1),
                         caption)
-    frames.append(Frame(Group(charts(n), legend), caption, key=True, hold=5,
-                        question=question,
-                        data={"best_epoch": best + 1,
-                              "min_val_loss": val_loss[best]}))
-    gap = train_acc[-1] - val_acc[-1]
+    return Frame(curves.view(curves.epochs), caption, key=True, hold=5,
+                 question=question,
+                 data={"best_epoch": best + 1, "min_val_loss": val_loss[best]})
+
+
+def _gap_frame(curves: Curves, document: dict, lang: str) -> Frame:
+    """The final gap between training and validation accuracy, and its verdict."""
+    t, acc, val_acc = TEXT[lang], curves.acc[-1], curves.val_acc[-1]
+    gap = acc - val_acc
     kind = ("gap_clear" if gap >= CLEAR_GAP else "gap_some" if gap >= SOME_GAP
             else "gap_small")
-    caption = say(t[kind], acc=_pct(train_acc[-1]), val_acc=_pct(val_acc[-1]),
+    caption = say(t[kind], acc=_pct(acc), val_acc=_pct(val_acc),
                   gap=f"{100 * gap:.1f}")
     if "test" in document:
         caption += say(t["test"], test=_pct(document["test"]["acc"]))
-    frames.append(Frame(Group(charts(n), legend), caption, key=True, hold=5,
-                        data={"gap": gap, "final_acc": train_acc[-1],
-                              "final_val_acc": val_acc[-1], "verdict": kind}))
-    frames.append(Frame(Text(""), t["remedies"], key=True, hold=5))
-    return Lesson(NAME, TITLE[lang], frames, lang)
+    return Frame(curves.view(curves.epochs), caption, key=True, hold=5,
+                 data={"gap": gap, "final_acc": acc, "final_val_acc": val_acc,
+                       "verdict": kind})
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

@@ -43,7 +43,7 @@ SUMMARY = {
 }
 FPS = 0.5
 SIZE = (150, 46, 600)  # the input side; 46 is the smallest this model accepts
-EXTRA_OPTIONS = ("model",)
+OPTIONS = {"model": ("FILE", "walk through a saved model instead")}
 CATS_VS_DOGS = (  # the seed notes' model, as specs
     Conv2DSpec(32, (3, 3), activation="relu", name="conv2d"),
     Pool2DSpec((2, 2), name="max_pooling2d"),

@@ -8,6 +8,11 @@
 * Real data shared with every developer and CI run (../shared/data): tests that
   need it use the ``shared_data`` fixture and are skipped, with the reason, where
   it is absent.
+* ``convsim.lessons`` is importable in a source checkout too: the tests import
+  lessons as ``from convsim.lessons import padding``, as an installed convsim
+  allows, and :func:`convsim.lesson.catalog.lessons_package` maps that name to
+  the checkout's top-level ``lessons/`` folder when ``import convsim`` finds
+  the source folder (which has no ``lessons`` inside).
 """
 
 import os
@@ -16,7 +21,10 @@ import pathlib
 import pytest
 from hypothesis import HealthCheck, settings
 
+from convsim.lesson import catalog
+
 os.environ.setdefault("CONVSIM_OFFLINE", "1")
+catalog.lessons_package()
 
 settings.register_profile(
     "ci",

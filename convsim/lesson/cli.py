@@ -11,16 +11,17 @@ Every lesson takes the same options::
     --lang en|ko   narration language (default: from LANG / LC_ALL)
     --quiz         predict the next value, shape or chosen cell before it is shown
 
-The lessons themselves live in the top-level ``lessons/`` folder (installed as
-``convsim.lessons``), one small module each; this file only finds them, reads
-the options and hands the frames to :class:`convsim.lesson.player.Player`.
+A lesson may add options of its own (``shapes --model FILE``): it declares
+them in its ``OPTIONS``, and this file turns them into flags, so nothing here
+names a lesson or one of its flags. The lessons live in the top-level
+``lessons/`` folder (installed as ``convsim.lessons``); :mod:`convsim.lesson.catalog`
+finds them, and this file only reads the options and hands the frames to
+:class:`convsim.lesson.player.Player`.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
-import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -29,47 +30,37 @@ from types import ModuleType
 from rich.console import Console
 from rich.table import Table
 
+from convsim.lesson import catalog
 from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
 from convsim.lesson.player import Player
 from convsim.lesson.words import LANGS, default_lang, word
 
-# name -> module, in the order a learner should take them (the book's order)
-LESSONS = {
-    "convolution": "convsim.lessons.convolution",
-    "channels": "convsim.lessons.channels",
-    "padding": "convsim.lessons.padding",
-    "stride": "convsim.lessons.stride",
-    "pooling": "convsim.lessons.pooling",
-    "feature-maps": "convsim.lessons.feature_maps",
-    "shapes": "convsim.lessons.shapes",
-    "augmentation": "convsim.lessons.augmentation",
-    "overfitting": "convsim.lessons.overfitting",
-}
 PIPE_WIDTH = 100  # columns when printing into a pipe or file
+PROG = "python -m convsim.lesson"
 
 
 def load(name: str) -> ModuleType:
     """The module of lesson ``name`` (raises ValueError naming the lessons)."""
-    if name not in LESSONS:
-        close = difflib.get_close_matches(name, LESSONS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown lesson {name!r}.{hint} Lessons: "
-                         f"{', '.join(LESSONS)}.")
-    return importlib.import_module(LESSONS[name])
+    return catalog.load(name)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def lesson_options(lessons: list[ModuleType]) -> dict[str, list[ModuleType]]:
+    """Every lesson-specific option, with the lessons that take it (book order)."""
+    users: dict[str, list[ModuleType]] = {}
+    for module in lessons:
+        for option in catalog.options_of(module):
+            users.setdefault(option, []).append(module)
+    return users
+
+
+def build_parser(lessons: list[ModuleType] | None = None) -> argparse.ArgumentParser:
+    """The parser: options every lesson has, then each lesson's own ``OPTIONS``."""
+    lessons = catalog.load_all() if lessons is None else lessons
     parser = argparse.ArgumentParser(
-        prog="python -m convsim.lesson",
+        prog=PROG,
         description="Watch a convolutional network compute, cell by cell.",
-        epilog="Lessons: " + ", ".join(LESSONS) + ".\nExamples:\n"
-        "  python -m convsim.lesson --list\n"
-        "  python -m convsim.lesson convolution\n"
-        "  python -m convsim.lesson padding --step --lang ko\n"
-        "  python -m convsim.lesson pooling --quiz\n"
-        "  python -m convsim.lesson stride --save stride.gif\n"
-        "  python -m convsim.lesson shapes --model my_model.npz",
+        epilog=_epilog(lessons),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", nargs="?", help="which lesson (see --list)")
     parser.add_argument("--list", action="store_true",
@@ -92,25 +83,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiz", action="store_true",
                         help="predict before each reveal; you are told if you "
                              "were right")
-    parser.add_argument("--model", metavar="FILE",
-                        help="shapes lesson: walk through a saved model instead")
-    parser.add_argument("--image", metavar="PATH",
-                        help="augmentation lesson: your own photo")
-    parser.add_argument("--data", metavar="DIR",
-                        help="augmentation lesson: a cats_and_dogs_small folder")
-    parser.add_argument("--history", metavar="JSON",
-                        help="overfitting lesson: a history written by "
-                             "`convsim train cats-vs-dogs`")
+    own = parser.add_argument_group("options of one lesson")
+    for option, users in lesson_options(lessons).items():
+        metavar, text = catalog.options_of(users[0])[option]
+        whose = ", ".join(m.NAME for m in users)
+        own.add_argument(_flag(option), dest=option, metavar=metavar, default=None,
+                         help=f"{whose} lesson: {text}")
     return parser
 
 
-def list_lessons(console: Console, lang: str) -> None:
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+def _epilog(lessons: list[ModuleType]) -> str:
+    """The lessons' names and examples, taken from the lessons themselves."""
+    first = lessons[0].NAME if lessons else "NAME"
+    examples = [f"{PROG} --list", f"{PROG} {first}",
+                f"{PROG} {first} --step --lang ko", f"{PROG} {first} --quiz",
+                f"{PROG} {first} --save {first}.gif"]
+    for option, users in lesson_options(lessons).items():
+        metavar = catalog.options_of(users[0])[option][0]
+        examples.append(f"{PROG} {users[0].NAME} {_flag(option)} {metavar}")
+    return ("Lessons: " + ", ".join(m.NAME for m in lessons) + ".\nExamples:\n"
+            + "\n".join("  " + e for e in examples))
+
+
+def list_lessons(console: Console, lang: str,
+                 lessons: list[ModuleType] | None = None) -> None:
+    """One line per lesson, in the book's order: its name and its summary."""
+    lessons = catalog.load_all() if lessons is None else lessons
     table = Table(box=None, show_header=False, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    for name in LESSONS:
-        module = load(name)
-        table.add_row(name, module.SUMMARY[lang])
+    for module in lessons:
+        table.add_row(module.NAME, module.SUMMARY[lang])
     console.print(table)
     console.print("python -m convsim.lesson NAME   (--help for the options)",
                   style="grey50")
@@ -124,7 +131,12 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
     ``interactive`` overrides whether stdin can deliver key presses (default:
     ``sys.stdin.isatty()``).
     """
-    parser = build_parser()
+    try:
+        lessons = catalog.load_all()
+    except (catalog.LessonProtocolError, OSError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)  # a broken lessons folder
+        return 1
+    parser = build_parser(lessons)
     args = parser.parse_args(argv)
     lang = args.lang or default_lang()
     if console is None:
@@ -132,11 +144,11 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         if not console.is_terminal and "COLUMNS" not in os.environ:
             console = Console(width=PIPE_WIDTH)
     if args.list or not args.name:
-        list_lessons(console, lang)
+        list_lessons(console, lang, lessons)
         return 0
     try:
         module = load(args.name)
-        options = _lesson_options(module, args)
+        options = _lesson_options(module, args, lessons)
     except ValueError as err:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
@@ -155,8 +167,12 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
     return 0
 
 
-def _lesson_options(module: ModuleType, args) -> dict:
-    """The keyword arguments for ``module.run``, checked against what it accepts."""
+def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict:
+    """The keyword arguments for ``module.run``, checked against what it accepts.
+
+    A lesson's own option given to another lesson is an error rather than
+    silently ignored: the learner meant something by it.
+    """
     options = {"seed": args.seed}
     if args.size is not None:
         if module.SIZE is None:
@@ -167,15 +183,16 @@ def _lesson_options(module: ModuleType, args) -> dict:
             raise ValueError(f"--size for the {module.NAME!r} lesson must be between "
                              f"{low} and {high}. Received: --size {args.size}")
         options["size"] = args.size
-    for extra in ("model", "image", "data", "history"):  # lesson-specific options
-        if getattr(args, extra) is None:
+    for option, users in lesson_options(lessons).items():
+        value = getattr(args, option)
+        if value is None:
             continue
-        if extra not in getattr(module, "EXTRA_OPTIONS", ()):
-            users = [n for n in LESSONS if extra in getattr(
-                load(n), "EXTRA_OPTIONS", ())]
-            raise ValueError(f"--{extra} is only for the {', '.join(map(repr, users))}"
-                             f" lesson. Received it for {module.NAME!r}")
-        options[extra] = getattr(args, extra)
+        if module.NAME not in [m.NAME for m in users]:
+            whose = ", ".join(repr(m.NAME) for m in users)
+            noun = "lesson" if len(users) == 1 else "lessons"
+            raise ValueError(f"{_flag(option)} is only for the {whose} {noun}. "
+                             f"Received it for {module.NAME!r}")
+        options[option] = value
     if args.fps is not None and not args.fps > 0:
         raise ValueError(f"--fps must be a positive number. Received: --fps {args.fps}")
     return options
