@@ -179,6 +179,7 @@ def _value_problems(module: ModuleType) -> list[str]:
         if not isinstance(value, Mapping) or any(lang not in value for lang in LANGS):
             problems.append(f"{attr} must be a dict with an entry for every language "
                             f"{LANGS}; received {attr}={_short(value)}")
+    problems += _text_problems(getattr(module, "TEXT", None))
     fps = getattr(module, "FPS", None)
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not fps > 0:
         problems.append(f"FPS must be a positive number; received FPS={fps!r}")
@@ -190,6 +191,21 @@ def _value_problems(module: ModuleType) -> list[str]:
         problems.append("EXTRA_OPTIONS is now OPTIONS, a dict "
                         "{name: (METAVAR, help text)}")
     problems += _option_problems(options_of(module))
+    return problems
+
+
+def _text_problems(text) -> list[str]:
+    """Every language says everything: the keys of ``TEXT['en']`` are in each
+    other language too (so ``--lang ko`` never stops at a missing sentence)."""
+    if not isinstance(text, Mapping) or not all(
+            isinstance(text.get(lang), Mapping) for lang in LANGS):
+        return []
+    first, problems = LANGS[0], []
+    for lang in LANGS[1:]:
+        missing = sorted(set(text[first]) - set(text[lang]))
+        if missing:
+            problems.append(f"TEXT[{lang!r}] lacks {', '.join(map(repr, missing))}, "
+                            f"which TEXT[{first!r}] has")
     return problems
 
 

@@ -99,6 +99,8 @@ def test_an_unknown_lesson_suggests_a_close_name():
     ({"run": None}, "run() is missing"),
     ({"TITLE": {"en": "only English"}}, "TITLE must be a dict with an entry for "
                                         "every language ('en', 'ko')"),
+    ({"TEXT": {"en": {"intro": "Hello", "outro": "Bye"}, "ko": {"intro": "안녕"}}},
+     "TEXT['ko'] lacks 'outro', which TEXT['en'] has"),
     ({"FPS": 0}, "FPS must be a positive number; received FPS=0"),
     ({"SIZE": (5, 6, 9)}, "SIZE must be None or (default, smallest, largest)"),
     ({"OPTIONS": {"seed": ("N", "a seed")}}, "option 'seed' is one every lesson "
