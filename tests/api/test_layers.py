@@ -3,7 +3,7 @@ checks, config round trips, Dropout, and each layer's backward pass against
 finite differences of its own forward pass in float64 terms.
 
 The Keras numbers are the ones ``model.summary()`` prints in Keras for the
-seed's two convnets (chapter 5: 93,322 and 3,453,121 parameters).
+the book's two convnets (chapter 5: 93,322 and 3,453,121 parameters).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from convsim.experiments.book_models import build_mnist_model as mnist_model
 from convsim.layers import deserialize, serialize
 from convsim.utils import clear_session
 
-SEED_MNIST = [  # (name, output shape, params) as Keras prints them
+BOOK_MNIST = [  # (name, output shape, params) as Keras prints them
     ("conv2d", (None, 26, 26, 32), 320),
     ("max_pooling2d", (None, 13, 13, 32), 0),
     ("conv2d_1", (None, 11, 11, 64), 18_496),
@@ -28,7 +28,7 @@ SEED_MNIST = [  # (name, output shape, params) as Keras prints them
     ("dense_1", (None, 10), 650),
 ]
 
-SEED_CATS = [
+BOOK_CATS = [
     ((None, 148, 148, 32), 896),
     ((None, 74, 74, 32), 0),
     ((None, 72, 72, 64), 18_496),
@@ -43,20 +43,20 @@ SEED_CATS = [
 ]
 
 
-def test_seed_mnist_names_shapes_and_params_match_keras():
+def test_book_mnist_model_names_shapes_and_params_match_keras():
     clear_session()
     model = mnist_model()
     got = [(layer.name, layer.output.shape, layer.count_params())
            for layer in model.layers]
-    assert got == SEED_MNIST
+    assert got == BOOK_MNIST
     assert model.count_params() == 93_322
     assert model.name == "sequential"
 
 
-def test_seed_cats_vs_dogs_shapes_and_params_match_keras():
+def test_book_cats_vs_dogs_model_shapes_and_params_match_keras():
     model = cats_model()
     got = [(layer.output.shape, layer.count_params()) for layer in model.layers]
-    assert got == SEED_CATS
+    assert got == BOOK_CATS
     assert model.count_params() == 3_453_121
     with_dropout = cats_model(dropout=True)
     assert with_dropout.count_params() == 3_453_121

@@ -1,4 +1,4 @@
-"""Sequential and functional models: construction, summary, the seed's
+"""Sequential and functional models: construction, summary, the notes'
 activation model, weights access and the model-level errors."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_wrong_input_shape_is_explained():
         model.predict(np.zeros((2, 32, 32, 1)), verbose=0)
 
 
-def test_seed_activation_model_returns_first_eight_activations():
+def test_notes_activation_model_returns_first_eight_activations():
     set_random_seed(5)
     model2 = cats_model(dropout=True)
     layer_outputs = [layer.output for layer in model2.layers[:8]]

@@ -71,7 +71,7 @@ def test_hand_worked_same_paddings(n, k, s, d, want):
 @pytest.mark.parametrize("n, k, s, want", [
     (28, 3, 1, 26), (13, 2, 2, 6), (150, 3, 1, 148), (15, 2, 2, 7), (5, 3, 2, 2),
 ])
-def test_seed_model_sizes(n, k, s, want):
+def test_book_model_sizes(n, k, s, want):
     """Sizes from the book's MNIST and cats-vs-dogs convnets."""
     assert shapes.conv_output_length(n, k, s) == want
 

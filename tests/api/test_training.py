@@ -425,7 +425,7 @@ def test_same_losses_as_pytorch_from_the_same_weights_and_batches():
     Flatten orders NHWC (h, w, c) vs NCHW (c, h, w), so Dense rows are permuted.)
     """
     torch = pytest.importorskip("torch")
-    from convsim.experiments.cli import build_mnist_model
+    from convsim.experiments.book_models import build_mnist_model
 
     set_random_seed(6)
     model = build_mnist_model()

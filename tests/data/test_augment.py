@@ -247,7 +247,7 @@ def test_featurewise_statistics_from_fit():
     assert_allclose(out.std(axis=(0, 1, 2)), 1, atol=1e-4)
 
 
-def test_preview_augmentations_is_the_seed_loop_made_repeatable():
+def test_preview_augmentations_is_the_notes_loop_made_repeatable():
     photo = np.random.default_rng(4).uniform(0, 255, (12, 10, 3))
     gen = ImageDataGenerator(rotation_range=30, zoom_range=0.5, horizontal_flip=True)
     first = image.preview_augmentations(photo, gen, n=4, seed=3)
