@@ -14,6 +14,7 @@ to the 3,453,121 parameters that ``model.summary()`` prints.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from rich import box
@@ -21,18 +22,13 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from convsim import shapes
+from convsim import layers, shapes
+from convsim.experiments.book_models import build_cats_model
+from convsim.layers.graph import snake_case
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
-from convsim.trace.specs import (
-    Conv2DSpec,
-    DenseSpec,
-    FlattenSpec,
-    Pool2DSpec,
-    from_model,
-    model_input_shape,
-)
+from convsim.models import load_model
 
 NAME = "shapes"
 TITLE = {"en": "Shapes and parameters", "ko": "출력 크기와 파라미터 수"}
@@ -44,19 +40,6 @@ SUMMARY = {
 FPS = 0.5
 SIZE = (150, 46, 600)  # the input side; 46 is the smallest this model accepts
 OPTIONS = {"model": ("FILE", "walk through a saved model instead")}
-CATS_VS_DOGS = (  # the seed notes' model, as specs
-    Conv2DSpec(32, (3, 3), activation="relu", name="conv2d"),
-    Pool2DSpec((2, 2), name="max_pooling2d"),
-    Conv2DSpec(64, (3, 3), activation="relu", name="conv2d_1"),
-    Pool2DSpec((2, 2), name="max_pooling2d_1"),
-    Conv2DSpec(128, (3, 3), activation="relu", name="conv2d_2"),
-    Pool2DSpec((2, 2), name="max_pooling2d_2"),
-    Conv2DSpec(128, (3, 3), activation="relu", name="conv2d_3"),
-    Pool2DSpec((2, 2), name="max_pooling2d_3"),
-    FlattenSpec(name="flatten"),
-    DenseSpec(512, activation="relu", name="dense"),
-    DenseSpec(1, activation="sigmoid", name="dense_1"),
-)
 QUIZ_LAYERS = (1, 7, 8)  # ask for these output shapes first
 
 TEXT = {
@@ -78,6 +61,7 @@ TEXT = {
                  "{params} parameters.",
         "identity": "{layer}: changes nothing when predicting (Dropout only acts "
                     "while training).",
+        "other": "{layer}: output {shape}, {params} parameters.",
         "total": "Total: {sum} = {total} parameters. The largest share, {pct}%, is "
                  "in {layer}. Convolutions have few because one filter is shared by "
                  "every position of the image.",
@@ -104,6 +88,7 @@ TEXT = {
                  "파라미터 {params}개.",
         "identity": "{layer}: 예측할 때는 아무것도 바꾸지 않습니다 (드롭아웃은 훈련 "
                     "중에만 동작).",
+        "other": "{layer}: 출력 {shape}, 파라미터 {params}개.",
         "total": "전체: {sum} = 파라미터 {total}개. 가장 많은 {pct}%가 {layer}에 "
                  "있습니다. 합성곱 층은 필터 하나를 이미지의 모든 위치가 공유하므로 "
                  "파라미터가 적습니다.",
@@ -118,7 +103,8 @@ TEXT = {
 class Row:
     """One layer's line: what goes in, what comes out, and how."""
 
-    spec: object
+    name: str  # the name the table shows (the book's, for the book's model)
+    kind: str  # the layer's class: 'Conv2D', 'MaxPooling2D', ...
     input_shape: tuple
     output_shape: tuple
     working: str
@@ -131,46 +117,80 @@ def fmt_shape(shape) -> str:
     return "×".join(str(s) for s in shape)
 
 
-def walk(specs, input_shape, lang: str = "en") -> list[Row]:
-    """The rows of the table, computed with :mod:`convsim.shapes`."""
+def walk(model_layers, input_shape, lang: str = "en", names=None) -> list[Row]:
+    """The rows of the table: each layer's own output shape
+    (``compute_output_shape``) and parameter count (``count_params``), with the
+    working from :mod:`convsim.shapes`. ``names`` are the names to show
+    (default: the layers' own). Rows keep no layer, so the model and its
+    weights (320 MB of Dense kernel for a 600×600 input) go once walked."""
     words, rows, shape = TEXT[lang], [], tuple(input_shape)
-    for spec in specs:
-        out = spec.output_shape(shape)
-        params = spec.count_params(shape)
-        working, p_working, caption = _explain(spec, shape, out, params, words)
-        rows.append(Row(spec, shape, out, working, params, p_working, caption))
+    names = names or [layer.name for layer in model_layers]
+    for layer, name in zip(model_layers, names, strict=True):
+        out = tuple(layer.compute_output_shape((None, *shape))[1:])
+        params = layer.count_params()
+        kind = type(layer).__name__
+        working, p_working, caption = _explain(layer, f"{kind} '{name}'", shape, out,
+                                               params, words)
+        rows.append(Row(name, kind, shape, out, working, params, p_working, caption))
         shape = out
     return rows
 
 
-def _explain(spec, shape, out, params, words):
-    name = f"{spec.layer_type} '{spec.name}'"
-    if isinstance(spec, (Conv2DSpec, Pool2DSpec)):
-        window = spec.kernel_size if isinstance(spec, Conv2DSpec) else spec.pool_size
-        dilation = getattr(spec, "dilation_rate", (1, 1))
-        axes = [shapes.output_size_working(n, k, s, spec.padding, d)
-                for n, k, s, d in zip(shape[:2], window, spec.strides, dilation,
-                                      strict=True)]
-        working = axes[0] if axes[0] == axes[1] else " ; ".join(axes)
-        k = f"{window[0]}×{window[1]}"
-        if isinstance(spec, Pool2DSpec):
-            return working, "0", say(words["pool"], layer=name, k=k,
-                                     s=spec.strides[0], working=working)
-        kh, kw = window
-        p_working = (f"({kh}*{kw}*{shape[2]} + {int(spec.use_bias)}) * "
-                     f"{spec.filters} = {params:,}")
-        key = "conv_same" if spec.padding == "same" else "conv"
-        return working, p_working, say(words[key], layer=name, k=k, c=shape[2],
-                                       f=spec.filters, working=working)
-    if isinstance(spec, FlattenSpec):
+def book_names(model_layers) -> list[str]:
+    """The names the book's ``model.summary()`` prints: Keras's defaults in a
+    fresh session (``conv2d``, ``conv2d_1``, ``max_pooling2d``...).
+
+    The model this lesson builds takes the next free names of the running
+    session instead (``conv2d_4`` once other models exist), which would make
+    the narration depend on what ran before.
+    """
+    seen, names = Counter(), []
+    for layer in model_layers:
+        base = snake_case(type(layer).__name__)
+        names.append(f"{base}_{seen[base]}" if seen[base] else base)
+        seen[base] += 1
+    return names
+
+
+def _explain(layer, name, shape, out, params, words):
+    """``(working, parameter working, caption)`` of one layer."""
+    if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D,
+                          layers.AveragePooling2D)):
+        return _explain_window(layer, name, shape, params, words)
+    if isinstance(layer, layers.Flatten):
         working = f"{'*'.join(str(s) for s in shape)} = {out[0]}"
         return working, "0", say(words["flatten"], shape=fmt_shape(shape), n=out[0])
-    if isinstance(spec, DenseSpec):
-        p_working = f"({shape[0]} + {int(spec.use_bias)}) * {spec.units} = {params:,}"
-        return (f"{shape[0]} → {spec.units}", p_working,
-                say(words["dense"], u=spec.units, n=f"{shape[0]:,}",
-                    params=f"{params:,}"))
-    return words["unchanged"], "0", say(words["identity"], layer=name)
+    if isinstance(layer, layers.Dense):
+        n, units = shape[-1], layer.units
+        p_working = f"({n} + {int(layer.use_bias)}) * {units} = {params:,}"
+        return (f"{n} → {units}", p_working,
+                say(words["dense"], u=units, n=f"{n:,}", params=f"{params:,}"))
+    if isinstance(layer, (layers.Dropout, layers.InputLayer)):
+        return words["unchanged"], "0", say(words["identity"], layer=name)
+    working = words["unchanged"] if out == shape else fmt_shape(out)
+    return working, f"{params:,}", say(words["other"], layer=name,
+                                       shape=fmt_shape(out), params=f"{params:,}")
+
+
+def _explain_window(layer, name, shape, params, words):
+    """A convolution or pooling: its window fits ``working`` times per side."""
+    conv = isinstance(layer, layers.Conv2D)
+    window = layer.kernel_size if conv else layer.pool_size
+    dilation = layer.dilation_rate if conv else (1, 1)
+    axes = [shapes.output_size_working(n, k, s, layer.padding, d)
+            for n, k, s, d in zip(shape[:2], window, layer.strides, dilation,
+                                  strict=True)]
+    working = axes[0] if axes[0] == axes[1] else " ; ".join(axes)
+    k = f"{window[0]}×{window[1]}"
+    if not conv:
+        return working, "0", say(words["pool"], layer=name, k=k,
+                                 s=layer.strides[0], working=working)
+    kh, kw = window
+    p_working = (f"({kh}*{kw}*{shape[2]} + {int(layer.use_bias)}) * "
+                 f"{layer.filters} = {params:,}")
+    key = "conv_same" if layer.padding == "same" else "conv"
+    return working, p_working, say(words[key], layer=name, k=k, c=shape[2],
+                                   f=layer.filters, working=working)
 
 
 def table(rows: list[Row], shown: int, lang: str, total: bool = False) -> Table:
@@ -182,7 +202,7 @@ def table(rows: list[Row], shown: int, lang: str, total: bool = False) -> Table:
     t.add_column(words["params"], justify="right")
     for i, row in enumerate(rows[:shown]):
         style = "bold on #1d3557" if i == shown - 1 and not total else None
-        t.add_row(f"{row.spec.layer_type}", fmt_shape(row.output_shape), row.working,
+        t.add_row(row.kind, fmt_shape(row.output_shape), row.working,
                   row.param_working, style=style)
     if total:
         t.add_section()
@@ -195,20 +215,22 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     """Frames for the built-in model, or for the saved model at ``model``."""
     words = TEXT[lang]
     if model is not None:
-        specs, input_shape = _load(model, size)
+        model_layers, input_shape = _load(model, size)
+        names = None
         intro = say(words["model_intro"], path=model, shape=fmt_shape(input_shape))
     else:
         n = size or SIZE[0]
-        specs, input_shape = CATS_VS_DOGS, (n, n, 3)
+        input_shape = (n, n, 3)
+        model_layers = build_cats_model(input_shape=input_shape).layers
+        names = book_names(model_layers)
         intro = say(words["intro"], shape=fmt_shape(input_shape))
-    rows = walk(specs, input_shape, lang)
+    rows = walk(model_layers, input_shape, lang, names)
     head = Text(f"  input {fmt_shape(input_shape)}", style="bold")
     frames = [Frame(Group(head, table(rows, 0, lang)), intro, key=True, hold=1.5)]
     for i, row in enumerate(rows):
         question = None
         if model is None and i in QUIZ_LAYERS:
-            question = Question(say(words["ask"], layer=row.spec.name,
-                                    kind=row.spec.layer_type,
+            question = Question(say(words["ask"], layer=row.name, kind=row.kind,
                                     shape=fmt_shape(row.input_shape)),
                                 ints_check(row.output_shape),
                                 fmt_shape(row.output_shape), row.caption)
@@ -220,26 +242,28 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
                         say(words["total"], total=f"{total:,}", sum=" + ".join(
                             f"{r.params:,}" for r in rows if r.params),
                             pct=round(100 * biggest.params / max(total, 1)),
-                            layer=f"{biggest.spec.layer_type} '{biggest.spec.name}'"),
+                            layer=f"{biggest.kind} '{biggest.name}'"),
                         key=True, hold=3,
                         data={"rows": rows, "total": total}))
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 
 def _load(path: str, size: int | None):
-    try:
-        from convsim.models import load_model
-    except ImportError as err:
-        raise ValueError(f"--model needs convsim.models, which could not be "
-                         f"imported: {err}") from None
+    """The layers of the saved model at ``path`` and the input shape to walk."""
     model = load_model(path)
-    input_shape = model_input_shape(model)
-    if input_shape is None:
+    try:
+        input_shape = tuple(model.input.shape[1:])
+    except AttributeError:  # saved before it knew its input: build it for one
+        input_shape = None
+    if input_shape is None or None in input_shape:
         if size is None:
             raise ValueError(f"The model in {path!r} does not record its input "
                              "shape; pass --size N for an N×N×3 input.")
-        input_shape = (size, size, 3)
-    return from_model(model), input_shape
+        channels = input_shape[-1] if input_shape and input_shape[-1] else 3
+        if input_shape is None:
+            model.build((None, size, size, channels))
+        input_shape = (size, size, channels)
+    return model.layers, input_shape
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

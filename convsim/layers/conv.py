@@ -76,10 +76,21 @@ class Conv2D(ActivatedLayer):
                      if self.use_bias else None)
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
-    def call(self, inputs, training=False):
+    def linear(self, inputs):
+        """The convolution before the activation: every output cell is
+        ``sum(patch * filter) + bias``, shaped ``(batch, out_h, out_w, filters)``.
+
+        :meth:`call` is ``activation(linear(inputs))``. It is public so that
+        :mod:`convsim.trace` can show the value a cell had before ReLU (or
+        sigmoid...) from the layer itself, not from a copy of its rule. The layer
+        must be built (called once, or part of a model with an input shape).
+        """
         bias = None if self.bias is None else self.bias.value
-        z = ops.conv(inputs, self.kernel.value, self.strides, self.padding,
-                     dilation_rate=self.dilation_rate, bias=bias)
+        return ops.conv(inputs, self.kernel.value, self.strides, self.padding,
+                        dilation_rate=self.dilation_rate, bias=bias)
+
+    def call(self, inputs, training=False):
+        z = self.linear(inputs)
         if training:
             self._x = inputs
         return self._activate(z, training)

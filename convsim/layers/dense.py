@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from convsim import initializers, ops
 from convsim.layers.base import ActivatedLayer, InputSpec
 from convsim.validation import positive_int
@@ -45,14 +47,26 @@ class Dense(ActivatedLayer):
                      if self.use_bias else None)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: features})
 
-    def call(self, inputs, training=False):
-        x2 = inputs.reshape(-1, inputs.shape[-1])
+    def linear(self, inputs):
+        """``inputs @ kernel + bias``: the layer before its activation, shaped
+        like ``inputs`` with the last axis turned into ``units``.
+
+        :meth:`call` is ``activation(linear(inputs))``. It is public so that
+        :mod:`convsim.trace` can show a unit's value before its activation
+        (softmax needs all of them) from the layer itself, not from a copy of
+        its rule. The layer must be built.
+        """
+        inputs = np.asarray(inputs, dtype=np.float32)
         bias = None if self.bias is None else self.bias.value
-        z = ops.dense(x2, self.kernel.value, bias)
+        z = ops.dense(inputs.reshape(-1, inputs.shape[-1]), self.kernel.value, bias)
+        return z.reshape(*inputs.shape[:-1], self.units)
+
+    def call(self, inputs, training=False):
+        z = self.linear(inputs)
         if training:
-            self._x2 = x2
+            self._x2 = inputs.reshape(-1, inputs.shape[-1])
             self._in_shape = inputs.shape
-        return self._activate(z.reshape(*inputs.shape[:-1], self.units), training)
+        return self._activate(z, training)
 
     def _backward_linear(self, dz, input_grad=True):
         dz2 = dz.reshape(-1, self.units)

@@ -144,9 +144,11 @@ def test_channels_sums_each_channel_then_adds_bias_and_relu():
 
 
 def test_shapes_walks_the_seed_model_with_the_right_working():
+    shapes.build()  # the model built before takes conv2d, max_pooling2d...
     lesson = shapes.build()
     final = lesson.frames[-1]
     rows = final.data["rows"]
+    assert [r.name for r in rows[:3]] == ["conv2d", "max_pooling2d", "conv2d_1"]
     assert [r.output_shape for r in rows] == [
         (148, 148, 32), (74, 74, 32), (72, 72, 64), (36, 36, 64), (34, 34, 128),
         (17, 17, 128), (15, 15, 128), (7, 7, 128), (6272,), (512,), (1,)]
