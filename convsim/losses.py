@@ -2,8 +2,14 @@
 
 A loss object gives one value per sample (:meth:`Loss.per_sample`) and its
 gradient (:meth:`Loss.gradient`); ``loss(y_true, y_pred)`` is the batch mean,
-which is what Keras reports and what ``fit`` minimises. The arithmetic (with
-Keras's clipping to ``[1e-7, 1 - 1e-7]``) lives in :mod:`convsim.kernels.losses`.
+which is what Keras reports and what ``fit`` minimises. The arithmetic lives in
+:mod:`convsim.kernels.losses`: Keras 3 semantics (``binary_crossentropy`` and
+``categorical_crossentropy`` of keras/src/backend/tensorflow/nn.py), clipping
+probabilities to ``[1e-7, 1 - 1e-7]`` rounded to float32, as Keras's float32
+tensors are, i.e. ``[1.0000000117e-07, 0.99999988]``: a probability of exactly 1
+for a label 0 costs ``-log(1 - 0.99999988) = 15.942``, one of exactly 0 for a
+label 1 costs ``-log(1.0000000117e-07) = 16.118``. The logs and the means are
+float64.
 
 Cross-entropies after a softmax/sigmoid output layer are computed *from the
 logits* during training and evaluation (see :attr:`Loss.fused_activation`):
@@ -135,9 +141,10 @@ class SparseCategoricalCrossentropy(Loss):
 class BinaryCrossentropy(Loss):
     """``-(t log p + (1 - t) log(1 - p))``, averaged over the last axis.
 
-    For a ``Dense(1, activation='sigmoid')`` output and 0/1 labels (the seed's
+    For a ``Dense(1, activation='sigmoid')`` output and 0/1 labels (the book's
     cats-vs-dogs model). Labels of shape ``(batch,)`` are accepted for outputs of
-    shape ``(batch, 1)``, as in Keras.
+    shape ``(batch, 1)``, as in Keras. Probabilities are clipped as in Keras 3
+    (module docstring): ``BinaryCrossentropy()([[0.0]], [[1.0]])`` is 15.942.
     """
 
     fused_activation = "sigmoid"

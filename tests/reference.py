@@ -241,6 +241,14 @@ def naive_softmax(x, axis=-1):
 
 # ---------------------------------------------------------------- losses (Keras 3)
 
+# Keras 3 clips float32 tensors (tf.clip_by_value(output, epsilon(), 1 - epsilon())
+# in keras/src/backend/tensorflow/nn.py), so its bounds are 1e-7 and 1 - 1e-7
+# rounded to float32. Written out here rather than computed by NumPy: the
+# nearest float32 to 1e-7, and 1 - 2**-23 (the float32 numbers below 1 are
+# 1 - k * 2**-24; 1 - 1e-7 is nearer to k = 2 than to k = 1).
+CLIP_LOW = 1.0000000116860974e-07
+CLIP_HIGH = 1 - 2**-23  # 0.99999988079071044921875
+
 
 def _log_sum_exp(row):
     m = max(row)
@@ -249,8 +257,9 @@ def _log_sum_exp(row):
 
 def naive_categorical_crossentropy(target, output, from_logits=False):
     """Per-sample loss, Keras 3: probabilities are rescaled to sum to 1 per row,
-    clipped to ``[1e-7, 1 - 1e-7]``, then ``-sum(t * log p)``; logits go through
-    log-softmax (log-sum-exp) and are never clipped."""
+    clipped to ``[CLIP_LOW, CLIP_HIGH]`` (1e-7 and 1 - 1e-7 as float32), then
+    ``-sum(t * log p)``; logits go through log-softmax (log-sum-exp) and are
+    never clipped."""
     t, o = np.asarray(target, np.float64), np.asarray(output, np.float64)
     losses = np.zeros(o.shape[0])
     for r in range(o.shape[0]):
@@ -259,7 +268,7 @@ def naive_categorical_crossentropy(target, output, from_logits=False):
             logp = [v - lse for v in o[r]]
         else:
             total = sum(o[r])
-            logp = [math.log(min(max(v / total, EPSILON), 1 - EPSILON)) for v in o[r]]
+            logp = [math.log(min(max(v / total, CLIP_LOW), CLIP_HIGH)) for v in o[r]]
         losses[r] = -sum(tk * lk for tk, lk in zip(t[r], logp, strict=True))
     return losses
 
@@ -275,7 +284,8 @@ def naive_sparse_categorical_crossentropy(labels, output, from_logits=False):
 
 def naive_binary_crossentropy(target, output, from_logits=False):
     """Mean over the last axis of ``-(t log p + (1 - t) log(1 - p))``, Keras 3:
-    probabilities clipped to ``[1e-7, 1 - 1e-7]``; logits through
+    probabilities clipped to ``[CLIP_LOW, CLIP_HIGH]`` (float32 1e-7 and
+    1 - 1e-7, so a label 0 on a probability 1 costs 23 log 2 = 15.942); logits through
     ``log sigmoid(z) = -log(1 + e^-z)`` written so it never overflows."""
     t, o = np.asarray(target, np.float64), np.asarray(output, np.float64)
     losses = np.zeros(o.shape[0])
@@ -287,7 +297,7 @@ def naive_binary_crossentropy(target, output, from_logits=False):
                 log_p = -_softplus(-v)
                 log_q = -_softplus(v)
             else:
-                p = min(max(v, EPSILON), 1 - EPSILON)
+                p = min(max(v, CLIP_LOW), CLIP_HIGH)
                 # log1p(-p), not log(1 - p): for p ~ 2e-7 the rounding of 1 - p
                 # (1e-16) is a 5e-10 relative error, too much for the finite
                 # differences next to the clip (the value is the same math)
