@@ -254,6 +254,24 @@ def test_binary_gradient_on_a_bound_is_the_one_sided_slope_inside(label, prob,
     assert_allclose(grad, [[slope]], rtol=RTOL)
 
 
+def test_logits_are_never_clipped():
+    """from_logits=True has no clip (log-sum-exp): a logit 20 on the wrong side
+    costs 20 + log(1 + e^-20), above both clipped worst costs (16.118, 15.942),
+    and a right one e^-20 = 2e-9, below the clipped 1e-7."""
+    wrong, right = 20 + math.log1p(math.exp(-20)), math.log1p(math.exp(-20))
+    assert_allclose(losses.binary_crossentropy([[0.0, 1.0]], [[20.0, -20.0]], True),
+                    [wrong], rtol=RTOL)
+    assert_allclose(losses.binary_crossentropy([[1.0, 0.0]], [[20.0, -20.0]], True),
+                    [right], rtol=RTOL)
+    assert_allclose(losses.categorical_crossentropy([[1.0, 0.0]], [[0.0, 20.0]],
+                                                    True), [wrong], rtol=RTOL)
+    assert_allclose(losses.categorical_crossentropy([[0.0, 1.0]], [[0.0, 20.0]],
+                                                    True), [right], rtol=RTOL)
+    sig = 1 / (1 + math.exp(-20))  # d/dz = (sigmoid(z) - t) / units
+    assert_allclose(losses.binary_crossentropy_backward([[0.0]], [[20.0]], True),
+                    [[sig]], rtol=RTOL)
+
+
 @pytest.mark.parametrize("kind", LOSSES)
 def test_huge_logits_stay_finite_and_exact(kind):
     forward, backward, reference = LOSSES[kind]
