@@ -131,6 +131,7 @@ class ConvTrace(_WindowSteps):
     """
 
     def __init__(self, layer, image, padding=None):
+        _check_layer(layer, layers.Conv2D, "a Conv2D")
         x = as_image(image)
         seen, pads = x, None
         if padding is not None:
@@ -188,6 +189,8 @@ class PoolTrace(_WindowSteps):
     """
 
     def __init__(self, layer, image):
+        _check_layer(layer, (layers.MaxPooling2D, layers.AveragePooling2D),
+                     "a MaxPooling2D or AveragePooling2D")
         x = as_image(image)
         self._setup(layer, x, x, layer.pool_size, (1, 1))
         self.pool_size = layer.pool_size
@@ -223,6 +226,7 @@ class DenseTrace(_Steps):
     unit for a vector input)."""
 
     def __init__(self, layer, inputs):
+        _check_layer(layer, layers.Dense, "a Dense")
         self.layer, self.name = layer, layer.name
         self.inputs = as_float32(inputs, "inputs")
         self.outputs = layer(self.inputs[None])[0]
@@ -258,6 +262,7 @@ class LayerTrace(_Steps):
     output only, zero steps."""
 
     def __init__(self, layer, inputs):
+        _check_layer(layer, layers.Layer, "a convsim")
         self.layer, self.name = layer, layer.name
         self.inputs = as_float32(inputs, "inputs")
         self.outputs = layer(self.inputs[None])[0]
@@ -273,10 +278,13 @@ def trace_layer(layer, image) -> ConvTrace | PoolTrace | DenseTrace | LayerTrace
         return PoolTrace(layer, image)
     if isinstance(layer, layers.Dense):
         return DenseTrace(layer, image)
-    if not isinstance(layer, layers.Layer):
-        raise TypeError(f"`layer` must be a convsim layer (convsim.layers). "
-                        f"Received: layer={layer!r} of type {type(layer).__name__}")
     return LayerTrace(layer, image)
+
+
+def _check_layer(layer, kinds, what: str) -> None:
+    if not isinstance(layer, kinds):
+        raise TypeError(f"`layer` must be {what} layer (convsim.layers). Received: "
+                        f"layer={layer!r} of type {type(layer).__name__}")
 
 
 def as_image(image) -> np.ndarray:

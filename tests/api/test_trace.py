@@ -332,6 +332,8 @@ def test_dense_on_more_than_a_vector_steps_through_every_position():
         softmax[0].value  # noqa: B018
     with pytest.raises(TypeError, match="`layer` must be a convsim layer"):
         trace.trace_layer(np.ones(3), x)
+    with pytest.raises(TypeError, match="`layer` must be a Conv2D layer.*Dense"):
+        trace.ConvTrace(dense, np.ones((4, 4)))
 
 
 # ------------------------------------------------------------ cost
