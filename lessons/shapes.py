@@ -14,7 +14,6 @@ to the 3,453,121 parameters that ``model.summary()`` prints.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from rich import box
@@ -24,7 +23,7 @@ from rich.text import Text
 
 from convsim import layers, shapes
 from convsim.experiments.book_models import build_cats_model
-from convsim.layers.graph import snake_case
+from convsim.layers.graph import fresh_names
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
@@ -117,15 +116,14 @@ def fmt_shape(shape) -> str:
     return "×".join(str(s) for s in shape)
 
 
-def walk(model_layers, input_shape, lang: str = "en", names=None) -> list[Row]:
+def walk(model_layers, input_shape, lang: str = "en") -> list[Row]:
     """The rows of the table: each layer's own output shape
     (``compute_output_shape``) and parameter count (``count_params``), with the
-    working from :mod:`convsim.shapes`. ``names`` are the names to show
-    (default: the layers' own). Rows keep no layer, so the model and its
-    weights (320 MB of Dense kernel for a 600×600 input) go once walked."""
+    working from :mod:`convsim.shapes`. Rows keep no layer, so the model and
+    its weights (320 MB of Dense kernel for a 600×600 input) go once walked."""
     words, rows, shape = TEXT[lang], [], tuple(input_shape)
-    names = names or [layer.name for layer in model_layers]
-    for layer, name in zip(model_layers, names, strict=True):
+    for layer in model_layers:
+        name = layer.name
         out = tuple(layer.compute_output_shape((None, *shape))[1:])
         params = layer.count_params()
         kind = type(layer).__name__
@@ -134,22 +132,6 @@ def walk(model_layers, input_shape, lang: str = "en", names=None) -> list[Row]:
         rows.append(Row(name, kind, shape, out, working, params, p_working, caption))
         shape = out
     return rows
-
-
-def book_names(model_layers) -> list[str]:
-    """The names the book's ``model.summary()`` prints: Keras's defaults in a
-    fresh session (``conv2d``, ``conv2d_1``, ``max_pooling2d``...).
-
-    The model this lesson builds takes the next free names of the running
-    session instead (``conv2d_4`` once other models exist), which would make
-    the narration depend on what ran before.
-    """
-    seen, names = Counter(), []
-    for layer in model_layers:
-        base = snake_case(type(layer).__name__)
-        names.append(f"{base}_{seen[base]}" if seen[base] else base)
-        seen[base] += 1
-    return names
 
 
 def _explain(layer, name, shape, out, params, words):
@@ -216,15 +198,14 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     words = TEXT[lang]
     if model is not None:
         model_layers, input_shape = _load(model, size)
-        names = None
         intro = say(words["model_intro"], path=model, shape=fmt_shape(input_shape))
     else:
         n = size or SIZE[0]
         input_shape = (n, n, 3)
-        model_layers = build_cats_model(input_shape=input_shape).layers
-        names = book_names(model_layers)
+        with fresh_names():  # the names the book's model.summary() prints
+            model_layers = build_cats_model(input_shape=input_shape).layers
         intro = say(words["intro"], shape=fmt_shape(input_shape))
-    rows = walk(model_layers, input_shape, lang, names)
+    rows = walk(model_layers, input_shape, lang)
     head = Text(f"  input {fmt_shape(input_shape)}", style="bold")
     frames = [Frame(Group(head, table(rows, 0, lang)), intro, key=True, hold=1.5)]
     for i, row in enumerate(rows):

@@ -11,10 +11,11 @@ in which the layers run (:func:`nodes_between`); that is how ``model.input``,
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 
-__all__ = ["KerasTensor", "Node", "nodes_between", "reset_names", "snake_case",
-           "unique_name"]
+__all__ = ["KerasTensor", "Node", "fresh_names", "nodes_between", "reset_names",
+           "snake_case", "unique_name"]
 
 _NAME_COUNTS: collections.Counter = collections.Counter()
 
@@ -28,6 +29,20 @@ def unique_name(base: str) -> str:
 
 def reset_names() -> None:
     _NAME_COUNTS.clear()
+
+
+@contextlib.contextmanager
+def fresh_names():
+    """Inside the block, layers and models are named as in a fresh session
+    (``conv2d``, ``conv2d_1``, ...); afterwards the session's own counting
+    goes on where it was. For showing a model with the names the book prints,
+    whatever ran before."""
+    global _NAME_COUNTS
+    saved, _NAME_COUNTS = _NAME_COUNTS, collections.Counter()
+    try:
+        yield
+    finally:
+        _NAME_COUNTS = saved
 
 
 def snake_case(class_name: str) -> str:

@@ -156,3 +156,15 @@ def test_a_frozen_model_does_not_train():
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert model.trainable_weights == [] and len(model.non_trainable_weights) == 2
+
+
+def test_fresh_names_name_layers_as_a_new_session_then_counting_goes_on():
+    from convsim.layers.graph import fresh_names
+
+    layers.Dense(1)  # the session has handed out 'dense' (or more) already
+    before = layers.Dense(1).name
+    with fresh_names():
+        inside = [layers.Dense(1).name, layers.Dense(1).name]
+    after = layers.Dense(1).name
+    assert inside == ["dense", "dense_1"]
+    assert int(after.rpartition("_")[2]) == int(before.rpartition("_")[2]) + 1
