@@ -38,7 +38,7 @@ class Conv2D(ActivatedLayer):
 
     The kernel is ``(kernel_h, kernel_w, in_channels, filters)``: the layer has
     ``kernel_h * kernel_w * in_channels * filters + filters`` parameters
-    (3*3*1*32 + 32 = 320 for the seed's first layer).
+    (3*3*1*32 + 32 = 320 for the first layer of the book's MNIST convnet).
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
