@@ -130,7 +130,7 @@ def test_augmentation_cli_prints_and_saves_the_2x2_grid(photo, tmp_path):
                     console=console) == 0
     assert f"Saved {grid}" in console.file.getvalue()
     with Image.open(grid) as picture:
-        assert picture.size == (500, 500)  # the seed's figsize=(5, 5)
+        assert picture.size == (500, 500)  # the notes' figsize=(5, 5)
         pixels = np.asarray(picture.convert("L"))
     # four pictures: the quadrants are not blank
     for quadrant in (pixels[:250, :250], pixels[:250, 250:], pixels[250:, :250],
