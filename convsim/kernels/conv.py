@@ -1,4 +1,10 @@
-"""2D convolution, forward and backward, over float32 NHWC arrays.
+"""2D convolution, forward and backward, over float32 NHWC arrays: the fast paths.
+
+What these kernels compute is defined by the literal loops of
+:mod:`convsim.kernels.reference` ("for every output cell, sum(patch * filter)
++ bias", and its two gradients): read those to see how a convolution is done.
+Every fast path below names its twin there, and ``tests/kernels`` pins each of
+them equal to it. This module is about doing the same arithmetic fast.
 
 Shapes follow Keras (channels_last):
 
@@ -9,38 +15,35 @@ Shapes follow Keras (channels_last):
 Padding arrives here already resolved into four numbers (top, bottom, left,
 right) by :mod:`convsim.shapes`, so these kernels never guess: 'same' with
 stride 2 on an even input has ``pad_bottom = pad_top + 1`` exactly as in
-TensorFlow. Padding cells are zeros and are never written to memory.
+TensorFlow. Padding cells are zeros.
 
-How the work is done (chosen by measurement, see ``bench/kernels.py``):
+How the work is done (chosen by measurement, see ``bench/kernels.py --paths``),
+one function per path:
 
-* ``im2col``: each output position's receptive field (the *patch*) is copied
-  into one row of a matrix, so the convolution becomes one matrix product
-  ``patches @ kernel`` that NumPy hands to BLAS. Numba cannot call BLAS itself
-  without SciPy, and BLAS is far faster than any loop we could write for the
-  wide layers, so the products happen in NumPy, outside the jitted code. The
-  patches are copied a few hundred rows at a time into a buffer that stays in
-  the CPU cache (:mod:`convsim.kernels.patches`), and groups of images are
-  spread over the cores as tasks (:mod:`convsim.runtime.tasks`).
-* ``_conv2d_direct`` is the literal loop "for every output cell, multiply the
-  patch by the filter and add it up"; it is used where it measured faster
-  (thin patches, see ``DIRECT_MAX_PATCH``, where a patch row is too short for
-  BLAS to shine), and so is its twin for dL/dkernel. dL/dx always
-  uses BLAS and puts the patch gradients back with ``add_patches_back``.
+* im2col + BLAS (:mod:`convsim.kernels.patches`): each output position's
+  receptive field (the *patch*) is copied into one row of a matrix, so the
+  convolution becomes one matrix product ``patches @ kernel`` that NumPy hands
+  to BLAS. Numba cannot call BLAS itself without SciPy, and BLAS is far faster
+  than any loop we could write for the wide layers, so the products happen in
+  NumPy, outside the jitted code. dL/dx always takes this path.
+* :func:`_conv2d_direct` and :func:`_kernel_grad_direct`: the direct loops,
+  used where they measured faster: thin patches (``DIRECT_MAX_PATCH``), whose
+  rows are too short for BLAS to shine.
+* :func:`_bias_grad`: dL/dbias, a float64 sum.
 
-Every jitted direct loop runs ``prange`` over the batch, and each iteration
-writes only its own image's slice; the BLAS tasks each own whole images. So
-there are no races.
+:func:`conv2d_forward` and :func:`conv2d_backward` choose the path. The direct
+forward loop runs ``prange`` over the batch and each iteration writes only its
+own image's slice; the direct dL/dkernel loop gives each thread its own total;
+the BLAS tasks each own whole images. So there are no races.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 from numba import njit, prange
 
-from convsim.kernels.patches import add_patches_back, copy_patches
-from convsim.runtime.tasks import run_tasks, scratch, thread_count
+from convsim.kernels.patches import conv2d_backward_im2col, conv2d_im2col
+from convsim.runtime.tasks import thread_count
 
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
 # beat im2col + BLAS, forward and for dL/dkernel: only the thin patches of a
@@ -51,183 +54,183 @@ from convsim.runtime.tasks import run_tasks, scratch, thread_count
 # (patch 288): forward 41.9 vs 27.3, dL/dkernel 56.3 vs 32.9.
 DIRECT_MAX_PATCH = 16
 
-# Output positions the direct dL/dkernel loop sums in float32 before adding the
-# result to its float64 total (whole output rows; at least one row).
+# Output cells the direct dL/dkernel loop sums in float32 before adding the
+# result to its float64 total (a multiple of four: cells come four at a time).
 FLOAT32_TERMS = 256
-
-# Output positions copied and multiplied at once: 512 rows of a 3x3x128 patch
-# are 2.4 MB, which stays in the CPU's cache between the copy and the product.
-CHUNK_ROWS = 512
-
 
 def _direct(patch: int) -> bool:
     """Whether a convolution with patches this long takes the direct loops."""
     return patch <= DIRECT_MAX_PATCH
 
 
+# ---------------------------------------------------------------- direct loops
+#
+# What the direct loops compute is the literal loop of reference.conv2d; how
+# they are shaped was chosen by measurement (bench/kernels.py --paths):
+#
+# * Four output cells at a time. A first layer on one-channel images has patches
+#   of 9 values and 32 filters, so one cell is only 9 x 32 products: loop
+#   overhead and memory traffic cost more than the arithmetic. With four cells,
+#   every weight (forward) or input value (dL/dkernel) loaded from memory
+#   serves four products instead of one: 1.5-2x faster.
+# * On a zero-padded copy of each image (one image at a time, which stays in
+#   the CPU cache), as the reference pads it: no test for "is this cell in the
+#   padding?" in the inner loops.
+# * Output cells in reading order across the rows, so four at a time fit all
+#   but the last cells of an image (MNIST's 26 x 26 = 169 fours), rather than
+#   leaving a remainder at the end of every row. The cells missing after the
+#   last four read a block of zeros placed after the image and are not stored,
+#   so they add nothing.
+#
+# The image is flattened: patch value t of output cell p is
+# image[starts[p] + offsets[t]] (see _direct_layout), so a patch is read like
+# the row of kernel.reshape(-1, filters) it is multiplied with.
+
+
+@njit(cache=True)
+def _direct_layout(h, w, c, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h,
+                   out_w):
+    """Where the direct loops find each window: ``(size, cols, starts, offsets)``.
+
+    An image is copied with its zeros around it into a flat buffer of ``size``
+    values: ``rows * cols * c`` for the padded image (every window fits), then
+    a block of zeros as tall as a window. ``starts[p]`` is where the window of
+    output cell ``p`` (in reading order) begins; ``offsets[t]`` is where patch
+    value ``t`` sits from there, in (row in window, column in window, channel)
+    order. Three more ``starts`` point at the zero block, for the cells that
+    are missing when the cells do not come in fours.
+    """
+    rows = max((out_h - 1) * sh + (kh - 1) * dh + 1, pad_top + h)
+    cols = max((out_w - 1) * sw + (kw - 1) * dw + 1, pad_left + w)
+    size = (rows + (kh - 1) * dh + 1) * cols * c
+    starts = np.full(out_h * out_w + 3, rows * cols * c, dtype=np.int64)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            starts[oy * out_w + ox] = (oy * sh * cols + ox * sw) * c
+    offsets = np.empty(kh * kw * c, dtype=np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            for ch in range(c):
+                offsets[(i * kw + j) * c + ch] = (i * dh * cols + j * dw) * c + ch
+    return size, cols, starts, offsets
+
+
 @njit(cache=True, inline="always")
-def _add_patch_row(acc, x, kernel, b, iy, ix, i, j):
-    """``acc += x[b, iy, ix, :] @ kernel[i, j]``: one input cell's channels times
-    the filter weights at window position (i, j). Skipped when ``ix`` is a padding
-    column (padding cells are zeros)."""
-    if ix < 0 or ix >= x.shape[2]:
-        return
-    for ch in range(x.shape[3]):
-        v = x[b, iy, ix, ch]
-        for k in range(acc.size):  # innermost over filters: contiguous
-            acc[k] += v * kernel[i, j, ch, k]
+def _copy_padded(x, b, pad_top, pad_left, cols, image):
+    """Copy image ``b`` into the flat buffer ``image`` at its place inside the
+    padding. Only the image's cells are written: the zeros around it stay."""
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    for r in range(h):
+        first = ((pad_top + r) * cols + pad_left) * c  # where row r's cells go
+        for col in range(w):
+            for ch in range(c):
+                image[first + col * c + ch] = x[b, r, col, ch]
+
+
+@njit(cache=True, inline="always")
+def _four_starts(starts, p):
+    """Where the windows of output cells ``p`` to ``p + 3`` begin."""
+    return starts[p], starts[p + 1], starts[p + 2], starts[p + 3]
 
 
 @njit(cache=True, parallel=True)
 def _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w):
-    """Literal convolution: each output cell is sum(patch * filter) + bias.
+    """Forward by the direct loop: every output cell is sum(patch * filter) + bias.
 
-    Output cells are computed four at a time along a row (``a0``..``a3``): every
-    weight read from memory is then used four times instead of once, which
-    made this loop 1.5-2x faster (bench/kernels.py). Cells left over at the end
-    of a row, and windows that overlap the left/right padding, take the one-cell
-    path (:func:`_add_patch_row`).
+    The fast twin of :func:`convsim.kernels.reference.conv2d`, shaped as the
+    comment above says; ``a0``..``a3`` are the running sums of four output
+    cells, one value per filter.
     """
-    n, h, w, c = x.shape
-    kh, kw, _, f = kernel.shape
-    y = np.empty((n, out_h, out_w, f), dtype=np.float32)
-    full = out_w - out_w % 4  # output columns done four at a time
+    n, h, w = x.shape[0], x.shape[1], x.shape[2]
+    kh, kw, c, f = kernel.shape
+    size, cols, starts, offsets = _direct_layout(h, w, c, kh, kw, sh, sw, dh, dw,
+                                                 pad_top, pad_left, out_h, out_w)
+    weights = kernel.reshape(kh * kw * c, f)  # row t: every filter's weight t
+    positions = out_h * out_w
+    y = np.empty((n, positions, f), dtype=np.float32)
     for b in prange(n):
+        image = np.zeros(size, dtype=np.float32)
+        _copy_padded(x, b, pad_top, pad_left, cols, image)
         a0 = np.empty(f, dtype=np.float32)
         a1 = np.empty(f, dtype=np.float32)
         a2 = np.empty(f, dtype=np.float32)
         a3 = np.empty(f, dtype=np.float32)
-        for oy in range(out_h):
-            for ox in range(0, full, 4):
-                a0[:] = bias
-                a1[:] = bias
-                a2[:] = bias
-                a3[:] = bias
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue  # a padding row
-                    for j in range(kw):
-                        ix = ox * sw + j * dw - pad_left  # for cell ox; ox+q adds q*sw
-                        if ix < 0 or ix + 3 * sw >= w:  # some cell in the padding
-                            _add_patch_row(a0, x, kernel, b, iy, ix, i, j)
-                            _add_patch_row(a1, x, kernel, b, iy, ix + sw, i, j)
-                            _add_patch_row(a2, x, kernel, b, iy, ix + 2 * sw, i, j)
-                            _add_patch_row(a3, x, kernel, b, iy, ix + 3 * sw, i, j)
-                            continue
-                        for ch in range(c):
-                            v0 = x[b, iy, ix, ch]
-                            v1 = x[b, iy, ix + sw, ch]
-                            v2 = x[b, iy, ix + 2 * sw, ch]
-                            v3 = x[b, iy, ix + 3 * sw, ch]
-                            for k in range(f):
-                                weight = kernel[i, j, ch, k]
-                                a0[k] += v0 * weight
-                                a1[k] += v1 * weight
-                                a2[k] += v2 * weight
-                                a3[k] += v3 * weight
-                y[b, oy, ox, :] = a0
-                y[b, oy, ox + 1, :] = a1
-                y[b, oy, ox + 2, :] = a2
-                y[b, oy, ox + 3, :] = a3
-            for ox in range(full, out_w):
-                a0[:] = bias
-                for i in range(kh):
-                    iy = oy * sh + i * dh - pad_top
-                    if iy < 0 or iy >= h:
-                        continue
-                    for j in range(kw):
-                        ix = ox * sw + j * dw - pad_left
-                        _add_patch_row(a0, x, kernel, b, iy, ix, i, j)
-                y[b, oy, ox, :] = a0
-    return y
-
-
-@njit(cache=True, inline="always")
-def _add_cell_grad(acc, x, dy, b, iy, ix, oy, ox, i, j):
-    """``acc[i, j] += outer(x[b, iy, ix, :], dy[b, oy, ox, :])``: one output
-    cell's share of dL/dkernel at window position (i, j); nothing for a padding
-    cell."""
-    if ix < 0 or ix >= x.shape[2]:
-        return
-    for ch in range(x.shape[3]):
-        v = x[b, iy, ix, ch]
-        for k in range(dy.shape[3]):
-            acc[i, j, ch, k] += v * dy[b, oy, ox, k]
-
-
-@njit(cache=True, inline="always")
-def _add_output_row_grad(acc, x, dy, b, oy, sh, sw, dh, dw, pad_top, pad_left):
-    """``acc`` += the dL/dkernel terms of output row ``oy`` of image ``b``.
-
-    Four output cells at a time where their windows are inside the image (every
-    input value read then serves four products), one at a time elsewhere.
-    """
-    h, w, c = x.shape[1], x.shape[2], x.shape[3]
-    kh, kw = acc.shape[0], acc.shape[1]
-    out_w, f = dy.shape[2], dy.shape[3]
-    full = out_w - out_w % 4
-    for ox in range(0, full, 4):
-        for i in range(kh):
-            iy = oy * sh + i * dh - pad_top
-            if iy < 0 or iy >= h:
-                continue
-            for j in range(kw):
-                ix = ox * sw + j * dw - pad_left
-                if ix < 0 or ix + 3 * sw >= w:  # some cell in the padding
-                    for q in range(4):
-                        _add_cell_grad(acc, x, dy, b, iy, ix + q * sw, oy, ox + q,
-                                       i, j)
-                    continue
-                for ch in range(c):
-                    v0 = x[b, iy, ix, ch]
-                    v1 = x[b, iy, ix + sw, ch]
-                    v2 = x[b, iy, ix + 2 * sw, ch]
-                    v3 = x[b, iy, ix + 3 * sw, ch]
-                    for k in range(f):
-                        acc[i, j, ch, k] += (v0 * dy[b, oy, ox, k]
-                                             + v1 * dy[b, oy, ox + 1, k]
-                                             + v2 * dy[b, oy, ox + 2, k]
-                                             + v3 * dy[b, oy, ox + 3, k])
-    for ox in range(full, out_w):
-        for i in range(kh):
-            iy = oy * sh + i * dh - pad_top
-            if iy < 0 or iy >= h:
-                continue
-            for j in range(kw):
-                ix = ox * sw + j * dw - pad_left
-                _add_cell_grad(acc, x, dy, b, iy, ix, oy, ox, i, j)
+        for p in range(0, positions, 4):
+            s0, s1, s2, s3 = _four_starts(starts, p)
+            a0[:] = bias
+            a1[:] = bias
+            a2[:] = bias
+            a3[:] = bias
+            for t in range(offsets.size):
+                o = offsets[t]
+                v0, v1, v2, v3 = (image[s0 + o], image[s1 + o], image[s2 + o],
+                                  image[s3 + o])
+                for k in range(f):  # innermost over filters: contiguous
+                    weight = weights[t, k]
+                    a0[k] += v0 * weight
+                    a1[k] += v1 * weight
+                    a2[k] += v2 * weight
+                    a3[k] += v3 * weight
+            y[b, p] = a0
+            if p + 1 < positions:  # the last four may be fewer
+                y[b, p + 1] = a1
+            if p + 2 < positions:
+                y[b, p + 2] = a2
+            if p + 3 < positions:
+                y[b, p + 3] = a3
+    return y.reshape(n, out_h, out_w, f)
 
 
 @njit(cache=True, parallel=True)
 def _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, pad_top, pad_left, shares):
-    """dL/dkernel by the literal loop: every (patch value) * (output gradient).
+    """dL/dkernel by the direct loop: the sum over every output cell of
+    (patch) * (that cell's gradient), four cells at a time.
 
-    The batch is split into ``shares`` parts, one per thread (images t,
-    t + shares, ...),
-    and each share has its own float64 total, so threads never write the same
-    memory. Products are first summed in float32 over whole output rows, at
-    most ``FLOAT32_TERMS`` positions, then added to the float64 total: no
-    float32 drift over the ~20,000 positions of a 150x150 image, without
+    The dL/dkernel of the fast twin of
+    :func:`convsim.kernels.reference.conv2d_backward`, shaped as the comment
+    above says. The batch is split into ``shares`` parts, one per thread
+    (images t, t + shares, ...), and each share has its own float64 total, so
+    threads never write the same memory. Products are first summed in float32
+    over ``FLOAT32_TERMS`` output cells at most, then added to the float64
+    total: no float32 drift over the ~20,000 cells of a 150x150 image, without
     paying float64 for every product.
     """
-    n, c = x.shape[0], x.shape[3]
+    n, h, w, c = x.shape
     out_h, out_w, f = dy.shape[1], dy.shape[2], dy.shape[3]
-    partial = np.zeros((shares, kh, kw, c, f), dtype=np.float64)
-    rows_per_sum = max(1, FLOAT32_TERMS // max(out_w, 1))
+    size, cols, starts, offsets = _direct_layout(h, w, c, kh, kw, sh, sw, dh, dw,
+                                                 pad_top, pad_left, out_h, out_w)
+    positions = out_h * out_w
+    gradients = dy.reshape(n, positions, f)
+    totals = np.zeros((shares, offsets.size * f), dtype=np.float64)
     for share in prange(shares):
-        acc = np.zeros((kh, kw, c, f), dtype=np.float32)
-        flat_acc = acc.reshape(-1)
-        flat_total = partial[share].reshape(-1)
+        image = np.zeros(size, dtype=np.float32)
+        acc = np.zeros((offsets.size, f), dtype=np.float32)
+        no_gradient = np.zeros(f, dtype=np.float32)  # for the missing cells
         for b in range(share, n, shares):
-            for oy in range(out_h):
-                _add_output_row_grad(acc, x, dy, b, oy, sh, sw, dh, dw, pad_top,
-                                     pad_left)
-                if (oy + 1) % rows_per_sum == 0 or oy == out_h - 1:
-                    for e in range(flat_acc.size):  # float32 sum -> float64 total
-                        flat_total[e] += flat_acc[e]
-                        flat_acc[e] = 0.0
-    return partial.sum(axis=0)
+            _copy_padded(x, b, pad_top, pad_left, cols, image)
+            for p in range(0, positions, 4):
+                s0, s1, s2, s3 = _four_starts(starts, p)
+                g0 = gradients[b, p]
+                g1 = gradients[b, p + 1] if p + 1 < positions else no_gradient
+                g2 = gradients[b, p + 2] if p + 2 < positions else no_gradient
+                g3 = gradients[b, p + 3] if p + 3 < positions else no_gradient
+                for t in range(offsets.size):
+                    o = offsets[t]
+                    v0, v1, v2, v3 = (image[s0 + o], image[s1 + o], image[s2 + o],
+                                      image[s3 + o])
+                    for k in range(f):
+                        acc[t, k] += v0 * g0[k] + v1 * g1[k] + v2 * g2[k] + v3 * g3[k]
+                if (p + 4) % FLOAT32_TERMS == 0 or p + 4 >= positions:
+                    _add_to_total(acc.reshape(-1), totals[share])
+    return totals.sum(axis=0).reshape(kh, kw, c, f)
+
+
+@njit(cache=True, inline="always")
+def _add_to_total(acc, total):
+    """``total += acc`` (float32 sums into the float64 total), then ``acc = 0``."""
+    for e in range(acc.size):
+        total[e] += acc[e]
+        acc[e] = 0.0
 
 
 @njit(cache=True)
@@ -235,7 +238,10 @@ def _bias_grad(dy_rows):
     """dL/dbias: ``dy`` ``(positions, filters)`` summed over every position of
     every image, in float64. (NumPy's ``sum(axis=0, dtype=np.float64)`` gives
     the same numbers but converts in small buffers: 5.4 ms instead of 0.9 ms
-    for the 103,680 positions of the cats-vs-dogs second layer.)"""
+    for the 103,680 positions of the cats-vs-dogs second layer.)
+
+    The dL/dbias of the fast twin of
+    :func:`convsim.kernels.reference.conv2d_backward`."""
     total = np.zeros(dy_rows.shape[1], dtype=np.float64)
     for r in range(dy_rows.shape[0]):
         for j in range(dy_rows.shape[1]):
@@ -243,58 +249,67 @@ def _bias_grad(dy_rows):
     return total
 
 
-def _image_groups(n: int, per_image: int) -> list[tuple[int, int]]:
-    """Output positions ``(start, stop)`` of groups of whole images: one group
-    per task, with about ``CHUNK_ROWS`` positions or more (at least one image),
-    and at least one group per thread when the batch allows it."""
-    per_group = max(1, CHUNK_ROWS // max(per_image, 1))
-    per_group = min(per_group, max(1, -(-n // thread_count())))
-    return [(b * per_image, min(b + per_group, n) * per_image)
-            for b in range(0, n, per_group)]
+# ---------------------------------------------------------------- entry points
 
 
-def _chunks(start: int, stop: int):
-    """``(first, last)`` position ranges of at most ``CHUNK_ROWS``."""
-    for first in range(start, stop, CHUNK_ROWS):
-        yield first, min(first + CHUNK_ROWS, stop)
+def _check_geometry(x, kernel, strides, pads, dilation, out) -> None:
+    """Refuse shapes and geometry that would make a kernel index outside its
+    arrays (Numba does not check bounds). :mod:`convsim.ops` and
+    :mod:`convsim.shapes` never produce them; this guards direct callers.
+    ``out`` is the shape of ``y`` (or ``dy``): ``(batch, out_h, out_w,
+    filters)``."""
+    good = (
+        x.ndim == 4 and kernel.ndim == 4 and len(out) == 4
+        and x.shape[3] == kernel.shape[2] and out[0] == x.shape[0]
+        and out[3] == kernel.shape[3]
+        and min(*strides, *dilation) >= 1 and min(pads) >= 0 and min(out) >= 0
+    )
+    if not good:
+        raise ValueError(
+            f"Inconsistent convolution geometry. Received: x.shape={x.shape}, "
+            f"kernel.shape={kernel.shape}, output shape {tuple(out)}, "
+            f"strides={strides}, pads={pads}, dilation={dilation}")
 
 
 def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
-    """Convolution output ``(batch, out_h, out_w, filters)``.
+    """Convolution output ``(batch, out_h, out_w, filters)``: the direct loop
+    (:func:`_conv2d_direct`) for thin patches, im2col + BLAS
+    (:func:`~convsim.kernels.patches.conv2d_im2col`) otherwise.
+
+    Twin of :func:`convsim.kernels.reference.conv2d`, which computes the same
+    numbers with the literal loop.
 
     Args:
         x: float32 ``(batch, height, width, in_channels)``, C-contiguous.
-        kernel: float32 ``(kernel_h, kernel_w, in_channels, filters)``.
+        kernel: float32 ``(kernel_h, kernel_w, in_channels, filters)``,
+            C-contiguous.
         bias: float32 ``(filters,)`` (zeros when the layer has no bias).
         strides, dilation: ``(sh, sw)``, ``(dh, dw)``.
         pads: ``(top, bottom, left, right)`` zeros, from :mod:`convsim.shapes`.
         out_hw: ``(out_h, out_w)``, from :mod:`convsim.shapes`.
     """
-    n = x.shape[0]
     kh, kw, c, f = kernel.shape
     (sh, sw), (dh, dw), (out_h, out_w) = strides, dilation, out_hw
+    _check_geometry(x, kernel, strides, pads, dilation, (x.shape[0], out_h, out_w, f))
+    if bias.shape != (f,):
+        raise ValueError(f"`bias` must have shape ({f},). Received: {bias.shape}")
     top, left = pads[0], pads[2]
     if _direct(kh * kw * c):
         return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)
-    k = kh * kw * c
-    weights = kernel.reshape(k, f)
     geometry = (kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
-    y = np.empty((n * out_h * out_w, f), dtype=np.float32)  # one row per position
-
-    def task(start, stop):
-        """Output rows ``start:stop``: copy patches, multiply, chunk by chunk."""
-        cols = scratch("patches", CHUNK_ROWS, k)
-        for first, last in _chunks(start, stop):
-            copy_patches(x, first, last, *geometry, cols)
-            np.matmul(cols[:last - first], weights, out=y[first:last])
-
-    run_tasks([partial(task, *group) for group in _image_groups(n, out_h * out_w)])
-    y += bias
-    return y.reshape(n, out_h, out_w, f)
+    return conv2d_im2col(x, kernel, bias, geometry)
 
 
 def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
-    """Gradients ``(dx, dkernel, dbias)`` of a convolution, given ``dy = dL/dy``.
+    """Gradients ``(dx, dkernel, dbias)`` of a convolution, given ``dy = dL/dy``
+    (float32 ``(batch, out_h, out_w, filters)``, C-contiguous).
+
+    Twin of :func:`convsim.kernels.reference.conv2d_backward`, which computes
+    the same numbers with the literal loop. dL/dkernel by the direct loop
+    (:func:`_kernel_grad_direct`) for thin patches, otherwise with dL/dx in
+    one im2col + BLAS pass
+    (:func:`~convsim.kernels.patches.conv2d_backward_im2col`); dL/dbias by
+    :func:`_bias_grad`.
 
     ``dx`` is ``None`` when ``input_grad`` is False (a model's first layer needs
     no gradient for its input, and skipping it saves a third of the work).
@@ -303,48 +318,27 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True):
     of terms for a batch of 150x150 images), so they are accumulated in float64:
     the total does not drift the way one long float32 running sum would.
     Patches up to ``DIRECT_MAX_PATCH`` values use the direct loop (float32 sums
-    per output row, added in float64); otherwise BLAS sums ``CHUNK_ROWS``
-    positions at a time in float32 and the chunk results are added in float64.
+    of ``FLOAT32_TERMS`` output cells, added in float64); otherwise BLAS sums
+    ``patches.CHUNK_ROWS`` positions at a time in float32 and the chunk results
+    are added in float64.
     """
-    n, h, w, c = x.shape
-    kh, kw, _, f = kernel.shape
-    out_h, out_w = dy.shape[1], dy.shape[2]
+    n = x.shape[0]
+    kh, kw, c, f = kernel.shape
     (sh, sw), (dh, dw) = strides, dilation
+    _check_geometry(x, kernel, strides, pads, dilation, dy.shape)
     top, left = pads[0], pads[2]
-    k = kh * kw * c
+    geometry = (kh, kw, sh, sw, dh, dw, top, left, dy.shape[1], dy.shape[2])
     dbias = _bias_grad(dy.reshape(-1, f)).astype(np.float32)
-    direct = _direct(k)
+    direct = _direct(kh * kw * c)
+    dx = None
     if direct:
         shares = max(1, min(n, thread_count()))  # one per thread
         dkernel = _kernel_grad_direct(x, dy, kh, kw, sh, sw, dh, dw, top, left,
                                       shares)
-    dx = np.zeros_like(x) if input_grad else None
     if input_grad or not direct:
-        dy_rows = dy.reshape(-1, f)
-        weights_t = kernel.reshape(k, f).T
-        geometry = (kh, kw, sh, sw, dh, dw, top, left, out_h, out_w)
-
-        def task(start, stop):
-            """dL/dx for these images (no other task touches them) and, unless
-            the direct loop did it, their share of dL/dkernel in float64."""
-            total = None if direct else np.zeros((k, f), dtype=np.float64)
-            cols = scratch("patches", CHUNK_ROWS, k)
-            dcols = scratch("patch_grads", CHUNK_ROWS, k)
-            for first, last in _chunks(start, stop):
-                rows = dy_rows[first:last]
-                if not direct:
-                    copy_patches(x, first, last, *geometry, cols)
-                    total += cols[:last - first].T @ rows
-                if input_grad:
-                    np.matmul(rows, weights_t, out=dcols[:last - first])
-                    add_patches_back(dcols, first, last, *geometry, dx)
-            return total
-
-        groups = _image_groups(n, out_h * out_w)
-        totals = run_tasks([partial(task, *group) for group in groups])
+        dx, blas_dkernel = conv2d_backward_im2col(x, kernel, dy, geometry,
+                                                  input_grad, kernel_grad=not direct)
         if not direct:
-            dkernel = np.zeros((k, f), dtype=np.float64)
-            for total in totals:  # in image order, whichever task ended first
-                dkernel += total
+            dkernel = blas_dkernel
     dkernel = dkernel.astype(np.float32).reshape(kh, kw, c, f)
     return dx, dkernel, dbias

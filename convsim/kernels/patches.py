@@ -1,26 +1,40 @@
-"""im2col and its adjoint for a range of output positions.
+"""The im2col + BLAS path of the convolution: patches copied into rows, then
+one matrix product.
 
 A convolution is one matrix product once every output position's receptive
 field (its *patch*) is laid out as a row: ``patches @ kernel.reshape(-1,
 filters)`` gives every output cell at once, and BLAS computes such products
 far faster than any loop we can write. Copying the patches of a whole batch
 would take a lot of memory (a batch of twenty 150x150 photos: 120 MB for the
-second layer), so convsim copies a few hundred rows at a time into a small
-buffer that stays in the CPU cache, multiplies, and moves on
-(:mod:`convsim.kernels.conv` drives this).
+second layer), so :func:`conv2d_im2col` and :func:`conv2d_backward_im2col` copy
+``CHUNK_ROWS`` rows at a time into a small buffer that stays in the CPU cache,
+multiply, and move on; groups of whole images run as tasks on every core
+(:mod:`convsim.runtime.tasks`). :mod:`convsim.kernels.conv` chooses between
+this path and its direct loops; both compute the literal loops of
+:mod:`convsim.kernels.reference` (row ``r`` of the patches is
+``reference.window(...)`` of position ``r``, flattened).
 
 Output positions are numbered over the whole batch: position ``p`` is image
 ``p // (out_h * out_w)``, row ``(p // out_w) % out_h``, column ``p % out_w``.
 A patch row lists the window's cells in (row in window, column in window,
 channel) order, the order of ``kernel.reshape(kh * kw * in_channels, filters)``.
 
-``nogil=True``: these loops release Python's GIL, so several Python threads
-can copy patches at the same time.
+``nogil=True``: the copying loops release Python's GIL, so several Python
+threads can copy patches at the same time.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+import numpy as np
 from numba import njit
+
+from convsim.runtime.tasks import run_tasks, scratch, thread_count
+
+# Output positions copied and multiplied at once: 512 rows of a 3x3x128 patch
+# are 2.4 MB, which stays in the CPU's cache between the copy and the product.
+CHUNK_ROWS = 512
 
 
 @njit(cache=True, nogil=True)
@@ -79,3 +93,92 @@ def add_patches_back(dcols, start, stop, kh, kw, sh, sw, dh, dw, pad_top, pad_le
                 first = (i * kw + j) * c
                 for ch in range(c):
                     dx[b, iy, ix, ch] += dcols[r, first + ch]
+
+
+def _image_groups(n: int, per_image: int) -> list[tuple[int, int]]:
+    """Output positions ``(start, stop)`` of groups of whole images: one group
+    per task, with about ``CHUNK_ROWS`` positions or more (at least one image),
+    and at least one group per thread when the batch allows it."""
+    per_group = max(1, CHUNK_ROWS // max(per_image, 1))
+    per_group = min(per_group, max(1, -(-n // thread_count())))
+    return [(b * per_image, min(b + per_group, n) * per_image)
+            for b in range(0, n, per_group)]
+
+
+def _chunks(start: int, stop: int):
+    """``(first, last)`` position ranges of at most ``CHUNK_ROWS``."""
+    for first in range(start, stop, CHUNK_ROWS):
+        yield first, min(first + CHUNK_ROWS, stop)
+
+
+def conv2d_im2col(x, kernel, bias, geometry):
+    """Forward by im2col + BLAS: ``patches @ kernel`` a chunk of positions at a
+    time, every output cell at once. The fast twin of
+    :func:`convsim.kernels.reference.conv2d` for patches too long for the
+    direct loop.
+
+    ``geometry`` is ``(kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h,
+    out_w)``, the arguments :func:`copy_patches` takes.
+    """
+    n = x.shape[0]
+    kh, kw, c, f = kernel.shape
+    out_h, out_w = geometry[-2:]
+    k = kh * kw * c
+    weights = kernel.reshape(k, f)
+    y = np.empty((n * out_h * out_w, f), dtype=np.float32)  # one row per position
+
+    def task(start, stop):
+        """Output rows ``start:stop``: copy patches, multiply, chunk by chunk."""
+        cols = scratch("patches", CHUNK_ROWS, k)
+        for first, last in _chunks(start, stop):
+            copy_patches(x, first, last, *geometry, cols)
+            np.matmul(cols[:last - first], weights, out=y[first:last])
+
+    run_tasks([partial(task, *group) for group in _image_groups(n, out_h * out_w)])
+    y += bias
+    return y.reshape(n, out_h, out_w, f)
+
+
+def conv2d_backward_im2col(x, kernel, dy, geometry, input_grad, kernel_grad):
+    """dL/dx and dL/dkernel by im2col + BLAS, in one pass: ``(dx, dkernel)``,
+    each ``None`` unless asked for; ``dkernel`` is float64 ``(k, filters)``.
+
+    The fast twin of :func:`convsim.kernels.reference.conv2d_backward`'s
+    ``dx`` (always) and ``dkernel`` (for patches too long for the direct
+    loop). Per chunk of positions, dL/dkernel adds ``patches.T @ dy`` (BLAS
+    sums the chunk in float32, the chunks add up in float64) and dL/dx puts
+    ``dy @ kernel.T``, one gradient per patch value, back where the patches
+    came from (:func:`add_patches_back`).
+    """
+    n = x.shape[0]
+    kh, kw, c, f = kernel.shape
+    out_h, out_w = geometry[-2:]
+    k = kh * kw * c
+    dx = np.zeros_like(x) if input_grad else None
+    dy_rows = dy.reshape(-1, f)
+    weights_t = kernel.reshape(k, f).T
+
+    def task(start, stop):
+        """dL/dx for these images (no other task touches them) and, if asked,
+        their share of dL/dkernel in float64."""
+        total = np.zeros((k, f), dtype=np.float64) if kernel_grad else None
+        cols = scratch("patches", CHUNK_ROWS, k)
+        dcols = scratch("patch_grads", CHUNK_ROWS, k)
+        for first, last in _chunks(start, stop):
+            rows = dy_rows[first:last]
+            if kernel_grad:
+                copy_patches(x, first, last, *geometry, cols)
+                total += cols[:last - first].T @ rows
+            if input_grad:
+                np.matmul(rows, weights_t, out=dcols[:last - first])
+                add_patches_back(dcols, first, last, *geometry, dx)
+        return total
+
+    totals = run_tasks([partial(task, *group)
+                        for group in _image_groups(n, out_h * out_w)])
+    dkernel = None
+    if kernel_grad:
+        dkernel = np.zeros((k, f), dtype=np.float64)
+        for total in totals:  # in image order, whichever task ended first
+            dkernel += total
+    return dx, dkernel

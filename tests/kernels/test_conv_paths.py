@@ -16,6 +16,7 @@ from reference import naive_conv2d, naive_conv2d_backward
 
 from convsim import ops
 from convsim.kernels import conv as conv_kernels
+from convsim.kernels import patches
 from convsim.runtime import tasks
 
 THIN = conv_kernels.DIRECT_MAX_PATCH // 9  # channels of a 3x3 patch on the direct path
@@ -64,9 +65,9 @@ def test_each_path_matches_the_reference(
     # The BLAS path cuts the batch into tasks and each task's positions into
     # chunks: small odd chunks put chunk edges inside windows and images, and
     # several threads run the tasks at once.
-    monkeypatch.setattr(tasks, "thread_count", lambda: threads_used)
-    monkeypatch.setattr(conv_kernels, "thread_count", lambda: threads_used)
-    monkeypatch.setattr(conv_kernels, "CHUNK_ROWS", chunk_rows)
+    for module in (tasks, conv_kernels, patches):
+        monkeypatch.setattr(module, "thread_count", lambda: threads_used)
+    monkeypatch.setattr(patches, "CHUNK_ROWS", chunk_rows)
     rng = np.random.default_rng(7)
     x = rng.uniform(-1, 1, x_shape).astype(np.float32)
     k = rng.uniform(-1, 1, k_shape).astype(np.float32)
