@@ -1,19 +1,25 @@
-"""Deliberately naive float64 references for the kernels (tests only).
+"""Naive float64 references for the kernels (tests only).
 
-Why a second implementation: a test that compares a kernel with itself proves
-nothing. These functions take the *other* road on purpose:
+Why references at all: a test that compares a kernel with itself proves
+nothing. The arithmetic of convolution, pooling and dense layers is written
+once, as literal loops, in :mod:`convsim.kernels.reference` (shipped: it is
+what learners read and what the lessons show), and the fast kernels are
+pinned equal to it. What this module adds takes the *other* road on purpose:
 
-* float64 everywhere, so the reference's own rounding error is ~1e-16 and any
-  difference we see is the kernel's float32 error (or a bug);
-* padding is *materialised* with ``np.pad`` (the kernels never allocate it, they
-  skip out-of-range taps), and TensorFlow's 'same' rule is recomputed here from
-  scratch instead of importing :mod:`convsim.shapes`, so the tests check
-  shapes.py as well;
-* plain Python loops over output cells, in the order a student would write them
-  on paper. Slow, and only ever used on tiny arrays.
+* TensorFlow's padding rule is recomputed here from scratch
+  (:func:`tf_padding`) instead of importing :mod:`convsim.shapes`, and the
+  ``naive_*`` conv and pooling functions take Keras's arguments ('valid' or
+  'same', strides, dilation) and work out the geometry with it, so the tests
+  check shapes.py as well;
+* float64 everywhere: inputs are converted to float64, so the reference's own
+  rounding error is ~1e-16 and any difference we see is the kernel's float32
+  error (or a bug); finite differences of these functions are exact enough to
+  check gradients;
+* naive activations, losses and finite differences, in plain Python loops in
+  the order a student would write them on paper. Slow, and only ever used on
+  tiny arrays.
 
-Every function takes NumPy arrays (any dtype; they are converted to float64)
-and returns float64 arrays.
+Every function takes NumPy arrays (any dtype) and returns float64 arrays.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from convsim.kernels import reference as literal
 
 EPSILON = 1e-7  # keras.config.epsilon(), restated here on purpose
 
@@ -47,167 +55,96 @@ def tf_padding(
     return out, total // 2, total - total // 2
 
 
-def _pad_images(x, rows, cols, value=0.0):
-    """``x`` with ``rows=(top, bottom)`` and ``cols=(left, right)`` filled in."""
-    return np.pad(x, ((0, 0), rows, cols, (0, 0)), constant_values=value)
+def tf_geometry(in_hw, window, strides, padding, dilation=(1, 1)):
+    """``(pads, out_hw)`` of a 2D window op by :func:`tf_padding`, per axis:
+    ``pads = (top, bottom, left, right)``, the form the kernels take."""
+    (out_h, top, bottom), (out_w, left, right) = (
+        tf_padding(n, k, s, padding, d)
+        for n, k, s, d in zip(in_hw, window, strides, dilation, strict=True))
+    return (top, bottom, left, right), (out_h, out_w)
+
+
+def _f64(*arrays):
+    return [np.asarray(a, np.float64) for a in arrays]
 
 
 # ---------------------------------------------------------------- convolution
 
 
 def naive_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
-    """``y[n, oy, ox, f] = b[f] + sum_{i,j,c} xp[n, oy*sh + i*dh, ox*sw + j*dw, c]
-    * w[i, j, c, f]`` with ``xp`` the explicitly zero-padded input."""
-    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
-    n, h, wid, c = x.shape
-    kh, kw, _, f = w.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    out_h, top, bottom = tf_padding(h, kh, sh, padding, dh)
-    out_w, left, right = tf_padding(wid, kw, sw, padding, dw)
-    xp = _pad_images(x, (top, bottom), (left, right))
-    y = np.zeros((n, out_h, out_w, f))
-    for oy in range(out_h):
-        for ox in range(out_w):
-            for i in range(kh):
-                for j in range(kw):
-                    tap = xp[:, oy * sh + i * dh, ox * sw + j * dw, :]  # (n, c)
-                    y[:, oy, ox, :] += tap @ w[i, j]  # (n, c) @ (c, f)
-    if b is not None:
-        y += np.asarray(b, np.float64)
-    return y
+    """``y[n, oy, ox, f] = b[f] + sum(patch * w[..., f])``: the literal loop
+    :func:`convsim.kernels.reference.conv2d`, in float64, on the geometry of
+    :func:`tf_padding`."""
+    x, w = _f64(x, w)
+    b = np.zeros(w.shape[3]) if b is None else np.asarray(b, np.float64)
+    pads, out_hw = tf_geometry(x.shape[1:3], w.shape[:2], strides, padding,
+                                   dilation)
+    return literal.conv2d(x, w, b, strides, pads, dilation, out_hw)
 
 
 def naive_conv2d_backward(x, w, dy, strides=(1, 1), padding="valid",
                           dilation=(1, 1)):
-    """``(dx, dw, db)`` by walking the same loops as :func:`naive_conv2d` and
-    sending each output's gradient back to every tap that produced it."""
-    x, w, dy = (np.asarray(a, np.float64) for a in (x, w, dy))
-    n, h, wid, c = x.shape
-    kh, kw, _, f = w.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    out_h, top, bottom = tf_padding(h, kh, sh, padding, dh)
-    out_w, left, right = tf_padding(wid, kw, sw, padding, dw)
-    xp = _pad_images(x, (top, bottom), (left, right))
-    dxp = np.zeros_like(xp)
-    dw_ = np.zeros_like(w)
-    for oy in range(out_h):
-        for ox in range(out_w):
-            g = dy[:, oy, ox, :]  # (n, f)
-            for i in range(kh):
-                for j in range(kw):
-                    r, col = oy * sh + i * dh, ox * sw + j * dw
-                    dxp[:, r, col, :] += g @ w[i, j].T
-                    dw_[i, j] += xp[:, r, col, :].T @ g
-    dx = dxp[:, top:top + h, left:left + wid, :]  # gradients on padding dropped
-    return dx, dw_, dy.sum(axis=(0, 1, 2))
+    """``(dx, dw, db)``: :func:`convsim.kernels.reference.conv2d_backward` in
+    float64, on the geometry of :func:`tf_padding`."""
+    x, w, dy = _f64(x, w, dy)
+    pads, _ = tf_geometry(x.shape[1:3], w.shape[:2], strides, padding,
+                              dilation)
+    return literal.conv2d_backward(x, w, dy, strides, pads, dilation)
 
 
 # ---------------------------------------------------------------- pooling
 
 
 def naive_max_pool2d(x, pool, strides=None, padding="valid"):
-    """``(y, argmax)``: each window's largest real cell, read row by row.
-
-    The first maximum in reading order wins a tie; a NaN beats everything (the
-    first NaN). ``argmax`` is ``row * width + col`` in the unpadded image.
-    Padding cells are never candidates (TensorFlow pads max pooling with -inf).
-    """
-    x = np.asarray(x, np.float64)
-    n, h, w, c = x.shape
-    (ph, pw) = pool
-    (sh, sw) = pool if strides is None else strides
-    out_h, top, _ = tf_padding(h, ph, sh, padding)
-    out_w, left, _ = tf_padding(w, pw, sw, padding)
-    y = np.zeros((n, out_h, out_w, c))
-    argmax = np.full((n, out_h, out_w, c), -1, dtype=np.int64)
-    for b in range(n):
-        for oy in range(out_h):
-            for ox in range(out_w):
-                for ch in range(c):
-                    best, where = None, -1
-                    for i in range(ph):
-                        for j in range(pw):
-                            r, col = oy * sh + i - top, ox * sw + j - left
-                            if not (0 <= r < h and 0 <= col < w):
-                                continue  # padding: not a value
-                            v = x[b, r, col, ch]
-                            if best is None or v > best or (
-                                math.isnan(v) and not math.isnan(best)
-                            ):
-                                best, where = v, r * w + col
-                    y[b, oy, ox, ch] = best
-                    argmax[b, oy, ox, ch] = where
-    return y, argmax
+    """``(y, argmax)``: :func:`convsim.kernels.reference.max_pool2d` in float64
+    (the first maximum in reading order wins a tie; a NaN beats everything;
+    padding cells are never candidates), on the geometry of
+    :func:`tf_padding`."""
+    (x,) = _f64(x)
+    strides = pool if strides is None else strides
+    pads, out_hw = tf_geometry(x.shape[1:3], pool, strides, padding)
+    return literal.max_pool2d(x, pool, strides, pads, out_hw)
 
 
 def naive_max_pool2d_backward(x, dy, pool, strides=None, padding="valid"):
     """Each window's gradient added to its chosen cell (windows may overlap)."""
-    x = np.asarray(x, np.float64)
+    x, dy = _f64(x, dy)
     _, argmax = naive_max_pool2d(x, pool, strides, padding)
-    dx = np.zeros_like(x)
-    w = x.shape[2]
-    for b, oy, ox, ch in np.ndindex(*argmax.shape):
-        where = argmax[b, oy, ox, ch]
-        dx[b, where // w, where % w, ch] += dy[b, oy, ox, ch]
-    return dx
+    return literal.max_pool2d_backward(dy, argmax, x.shape[1], x.shape[2])
 
 
 def naive_avg_pool2d(x, pool, strides=None, padding="valid"):
-    """Mean of each window's *real* cells: zero padding is added to the sum and
-    a padded mask of ones counts the real cells (TensorFlow's 'same' rule)."""
-    x = np.asarray(x, np.float64)
-    n, h, w, c = x.shape
-    (ph, pw) = pool
-    (sh, sw) = pool if strides is None else strides
-    out_h, top, bottom = tf_padding(h, ph, sh, padding)
-    out_w, left, right = tf_padding(w, pw, sw, padding)
-    xp = _pad_images(x, (top, bottom), (left, right))
-    real = _pad_images(np.ones((1, h, w, 1)), (top, bottom), (left, right))
-    y = np.zeros((n, out_h, out_w, c))
-    for oy in range(out_h):
-        for ox in range(out_w):
-            rows = slice(oy * sh, oy * sh + ph)
-            cols = slice(ox * sw, ox * sw + pw)
-            y[:, oy, ox, :] = xp[:, rows, cols, :].sum(axis=(1, 2)) / real[
-                0, rows, cols, 0
-            ].sum()
-    return y
+    """Mean of each window's *real* cells (TensorFlow's 'same' rule):
+    :func:`convsim.kernels.reference.average_pool2d` in float64."""
+    (x,) = _f64(x)
+    strides = pool if strides is None else strides
+    pads, out_hw = tf_geometry(x.shape[1:3], pool, strides, padding)
+    return literal.average_pool2d(x, pool, strides, pads, out_hw)
 
 
 def naive_avg_pool2d_backward(x, dy, pool, strides=None, padding="valid"):
     """Each window's gradient shared equally by its real cells."""
-    x = np.asarray(x, np.float64)
-    dy = np.asarray(dy, np.float64)
-    n, h, w, c = x.shape
-    (ph, pw) = pool
-    (sh, sw) = pool if strides is None else strides
-    out_h, top, bottom = tf_padding(h, ph, sh, padding)
-    out_w, left, right = tf_padding(w, pw, sw, padding)
-    dxp = _pad_images(np.zeros_like(x), (top, bottom), (left, right))
-    real = _pad_images(np.ones((1, h, w, 1)), (top, bottom), (left, right))
-    for oy in range(out_h):
-        for ox in range(out_w):
-            rows = slice(oy * sh, oy * sh + ph)
-            cols = slice(ox * sw, ox * sw + pw)
-            mask = real[:, rows, cols, :]  # (1, ph, pw, 1): 1 on real cells
-            share = dy[:, oy, ox, :] / mask.sum()  # (n, c)
-            dxp[:, rows, cols, :] += mask * share[:, None, None, :]
-    return dxp[:, top:top + h, left:left + w, :]
+    x, dy = _f64(x, dy)
+    strides = pool if strides is None else strides
+    pads, _ = tf_geometry(x.shape[1:3], pool, strides, padding)
+    return literal.average_pool2d_backward(dy, x.shape[1:3], pool, strides, pads)
 
 
 # ---------------------------------------------------------------- dense, activations
 
 
 def naive_dense(x, w, b=None):
-    """``y[n, u] = b[u] + sum_i x[n, i] * w[i, u]``, one cell at a time."""
-    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
-    y = np.zeros((x.shape[0], w.shape[1]))
-    for r in range(x.shape[0]):
-        for u in range(w.shape[1]):
-            y[r, u] = sum(x[r, i] * w[i, u] for i in range(x.shape[1]))
-    if b is not None:
-        y += np.asarray(b, np.float64)
-    return y
+    """``y[n, u] = b[u] + sum_i x[n, i] * w[i, u]``:
+    :func:`convsim.kernels.reference.dense` in float64."""
+    x, w = _f64(x, w)
+    b = np.zeros(w.shape[1]) if b is None else np.asarray(b, np.float64)
+    return literal.dense(x, w, b)
+
+
+def naive_dense_backward(x, w, dy):
+    """``(dx, dw, db)``: :func:`convsim.kernels.reference.dense_backward` in
+    float64."""
+    return literal.dense_backward(*_f64(x, w, dy))
 
 
 def naive_relu(x):

@@ -13,9 +13,11 @@ shows a learner is what their trained model computes.
 The arguments are those the fast kernels take: float32 images
 ``(batch, height, width, channels)``, geometry already worked out by
 :mod:`convsim.shapes` (``pads = (top, bottom, left, right)`` zeros, the output
-size ``out_hw``). Sums are taken in float64, so the only rounding is float32's
-when a result is stored. These loops are slow: read them, test with them, and
-train with the fast kernels.
+size ``out_hw``). Products and sums are taken in float64, so the only rounding
+is float32's when a result is stored (float64 inputs give float64 results,
+with no rounding to float32 at all: the tests differentiate these loops
+numerically). These loops are slow: read them, test with them, and train with
+the fast kernels.
 
 >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
 >>> ones = np.ones((3, 3, 1, 1), np.float32)
@@ -32,8 +34,15 @@ import math
 import numpy as np
 
 __all__ = ["average_pool2d", "average_pool2d_backward", "conv2d", "conv2d_backward",
-           "conv_cell", "dense", "dense_unit", "max_of", "max_pool2d",
-           "max_pool2d_backward", "mean_of", "pad", "real_cells", "window"]
+           "conv_cell", "dense", "dense_backward", "dense_unit", "max_of",
+           "max_pool2d", "max_pool2d_backward", "mean_of", "pad", "real_cells",
+           "window"]
+
+
+def _result_dtype(*arrays) -> np.dtype:
+    """float32 for float32 (or smaller) inputs, as the fast kernels return;
+    float64 when any input is float64 (or int64)."""
+    return np.result_type(*(np.asarray(a).dtype for a in arrays), np.float32)
 
 
 # ---------------------------------------------------------------- convolution
@@ -64,8 +73,9 @@ def window(padded: np.ndarray, oy: int, ox: int, size, strides,
 
 
 def conv_cell(patch: np.ndarray, weights: np.ndarray, bias: float) -> float:
-    """One output cell of a convolution: ``sum(patch * filter) + bias``."""
-    return float(np.sum(patch * weights, dtype=np.float64)) + float(bias)
+    """One output cell of a convolution: ``sum(patch * filter) + bias``
+    (products and sum in float64)."""
+    return float(np.sum(np.multiply(patch, weights, dtype=np.float64))) + float(bias)
 
 
 def conv2d(x, kernel, bias, strides, pads, dilation, out_hw) -> np.ndarray:
@@ -77,7 +87,7 @@ def conv2d(x, kernel, bias, strides, pads, dilation, out_hw) -> np.ndarray:
     """
     (out_h, out_w), filters = out_hw, kernel.shape[3]
     padded = pad(x, pads)
-    y = np.zeros((x.shape[0], out_h, out_w, filters), np.float32)
+    y = np.zeros((x.shape[0], out_h, out_w, filters), _result_dtype(x, kernel))
     for b in range(x.shape[0]):
         for oy in range(out_h):
             for ox in range(out_w):
@@ -101,7 +111,9 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation):
     """
     height, width = x.shape[1:3]
     top, _, left, _ = pads
-    padded = pad(x, pads)
+    dtype = _result_dtype(x, kernel, dy)
+    padded = pad(np.asarray(x, np.float64), pads)
+    kernel = np.asarray(kernel, np.float64)
     dpadded = np.zeros(padded.shape, np.float64)
     dkernel = np.zeros(kernel.shape, np.float64)
     dbias = np.zeros(kernel.shape[3], np.float64)
@@ -117,8 +129,7 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation):
                     dkernel[:, :, :, f] += g * patch
                     dbias[f] += g
     dx = dpadded[:, top:top + height, left:left + width]
-    return (dx.astype(np.float32), dkernel.astype(np.float32),
-            dbias.astype(np.float32))
+    return dx.astype(dtype), dkernel.astype(dtype), dbias.astype(dtype)
 
 
 # ---------------------------------------------------------------- pooling
@@ -158,7 +169,7 @@ def max_pool2d(x, size, strides, pads, out_hw):
     Twin of :func:`convsim.kernels.pool.max_pool2d_forward`.
     """
     n, h, w, c = x.shape
-    y = np.zeros((n, *out_hw, c), np.float32)
+    y = np.zeros((n, *out_hw, c), _result_dtype(x))
     argmax = np.full((n, *out_hw, c), -1, np.int64)
     for b in range(n):
         for oy in range(out_hw[0]):
@@ -187,14 +198,14 @@ def max_pool2d_backward(dy, argmax, h: int, w: int) -> np.ndarray:
                     where = argmax[b, oy, ox, ch]
                     if where >= 0:
                         dx[b, where // w, where % w, ch] += dy[b, oy, ox, ch]
-    return dx.astype(np.float32)
+    return dx.astype(_result_dtype(dy))
 
 
 def average_pool2d(x, size, strides, pads, out_hw) -> np.ndarray:
     """Average pooling over the real cells of each window (TensorFlow's rule).
     Twin of :func:`convsim.kernels.pool.average_pool2d_forward`."""
     n, h, w, c = x.shape
-    y = np.zeros((n, *out_hw, c), np.float32)
+    y = np.zeros((n, *out_hw, c), _result_dtype(x))
     for b in range(n):
         for oy in range(out_hw[0]):
             for ox in range(out_hw[1]):
@@ -218,22 +229,47 @@ def average_pool2d_backward(dy, in_hw, size, strides, pads) -> np.ndarray:
                 count = (rows.stop - rows.start) * (cols.stop - cols.start)
                 if count > 0:
                     dx[b, rows, cols, :] += dy[b, oy, ox, :] / count
-    return dx.astype(np.float32)
+    return dx.astype(_result_dtype(dy))
 
 
 # ---------------------------------------------------------------- dense
 
 
 def dense_unit(inputs, weights, bias: float) -> float:
-    """One unit of a Dense layer: ``sum(inputs * weights) + bias``."""
-    return float(np.sum(inputs * weights, dtype=np.float64)) + float(bias)
+    """One unit of a Dense layer: ``sum(inputs * weights) + bias`` (products
+    and sum in float64)."""
+    return float(np.sum(np.multiply(inputs, weights, dtype=np.float64))) + float(bias)
 
 
 def dense(x, kernel, bias) -> np.ndarray:
     """``y[b, u] = sum(x[b] * kernel[:, u]) + bias[u]``.
     Twin of :func:`convsim.kernels.dense.dense_forward`."""
-    y = np.zeros((x.shape[0], kernel.shape[1]), np.float32)
+    y = np.zeros((x.shape[0], kernel.shape[1]), _result_dtype(x, kernel))
     for b in range(x.shape[0]):
         for u in range(kernel.shape[1]):
             y[b, u] = dense_unit(x[b], kernel[:, u], bias[u])
     return y
+
+
+def dense_backward(x, kernel, dy):
+    """Gradients ``(dx, dkernel, dbias)`` of :func:`dense`, given ``dy = dL/dy``.
+
+    Twin of :func:`convsim.kernels.dense.dense_backward`. Each unit was
+    ``sum(inputs * weights) + bias``, so for every sample and unit:
+
+    * each input gets ``dy * its weight``;
+    * each weight gets ``dy * its input``;
+    * the bias gets ``dy``.
+    """
+    dtype = _result_dtype(x, kernel, dy)
+    x, kernel = np.asarray(x, np.float64), np.asarray(kernel, np.float64)
+    dx = np.zeros(x.shape, np.float64)
+    dkernel = np.zeros(kernel.shape, np.float64)
+    dbias = np.zeros(kernel.shape[1], np.float64)
+    for b in range(x.shape[0]):
+        for u in range(kernel.shape[1]):
+            g = float(dy[b, u])
+            dx[b] += g * kernel[:, u]
+            dkernel[:, u] += g * x[b]
+            dbias[u] += g
+    return dx.astype(dtype), dkernel.astype(dtype), dbias.astype(dtype)

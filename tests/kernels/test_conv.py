@@ -1,5 +1,6 @@
-"""Convolution (ops.conv / ops.conv_backward) against the naive float64 loops in
-tests/reference.py, by hand-picked edge cases, hypothesis, finite differences
+"""Convolution (ops.conv / ops.conv_backward) against the literal loops of
+convsim.kernels.reference run in float64 on tests/reference.py's own geometry
+(``naive_conv2d``), by hand-picked edge cases, hypothesis, finite differences
 and the book's properties (translation equivariance, 'same' keeps the size,
 no float32 drift in long gradient sums)."""
 

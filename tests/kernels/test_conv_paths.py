@@ -1,4 +1,5 @@
-"""Every implementation path of the convolution kernels against the naive loops.
+"""Every implementation path of the convolution kernels, through ops, against
+the literal loops (tests/reference.py's ``naive_conv2d``).
 
 conv2d_forward and conv2d_backward each choose between a direct loop and
 im2col + BLAS by the patch length (threshold measured with bench/kernels.py).

@@ -1,4 +1,5 @@
-"""Dense (ops.dense / ops.dense_backward) against naive float64 loops."""
+"""Dense (ops.dense / ops.dense_backward) against the literal loops of
+convsim.kernels.reference, in float64."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from reference import naive_dense, numerical_gradient
+from reference import naive_dense, naive_dense_backward, numerical_gradient
 
 from convsim import ops
 
@@ -29,17 +30,6 @@ def random_dense(seed, batch, units_in, units):
     k = rng.uniform(-1, 1, (units_in, units)).astype(np.float32)
     b = rng.uniform(-1, 1, units).astype(np.float32)
     return rng, x, k, b
-
-
-def naive_dense_backward(x, k, dy):
-    """dL/dx[n, i] = sum_u dy[n, u] k[i, u]; dL/dk[i, u] = sum_n x[n, i] dy[n, u];
-    dL/db[u] = sum_n dy[n, u], one cell at a time in float64."""
-    x, k, dy = (np.asarray(a, np.float64) for a in (x, k, dy))
-    dx = np.array([[sum(dy[n, u] * k[i, u] for u in range(k.shape[1]))
-                    for i in range(k.shape[0])] for n in range(x.shape[0])])
-    dk = np.array([[sum(x[n, i] * dy[n, u] for n in range(x.shape[0]))
-                    for u in range(k.shape[1])] for i in range(k.shape[0])])
-    return dx.reshape(x.shape), dk.reshape(k.shape), dy.sum(axis=0)
 
 
 def check(x, k, b, rng):

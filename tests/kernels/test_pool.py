@@ -1,5 +1,6 @@
-"""Max and average pooling (convsim.ops) against the naive loops in
-tests/reference.py: edge cases, ties, NaN, zero-size batches, hypothesis,
+"""Max and average pooling (convsim.ops) against the literal loops of
+convsim.kernels.reference in float64, on tests/reference.py's own geometry:
+edge cases, ties, NaN, zero-size batches, hypothesis,
 finite differences and (when installed) PyTorch."""
 
 from __future__ import annotations
