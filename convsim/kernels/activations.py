@@ -3,6 +3,12 @@
 Each ``*_backward`` takes the activation's *output* ``y`` (which the forward pass
 already has) and the incoming gradient ``dy``, and returns ``dL/dx``.
 NaN goes in, NaN comes out: no activation hides a broken value.
+
+Unlike convolution and pooling, these need no twin in
+:mod:`convsim.kernels.reference`: each kernel is already the literal loop, one
+formula per element (the only speed-up is ``prange``).
+``tests/kernels/test_activations.py`` checks them against plain-math float64
+formulas.
 """
 
 from __future__ import annotations

@@ -2,7 +2,11 @@
 
 These are plain NumPy on purpose: the whole layer is one matrix product, which
 NumPy sends straight to BLAS, the fastest code there is for it. (Numba can only
-reach BLAS through SciPy, which convsim does not depend on.)
+reach BLAS through SciPy, which convsim does not depend on.) The literal loops
+they compute, one unit at a time (``sum(inputs * weights) + bias``), are
+:func:`convsim.kernels.reference.dense` and
+:func:`~convsim.kernels.reference.dense_backward`; ``tests/kernels`` pins
+them equal.
 
 Shapes: ``x`` is ``(batch, units_in)``, ``kernel`` ``(units_in, units)`` like Keras,
 ``bias`` ``(units,)``.
@@ -14,12 +18,14 @@ import numpy as np
 
 
 def dense_forward(x, kernel, bias):
-    """``(batch, units)`` outputs."""
+    """``(batch, units)`` outputs. Twin of
+    :func:`convsim.kernels.reference.dense`."""
     return x @ kernel + bias
 
 
 def dense_backward(x, kernel, dy):
     """Gradients ``(dx, dkernel, dbias)`` given ``dy = dL/dy``, ``(batch, units)``.
+    Twin of :func:`convsim.kernels.reference.dense_backward`.
 
     The batch sums are accumulated in float64 so large batches do not drift.
     """

@@ -1,5 +1,12 @@
 """Max and average pooling, forward and backward, over float32 NHWC arrays.
 
+The literal loops that define these kernels are in
+:mod:`convsim.kernels.reference` (:func:`~convsim.kernels.reference.max_pool2d`
+and the others, one line of arithmetic per window); each kernel here names its
+twin there and ``tests/kernels`` pins them equal. These are the same loops
+made fast: ``prange`` over the batch (each image is one thread's own slice)
+and, for max pooling, the contiguous channel axis innermost.
+
 Each channel is pooled on its own: a window of ``pool_h x pool_w`` cells moves
 by ``strides`` and keeps one number, the largest (max pooling) or the mean
 (average pooling). Padding arrives resolved by :mod:`convsim.shapes`.
@@ -25,7 +32,8 @@ from numba import njit, prange
 
 @njit(cache=True, parallel=True)
 def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
-    """Max pooling: returns ``(y, argmax)``.
+    """Max pooling: returns ``(y, argmax)``. Twin of
+    :func:`convsim.kernels.reference.max_pool2d`.
 
     ``y`` is ``(batch, out_h, out_w, channels)``; ``argmax`` has the same shape and
     holds ``row * width + col`` of the chosen input cell, for the backward pass.
@@ -67,7 +75,12 @@ def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
 
 @njit(cache=True, parallel=True)
 def max_pool2d_backward(dy, argmax, h, w):
-    """Route each window's gradient to its chosen cell; returns ``(batch, h, w, c)``."""
+    """Route each window's gradient to its chosen cell; returns ``(batch, h, w, c)``.
+    Twin of :func:`convsim.kernels.reference.max_pool2d_backward`.
+
+    ``argmax`` holds cells ``row * w + col`` in ``[0, h * w)`` or -1: it is a
+    memory index here, so :func:`convsim.ops.max_pool_backward` checks a
+    user-supplied one first."""
     n, out_h, out_w, c = dy.shape
     dx = np.empty((n, h * w, c), dtype=np.float32)  # cells numbered row * w + col
     for b in prange(n):
@@ -83,7 +96,8 @@ def max_pool2d_backward(dy, argmax, h, w):
 
 @njit(cache=True, parallel=True)
 def average_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
-    """Average pooling over the real (non-padding) cells of each window."""
+    """Average pooling over the real (non-padding) cells of each window.
+    Twin of :func:`convsim.kernels.reference.average_pool2d`."""
     n, h, w, c = x.shape
     y = np.zeros((n, out_h, out_w, c), dtype=np.float32)
     for b in prange(n):
@@ -107,7 +121,8 @@ def average_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
 
 @njit(cache=True, parallel=True)
 def average_pool2d_backward(dy, h, w, ph, pw, sh, sw, pad_top, pad_left):
-    """Spread each window's gradient evenly over its real cells."""
+    """Spread each window's gradient evenly over its real cells.
+    Twin of :func:`convsim.kernels.reference.average_pool2d_backward`."""
     n, out_h, out_w, c = dy.shape
     dx = np.zeros((n, h, w, c), dtype=np.float32)
     for b in prange(n):

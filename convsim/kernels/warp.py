@@ -30,6 +30,11 @@ serves all of them. The batch loop is ``prange`` in :func:`affine_warp_parallel`
 :func:`affine_warp_serial` is the same code compiled without threads, for
 background threads (Numba's default 'workqueue' threading layer must not be
 entered from two threads at once).
+
+The kernel is its own literal loop (one formula per output pixel), so it has no
+twin in :mod:`convsim.kernels.reference`; ``tests/kernels/test_warp.py`` checks
+it against a naive float64 reference written from SciPy's rules, and against
+SciPy itself when installed.
 """
 
 from __future__ import annotations
