@@ -24,6 +24,7 @@ from rich.table import Table
 
 from convsim import ops
 from convsim.kernels import conv as conv_kernels
+from convsim.kernels import patches
 from convsim.runtime.blas import one_blas_thread
 from convsim.runtime.tasks import thread_count
 
@@ -182,12 +183,15 @@ def bench_model(name, repeats, console, paths):
 
 
 def path_times(x, kernel, bias, repeats):
-    """Forward and dL/dkernel times of each conv implementation (direct loop,
-    im2col + BLAS), to justify DIRECT_MAX_PATCH. As in training, dL/dkernel is
-    timed without dL/dx (the first layer's case: the direct loop's use)."""
+    """Forward and dL/dkernel times of each conv path, each function called
+    directly: the direct loops (conv._conv2d_direct, conv._kernel_grad_direct)
+    and im2col + BLAS (patches.conv2d_im2col, patches.conv2d_backward_im2col),
+    to justify conv.DIRECT_MAX_PATCH. As in training, dL/dkernel is timed
+    without dL/dx (the first layer's case: the direct loop's use)."""
     geo = ops.conv_geometry(x.shape, kernel.shape[:2])
     out_hw = (geo.out_h, geo.out_w)
     kh, kw, _, filters = kernel.shape
+    geometry = (kh, kw, 1, 1, 1, 1, 0, 0, *out_hw)  # stride, dilation 1; 'valid'
     dy = np.random.default_rng(2).standard_normal(
         (x.shape[0], *out_hw, filters)).astype(np.float32)
     shares = max(1, min(x.shape[0], thread_count()))
@@ -199,21 +203,13 @@ def path_times(x, kernel, bias, repeats):
         conv_kernels._kernel_grad_direct(x, dy, kh, kw, 1, 1, 1, 1, 0, 0, shares)
 
     @one_blas_thread()  # as in training (see convsim.runtime.blas)
-    def always_im2col(run):
-        saved = conv_kernels.DIRECT_MAX_PATCH
-        conv_kernels.DIRECT_MAX_PATCH = 0  # always the BLAS path
-        try:
-            run()
-        finally:
-            conv_kernels.DIRECT_MAX_PATCH = saved
-
     def im2col():
-        always_im2col(lambda: conv_kernels.conv2d_forward(
-            x, kernel, bias, (1, 1), (0, 0, 0, 0), (1, 1), out_hw))
+        patches.conv2d_im2col(x, kernel, bias, geometry)
 
+    @one_blas_thread()
     def im2col_dk():
-        always_im2col(lambda: conv_kernels.conv2d_backward(
-            x, kernel, dy, (1, 1), (0, 0, 0, 0), (1, 1), input_grad=False))
+        patches.conv2d_backward_im2col(x, kernel, dy, geometry, input_grad=False,
+                                       kernel_grad=True)
 
     return (median_ms(direct, repeats), median_ms(im2col, repeats),
             median_ms(direct_dk, repeats), median_ms(im2col_dk, repeats))

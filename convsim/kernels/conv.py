@@ -46,12 +46,15 @@ from convsim.kernels.patches import conv2d_backward_im2col, conv2d_im2col
 from convsim.runtime.tasks import thread_count
 
 # Patch length (kernel_h * kernel_w * in_channels) up to which the direct loops
-# beat im2col + BLAS, forward and for dL/dkernel: only the thin patches of a
-# first layer on one-channel images. bench/kernels.py --paths on 2 cores, ms:
-# MNIST's 28x28x1 -> 32 (patch 9), batch 64: forward 0.75 direct vs 2.48 BLAS,
-# dL/dkernel 1.8 vs 4.0; the cats-vs-dogs 150x150x3 -> 32 (patch 27), batch
-# 20: forward 27.5 vs 22.9, dL/dkernel 33.9 vs 33.5; its 74x74x32 -> 64
-# (patch 288): forward 41.9 vs 27.3, dL/dkernel 56.3 vs 32.9.
+# take the place of im2col + BLAS, forward and for dL/dkernel: the thin patches
+# of a first layer on one-channel images. bench/kernels.py --paths on 2 shared
+# cores, ms, medians of four runs: MNIST's 28x28x1 -> 32 (patch 9), batch 64:
+# forward 1.0 direct vs 3.4 BLAS, dL/dkernel 0.7 vs 4.0; its 13x13x32 -> 64
+# (patch 288): forward 6.2 vs 2.2, dL/dkernel 5.0 vs 2.8; cats-vs-dogs'
+# 74x74x32 -> 64 (patch 288), batch 20: forward 75 vs 27, dL/dkernel 62 vs 30.
+# Its 150x150x3 -> 32 (patch 27) now measures faster direct too (forward 22.6
+# vs 24.2, dL/dkernel 17 vs 24) since the direct loops were rewritten; the
+# limit stays at 16 until an end-to-end training A/B confirms the gain.
 DIRECT_MAX_PATCH = 16
 
 # Output cells the direct dL/dkernel loop sums in float32 before adding the
