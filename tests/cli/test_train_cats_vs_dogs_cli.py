@@ -89,6 +89,7 @@ def test_help_explains_the_experiments(capsys):
     assert "Ctrl+C" in out
 
 
+@pytest.mark.slow
 def test_trains_reports_and_saves_everything(tree, tmp_path):
     from convsim.models import load_model
     from convsim.preprocessing.image import ImageDataGenerator
@@ -129,6 +130,7 @@ def test_trains_reports_and_saves_everything(tree, tmp_path):
         assert figure.size == (1000, 500)  # the notes' figsize=(10, 5)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
                                                             monkeypatch):
     from convsim.models import load_model
@@ -152,6 +154,7 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
                 if t.name == "convsim-prefetch" and t.is_alive()]
 
 
+@pytest.mark.slow
 def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
     model_path = tmp_path / "m.convsim"
 
@@ -188,6 +191,7 @@ class HardKill(BaseException):
     """Stands in for kill -9: nothing after it runs, not even the final save."""
 
 
+@pytest.mark.slow
 def test_a_killed_run_can_resume_from_its_last_complete_epoch(tree, tmp_path,
                                                               monkeypatch):
     model_path = tmp_path / "m.convsim"
@@ -296,6 +300,7 @@ def test_load_history_reads_ours_and_keras_dicts(tmp_path):
             load_history(path)
 
 
+@pytest.mark.slow
 def test_a_resumed_seeded_run_equals_the_uninterrupted_one(tree, tmp_path,
                                                            monkeypatch):
     """Same augmented batches, dropout masks and optimizer steps: the history
@@ -325,6 +330,7 @@ def test_a_resumed_seeded_run_equals_the_uninterrupted_one(tree, tmp_path,
         assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_resuming_with_another_seed_is_refused(tree, tmp_path):
     model_path = tmp_path / "m.convsim"
     assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "1",

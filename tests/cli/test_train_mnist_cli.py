@@ -35,6 +35,7 @@ def test_help_lists_the_options(capsys):
     assert "mnist" in capsys.readouterr().out
 
 
+@pytest.mark.subprocess
 def test_module_entry_point_dispatches_train():
     result = subprocess.run([sys.executable, "-m", "convsim", "train", "--help"],
                             capture_output=True, text=True, timeout=60)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from numba.core.registry import CPUDispatcher
 
 from convsim.kernels import activations, conv, pool
@@ -41,6 +42,7 @@ def test_every_kernel_is_jitted_with_an_on_disk_cache():
     assert uncached == [], "kernels compiled again in every process"
 
 
+@pytest.mark.subprocess
 def test_import_compiles_nothing(tmp_path):
     report = run_python(
         "import json, convsim, convsim.ops\n"
@@ -54,6 +56,8 @@ def test_import_compiles_nothing(tmp_path):
     assert report and all(count == 0 for count in report.values()), report
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_second_process_loads_from_the_cache(tmp_path):
     op = "relu"  # the cheapest kernel to compile
     code = (

@@ -179,6 +179,7 @@ def test_the_help_lists_each_lesson_option(capsys):
     assert re.search(r"Lessons: convolution, channels, .*overfitting\.", help_text)
 
 
+@pytest.mark.subprocess
 def test_import_convsim_has_no_hook_and_stays_light():
     """From the checkout, ``import convsim`` neither maps the lessons nor loads
     numpy, numba or rich; the catalog maps lessons/ when asked."""

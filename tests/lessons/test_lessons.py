@@ -51,6 +51,7 @@ def test_every_lesson_prints_its_key_frames(module, lang):
     assert "\x1b[" not in out  # plain text in a pipe
 
 
+@pytest.mark.slow
 def test_every_frame_of_every_lesson_renders():
     for module in MODULES:
         lesson = module.build()
@@ -237,6 +238,7 @@ def test_default_language_follows_the_locale():
     assert default_lang({}) == "en"
 
 
+@pytest.mark.slow
 def test_gif_export_writes_an_animation(tmp_path):
     from PIL import Image
 

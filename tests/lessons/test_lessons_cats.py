@@ -270,6 +270,7 @@ def test_overfitting_refuses_histories_without_validation(tmp_path):
     assert "error" in console.file.getvalue()
 
 
+@pytest.mark.slow
 def test_the_built_in_run_overfits(monkeypatch):
     """The few-second run on 200 bundled digits shows the lesson's point."""
     logs = overfitting.short_run()

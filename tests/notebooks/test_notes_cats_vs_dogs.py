@@ -360,6 +360,7 @@ def test_plain_convnet_blocks_run(tree, tmp_path, capsys, notebook):
         "Training and Validation Accuracy", "Training and Validation Loss"]
 
 
+@pytest.mark.slow
 @NOTEBOOK_WARNINGS[0]
 @NOTEBOOK_WARNINGS[1]
 def test_dropout_convnet_save_load_and_activations(tree, tmp_path, capsys,

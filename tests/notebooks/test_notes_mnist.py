@@ -73,6 +73,7 @@ def bundled_sample():
     return real_mnist.load_data(real_mnist.BUNDLED_DIR, verbose=False)
 
 
+@pytest.mark.slow
 def test_notes_code_runs(monkeypatch, capsys, bundled_sample):
     (x_train, y_train), (x_test, y_test) = bundled_sample
     fake = types.SimpleNamespace(load_data=lambda: (
@@ -92,6 +93,7 @@ def test_notes_code_runs(monkeypatch, capsys, bundled_sample):
     assert 0.0 <= printed_acc <= 1.0
 
 
+@pytest.mark.slow
 def test_training_on_the_bundled_sample_learns(bundled_sample):
     """One epoch on 1,000 real digits: far above the 10% of guessing."""
     from convsim.experiments.book_models import build_mnist_model

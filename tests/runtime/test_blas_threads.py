@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
 # Every script starts OpenBLAS at 3 threads (any count but 1 would do; 3 works
 # on any machine, OpenBLAS does not cap it at the number of cores), records the
 # count in ``seen`` where it matters and prints it.

@@ -19,6 +19,8 @@ def glibc() -> bool:
     return True
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.skipif(not glibc(), reason="mallopt is a glibc setting")
 def test_a_second_big_array_reuses_pages_after_keep_freed_memory():
     """A fresh process fills a 128 MB array, frees it and fills another. Without

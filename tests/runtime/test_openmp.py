@@ -10,6 +10,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
 SCRIPT = """
 import os
 import numba.np.ufunc.parallel as parallel
