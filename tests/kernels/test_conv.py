@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from reference import naive_conv2d, naive_conv2d_backward, numerical_gradient
+from strategies import conv_arguments
 
 from convsim import ops, shapes
 from convsim.kernels import conv as conv_kernels
@@ -166,18 +167,9 @@ def test_accepts_other_dtypes_and_layouts():
 
 @st.composite
 def conv_problems(draw):
-    padding = draw(st.sampled_from(["valid", "same"]))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    lowest = [1, 1]
-    if padding == "valid":  # the window must fit
-        lowest = [d * (k - 1) + 1 for d, k in zip(dilation, (kh, kw), strict=True)]
-    h = draw(st.integers(lowest[0], lowest[0] + 6))
-    w = draw(st.integers(lowest[1], lowest[1] + 6))
-    n, c, f = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x_shape, k_shape, strides, padding, dilation = draw(conv_arguments())
     seed = draw(st.integers(0, 2**32 - 1))
-    return (n, h, w, c), (kh, kw, c, f), strides, padding, dilation, seed
+    return x_shape, k_shape, strides, padding, dilation, seed
 
 
 @given(conv_problems())

@@ -26,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from reference import tf_geometry, tf_padding
+from strategies import conv_arguments
 
 from convsim import shapes
 from convsim.kernels import conv as conv_kernels
@@ -55,16 +56,8 @@ def conv_problems(draw):
     outputs and kernel gradients whose windows really read it, no more (the
     direct loops' missing cells at the end of an image must add nothing, not
     0 * inf)."""
-    padding = draw(st.sampled_from(["valid", "same"]))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    lowest = [1, 1]
-    if padding == "valid":  # the window must fit
-        lowest = [d * (k - 1) + 1 for d, k in zip(dilation, (kh, kw), strict=True)]
-    h = draw(st.integers(lowest[0], lowest[0] + 7))
-    w = draw(st.integers(lowest[1], lowest[1] + 7))
-    n, c, f = draw(st.integers(0, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    (n, h, w, c), (kh, kw, _, f), strides, padding, dilation = draw(
+        conv_arguments(batch=(0, 3), channels=5, extra=7))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x, k, b = uniform(rng, (n, h, w, c)), uniform(rng, (kh, kw, c, f)), uniform(rng, f)
     special = draw(st.sampled_from([None, None, np.nan, np.inf, -np.inf]))
