@@ -1,4 +1,4 @@
-"""Time convsim's conv and pooling kernels on the seed's two models, against PyTorch.
+"""Time convsim's conv and pooling kernels on the book's two convnets, against PyTorch.
 
     python bench/kernels.py              # both models, auto conv path
     python bench/kernels.py --paths      # also time each conv path: direct vs im2col
@@ -36,7 +36,7 @@ except ImportError:  # PyTorch is an optional reference
 
 # (name, batch, height, width, channels, layer list); layers: ("conv", filters) or
 # ("pool", 2). All convs are 3x3 'valid' stride 1, all pools 2x2 stride 2, as in
-# the seed's notes.
+# the notes.
 MODELS = {
     "mnist": (
         64,
