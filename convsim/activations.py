@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convsim import ops
+from convsim.errors import ArgumentError
 
 __all__ = ["ActivationFn", "get", "serialize"]
 
@@ -50,7 +51,7 @@ def get(identifier) -> ActivationFn:
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _ACTIVATIONS:
         return _ACTIVATIONS[identifier.lower()]
-    raise ValueError(
+    raise ArgumentError(
         f"Could not interpret activation function identifier: {identifier!r}. "
         f"Use one of {sorted(_ACTIVATIONS)} (or None for no activation)."
     )

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.random import make_rng
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
@@ -74,16 +75,16 @@ class VarianceScaling(Initializer):
                  seed=None):
         super().__init__(seed)
         if scale <= 0:
-            raise ValueError(f"Argument `scale` must be positive float. "
-                             f"Received: scale={scale}")
+            raise ArgumentError(f"Argument `scale` must be positive float. "
+                                f"Received: scale={scale}")
         allowed_modes = ("fan_in", "fan_out", "fan_avg")
         if mode not in allowed_modes:
-            raise ValueError(f"Invalid `mode` argument: expected one of "
-                             f"{allowed_modes}. Received: mode={mode!r}")
+            raise ArgumentError(f"Invalid `mode` argument: expected one of "
+                                f"{allowed_modes}. Received: mode={mode!r}")
         allowed = ("uniform", "truncated_normal", "untruncated_normal")
         if distribution not in allowed:
-            raise ValueError(f"Invalid `distribution` argument: expected one of "
-                             f"{allowed}. Received: distribution={distribution!r}")
+            raise ArgumentError(f"Invalid `distribution` argument: expected one of "
+                                f"{allowed}. Received: distribution={distribution!r}")
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
 
     def sample(self, shape, rng):
@@ -220,7 +221,7 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
         return _BY_CLASS[identifier["class_name"]].from_config(
             identifier.get("config", {}))
-    raise ValueError(
+    raise ArgumentError(
         f"Could not interpret initializer identifier: {identifier!r}. Use one of "
         f"{sorted(_BY_NAME)} or an initializer object."
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.kernels import losses as _k
 from convsim.runtime import kernel_call
 
@@ -81,8 +82,8 @@ class CategoricalCrossentropy(Loss):
                  name="categorical_crossentropy"):
         super().__init__(name, from_logits)
         if not 0.0 <= float(label_smoothing) <= 1.0:
-            raise ValueError(f"`label_smoothing` must be in [0, 1]. "
-                             f"Received: label_smoothing={label_smoothing!r}")
+            raise ArgumentError(f"`label_smoothing` must be in [0, 1]. "
+                                f"Received: label_smoothing={label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
 
     def prepare_targets(self, y_true, y_pred):
@@ -116,7 +117,7 @@ class SparseCategoricalCrossentropy(Loss):
         if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
             labels = labels[..., 0]
         if labels.shape != y_pred.shape[:-1]:
-            raise ValueError(
+            raise ArgumentError(
                 f"Sparse labels must have one integer per sample, shape "
                 f"{y_pred.shape[:-1]}. Received: y_true.shape={labels.shape} for "
                 f"y_pred.shape={y_pred.shape}. For one-hot labels use "
@@ -125,8 +126,8 @@ class SparseCategoricalCrossentropy(Loss):
         classes = y_pred.shape[-1]
         if labels.size and (labels.min() < 0 or labels.max() >= classes):
             bad = labels.max() if labels.max() >= classes else labels.min()
-            raise ValueError(f"Received a label value of {bad} which is outside the "
-                             f"valid range of [0, {classes}).")
+            raise ArgumentError(f"Received a label value of {bad} which is outside the "
+                                f"valid range of [0, {classes}).")
         hot = np.zeros(y_pred.shape, np.float32)
         np.put_along_axis(hot, labels.astype(np.int64)[..., None], 1.0, axis=-1)
         return hot
@@ -193,7 +194,7 @@ def _same_shape(y_true, y_pred, hint="") -> np.ndarray:
     if t.shape != y_pred.shape:
         if t.size == y_pred.size and t.shape[:1] == y_pred.shape[:1]:
             return t.reshape(y_pred.shape)  # (batch,) labels for (batch, 1) outputs
-        raise ValueError(
+        raise ArgumentError(
             f"Arguments `target` and `output` must have the same shape. Received: "
             f"target.shape={t.shape}, output.shape={y_pred.shape}.{hint}"
         )
@@ -219,8 +220,8 @@ def get(identifier) -> Loss:
         return _BY_NAME[identifier.lower()]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
         return _BY_CLASS[identifier["class_name"]].from_config(identifier["config"])
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}. Use one "
-                     f"of {sorted(_BY_NAME)} or a convsim.losses.Loss object.")
+    raise ArgumentError(f"Could not interpret loss identifier: {identifier!r}. Use one "
+                        f"of {sorted(_BY_NAME)} or a convsim.losses.Loss object.")
 
 
 def serialize(loss: Loss) -> dict:

@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from convsim.errors import ArgumentError
+
 __all__ = ["Metric", "binary_accuracy", "categorical_accuracy", "get",
            "sparse_categorical_accuracy"]
 
@@ -86,7 +88,7 @@ def get(identifier, loss_name: str | None = None) -> Metric:
             return Metric(identifier, _FUNCTIONS[key])
     elif callable(identifier):
         return Metric(getattr(identifier, "__name__", "metric"), identifier)
-    raise ValueError(
+    raise ArgumentError(
         f"Could not interpret metric identifier: {identifier!r}. Use 'accuracy' "
         f"(or 'acc'), one of {sorted(_FUNCTIONS)}, or a function "
         "fn(y_true, y_pred) returning one value per sample."

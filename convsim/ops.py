@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from convsim import shapes
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.kernels import activations as _act
 from convsim.kernels import conv as _conv
 from convsim.kernels import dense as _dense
@@ -110,14 +111,14 @@ def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bi
     k = as_float32(kernel, "kernel", 4, " of shape (kernel_h, kernel_w, "
                    "in_channels, filters)")
     if k.shape[2] != x.shape[3]:
-        raise ValueError(
+        raise ArgumentError(
             "The kernel's input channels must match the inputs' channels. Received: "
             f"inputs.shape={x.shape} ({x.shape[3]} channels) and kernel.shape="
             f"{k.shape} (kernel.shape[2]={k.shape[2]})"
         )
     if min(k.shape) < 1:
-        raise ValueError(f"Every kernel dimension must be >= 1. Received: "
-                         f"kernel.shape={k.shape}")
+        raise ArgumentError(f"Every kernel dimension must be >= 1. Received: "
+                            f"kernel.shape={k.shape}")
     st = standardize_tuple(strides, 2, "strides")
     dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
     padding = standardize_choice(padding, PADDINGS, "padding")
@@ -128,8 +129,8 @@ def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bi
     else:
         b = as_float32(bias, "bias", 1)
         if b.shape != (filters,):
-            raise ValueError(f"`bias` must have shape ({filters},), one value per "
-                             f"filter. Received: bias.shape={b.shape}")
+            raise ArgumentError(f"`bias` must have shape ({filters},), one value per "
+                                f"filter. Received: bias.shape={b.shape}")
     return x, k, b, geo, st, dil
 
 
@@ -179,13 +180,14 @@ def _check_argmax(argmax, out_shape, cells):
     out-of-range value would write outside ``d_inputs`` (a crash, not an error)."""
     arr = np.asarray(argmax)
     if arr.dtype.kind not in "iu":
-        raise TypeError("`argmax` must be an integer array (from max_pool_with_argmax)."
-                        f" Received: argmax.dtype={arr.dtype}")
+        raise WrongTypeError("`argmax` must be an integer array (from "
+                             "max_pool_with_argmax)."
+                             f" Received: argmax.dtype={arr.dtype}")
     if arr.shape != out_shape:
-        raise ValueError(f"`argmax` must have shape {out_shape}. "
-                         f"Received: argmax.shape={arr.shape}")
+        raise ArgumentError(f"`argmax` must have shape {out_shape}. "
+                            f"Received: argmax.shape={arr.shape}")
     if arr.size and (arr.min() < -1 or arr.max() >= cells):
-        raise ValueError(
+        raise ArgumentError(
             f"`argmax` must hold positions row * width + col in [0, {cells - 1}] "
             f"(or -1 for no cell). Received: values from {arr.min()} to {arr.max()}"
         )
@@ -243,7 +245,7 @@ def _dense_setup(inputs, kernel, bias):
     x = as_float32(inputs, "inputs", 2, " of shape (batch, units_in)")
     k = as_float32(kernel, "kernel", 2, " of shape (units_in, units)")
     if k.shape[0] != x.shape[1]:
-        raise ValueError(
+        raise ArgumentError(
             f"The kernel's rows must match the inputs' features. Received: "
             f"inputs.shape={x.shape} and kernel.shape={k.shape}"
         )
@@ -252,8 +254,8 @@ def _dense_setup(inputs, kernel, bias):
     else:
         b = as_float32(bias, "bias", 1)
     if b.shape != (k.shape[1],):
-        raise ValueError(f"`bias` must have shape ({k.shape[1]},). "
-                         f"Received: bias.shape={b.shape}")
+        raise ArgumentError(f"`bias` must have shape ({k.shape[1]},). "
+                            f"Received: bias.shape={b.shape}")
     return x, k, b
 
 
@@ -319,11 +321,11 @@ def softmax_backward(outputs, grad_output, axis=-1) -> np.ndarray:
 
 def _rows_along(arr, axis):
     if arr.ndim == 0:
-        raise ValueError("`x` must have at least 1 dimension for softmax. "
-                         "Received: a scalar")
+        raise ArgumentError("`x` must have at least 1 dimension for softmax. "
+                            "Received: a scalar")
     if not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(f"`axis` must be in [-{arr.ndim}, {arr.ndim - 1}] for an "
-                         f"array of shape {arr.shape}. Received: axis={axis}")
+        raise ArgumentError(f"`axis` must be in [-{arr.ndim}, {arr.ndim - 1}] for an "
+                            f"array of shape {arr.shape}. Received: axis={axis}")
     return np.moveaxis(arr, axis, -1)
 
 
@@ -350,8 +352,8 @@ def _pair(outputs, grad_output):
 def _grad_like(grad_output, shape) -> np.ndarray:
     dy = as_float32(grad_output, "grad_output")
     if dy.shape != tuple(shape):
-        raise ValueError(f"`grad_output` must have the shape of the forward output, "
-                         f"{tuple(shape)}. Received: grad_output.shape={dy.shape}")
+        raise ArgumentError(f"`grad_output` must have the shape of the forward output, "
+                            f"{tuple(shape)}. Received: grad_output.shape={dy.shape}")
     return dy
 
 
@@ -359,8 +361,8 @@ def _fit_window(input_shape, window, strides, padding, dilation, what):
     """Geometry of the windows, or a clear error when the window does not fit."""
     h, w = input_shape[1], input_shape[2]
     if h < 1 or w < 1 or input_shape[3] < 1:
-        raise ValueError(f"`inputs` must have height, width and channels >= 1. "
-                         f"Received: inputs.shape={tuple(input_shape)}")
+        raise ArgumentError(f"`inputs` must have height, width and channels >= 1. "
+                            f"Received: inputs.shape={tuple(input_shape)}")
     geo = shapes.window_geometry((h, w), window, strides, padding, dilation)
     if geo.out_h < 1 or geo.out_w < 1:
         arg = "kernel_size" if what == "kernel" else "pool_size"
@@ -369,7 +371,7 @@ def _fit_window(input_shape, window, strides, padding, dilation, what):
         spans = ""
         if tuple(dilation) != (1, 1):
             spans = f" (spanning {span[0]}x{span[1]} with dilation_rate={dilation})"
-        raise ValueError(
+        raise ArgumentError(
             f"The {what} window {window[0]}x{window[1]}{spans} is larger than the "
             f"{h}x{w} input with padding={padding!r}. Received: {arg}="
             f"{tuple(window)}, inputs.shape={tuple(input_shape)}. Use a smaller "

@@ -28,6 +28,8 @@ import types
 
 import numpy as np
 
+from convsim.errors import ArgumentError, WrongTypeError
+
 __all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
 
 
@@ -48,8 +50,8 @@ class Optimizer:
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
         if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments passed to "
-                            f"{type(self).__name__}: {kwargs}")
+            raise WrongTypeError(f"Unrecognized keyword arguments passed to "
+                                 f"{type(self).__name__}: {kwargs}")
         self.learning_rate = learning_rate
         self.name = name
         self.clipnorm = _optional_positive(clipnorm, "clipnorm")
@@ -67,8 +69,8 @@ class Optimizer:
     def learning_rate(self, value):
         if not isinstance(value, numbers.Real) or isinstance(value, bool) \
                 or not value > 0:
-            raise ValueError(f"Argument `learning_rate` must be a positive float. "
-                             f"Received: learning_rate={value!r}")
+            raise ArgumentError(f"Argument `learning_rate` must be a positive float. "
+                                f"Received: learning_rate={value!r}")
         self._learning_rate = float(value)
 
     lr = learning_rate  # Keras 2 attribute name
@@ -87,8 +89,8 @@ class Optimizer:
         variables = list(variables)
         grads = list(grads)
         if len(grads) != len(variables):
-            raise ValueError(f"Got {len(grads)} gradients for {len(variables)} "
-                             "variables.")
+            raise ArgumentError(f"Got {len(grads)} gradients for {len(variables)} "
+                                "variables.")
         if not self.built:
             self.build(variables)
         lr = self._learning_rate / (1.0 + self.decay * self.iterations)
@@ -131,8 +133,8 @@ class Optimizer:
             for i, arr in enumerate(arrays):
                 key = f"{name}/{i}"
                 if key not in state or state[key].shape != arr.shape:
-                    raise ValueError(f"Optimizer state {key!r} is missing or has "
-                                     "the wrong shape for this model.")
+                    raise ArgumentError(f"Optimizer state {key!r} is missing or has "
+                                        "the wrong shape for this model.")
                 arr[...] = state[key]
 
     def count_params(self) -> int:
@@ -158,8 +160,8 @@ class SGD(Optimizer):
                  name="SGD", **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
-            raise ValueError(f"`momentum` must be a float between [0, 1]. "
-                             f"Received: momentum={momentum!r}")
+            raise ArgumentError(f"`momentum` must be a float between [0, 1]. "
+                                f"Received: momentum={momentum!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def _active_slots(self):
@@ -253,8 +255,8 @@ def _optional_positive(value, name):
     if value is None:
         return None
     if not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"`{name}` must be a positive float or None. "
-                         f"Received: {name}={value!r}")
+        raise ArgumentError(f"`{name}` must be a positive float or None. "
+                            f"Received: {name}={value!r}")
     return float(value)
 
 
@@ -276,9 +278,9 @@ def get(identifier) -> Optimizer:
         return _BY_NAME[identifier.lower()]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
         return _BY_CLASS[identifier["class_name"]].from_config(identifier["config"])
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. "
-                     f"Use one of {sorted(_BY_NAME)} or an optimizer object such as "
-                     "optimizers.RMSprop(learning_rate=1e-4).")
+    raise ArgumentError(f"Could not interpret optimizer identifier: {identifier!r}. "
+                        f"Use one of {sorted(_BY_NAME)} or an optimizer object such as "
+                        "optimizers.RMSprop(learning_rate=1e-4).")
 
 
 def serialize(optimizer: Optimizer) -> dict:

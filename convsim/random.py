@@ -13,6 +13,7 @@ import random
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.validation import check_seed
 
 __all__ = ["make_rng", "set_random_seed"]
@@ -38,7 +39,8 @@ def set_random_seed(seed: int) -> None:
     """
     global _seed_sequence
     if seed is None:
-        raise ValueError("`seed` must be a non-negative integer. Received: seed=None")
+        raise ArgumentError("`seed` must be a non-negative integer. Received: "
+                            "seed=None")
     seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.layers.graph import reset_names
 from convsim.random import set_random_seed
 from convsim.validation import positive_int
@@ -43,23 +44,23 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
     labels = np.asarray(y)
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
-            raise ValueError("`y` must hold whole-number class labels. Received "
-                             f"non-integer values such as {labels.ravel()[:3]}")
+            raise ArgumentError("`y` must hold whole-number class labels. Received "
+                                f"non-integer values such as {labels.ravel()[:3]}")
     elif labels.dtype.kind not in "biu":
-        raise TypeError(f"`y` must hold integer class labels. "
-                        f"Received: y.dtype={labels.dtype}")
+        raise WrongTypeError(f"`y` must hold integer class labels. "
+                             f"Received: y.dtype={labels.dtype}")
     shape = labels.shape
     if len(shape) > 1 and shape[-1] == 1:
         shape = shape[:-1]
     labels = labels.reshape(-1).astype(np.int64)
     if labels.size and labels.min() < 0:
-        raise ValueError(f"Class labels must be >= 0. Received: {labels.min()}")
+        raise ArgumentError(f"Class labels must be >= 0. Received: {labels.min()}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     else:
         num_classes = positive_int(num_classes, "num_classes")
     if labels.size and labels.max() >= num_classes:
-        raise ValueError(
+        raise ArgumentError(
             f"Class label {labels.max()} does not fit in num_classes={num_classes} "
             f"(labels must be 0 .. {num_classes - 1})."
         )

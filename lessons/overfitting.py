@@ -26,6 +26,7 @@ import numpy as np
 from rich.console import Console, Group
 from rich.text import Text
 
+from convsim.errors import ArgumentError
 from convsim.lesson.frames import Frame, Lesson, Question, number_check
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
@@ -318,9 +319,9 @@ class Curves:
         missing = [k for k in (acc, f"val_{acc}", "val_loss")
                    if not k or k not in logs]
         if missing:
-            raise ValueError("The history needs training and validation accuracy "
-                             "and loss for every epoch; it has only "
-                             f"{sorted(logs)}. Train with validation data.")
+            raise ArgumentError("The history needs training and validation accuracy "
+                                "and loss for every epoch; it has only "
+                                f"{sorted(logs)}. Train with validation data.")
         return cls(logs[acc], logs[f"val_{acc}"], logs["loss"], logs["val_loss"],
                    lang)
 

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convsim import layers, shapes
+from convsim.errors import ArgumentError
 from convsim.experiments.book_models import build_cats_model
 from convsim.layers.graph import fresh_names
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check
@@ -238,8 +239,8 @@ def _load(path: str, size: int | None):
         input_shape = None
     if input_shape is None or None in input_shape:
         if size is None:
-            raise ValueError(f"The model in {path!r} does not record its input "
-                             "shape; pass --size N for an N×N×3 input.")
+            raise ArgumentError(f"The model in {path!r} does not record its input "
+                                "shape; pass --size N for an N×N×3 input.")
         channels = input_shape[-1] if input_shape and input_shape[-1] else 3
         if input_shape is None:
             model.build((None, size, size, channels))

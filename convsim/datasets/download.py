@@ -38,6 +38,7 @@ from rich.progress import (
 
 from convsim.datasets.errors import ChecksumError, DownloadError
 from convsim.datasets.idx import atomic_write
+from convsim.errors import ArgumentError
 
 #: Seconds to wait for a name lookup plus TCP connection before giving up.
 CONNECT_TIMEOUT = 5.0
@@ -105,7 +106,7 @@ def download(
     destination = Path(destination)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
+        raise ArgumentError(
             f"`url` must be an http:// or https:// address. Received: url={url!r}"
         )
     expected = _normalise_sha256(sha256)
@@ -155,7 +156,7 @@ def _normalise_sha256(sha256: str | None) -> str | None:
         return None
     value = str(sha256).strip().lower()
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise ValueError(
+        raise ArgumentError(
             "`sha256` must be a hex SHA-256 digest of 64 characters. "
             f"Received: sha256={sha256!r}"
         )

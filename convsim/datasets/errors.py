@@ -1,6 +1,7 @@
 """Errors raised by convsim's data loaders.
 
-Every problem with data on disk or on the network is an ``OSError`` subclass, so
+Every problem with data on disk or on the network is a
+:class:`convsim.errors.DatasetError`, an ``OSError`` subclass, so
 code written for Keras (which raises ``OSError``/``Exception`` from its loaders)
 keeps working, while a learner who wants to react to one case can catch exactly
 that one. Each message names the file or URL, says what is wrong, and says what
@@ -10,19 +11,20 @@ like help, not like a traceback.
 
 from __future__ import annotations
 
+from convsim.errors import AlreadyExistsError, DatasetError, MissingFileError
 
-class DatasetError(OSError):
-    """A data file is unreadable, corrupt or not what it claims to be."""
+__all__ = ["ChecksumError", "DatasetError", "DatasetExistsError",
+           "DatasetNotFoundError", "DownloadError"]
 
 
-class DatasetNotFoundError(DatasetError, FileNotFoundError):
+class DatasetNotFoundError(DatasetError, MissingFileError):
     """No usable copy of a dataset was found in any of the places searched.
 
     Also a ``FileNotFoundError``, so ``except FileNotFoundError`` catches it.
     """
 
 
-class DatasetExistsError(DatasetError, FileExistsError):
+class DatasetExistsError(DatasetError, AlreadyExistsError):
     """A destination folder already holds data and ``overwrite`` was not set."""
 
 

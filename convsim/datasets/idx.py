@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from convsim.datasets.errors import DatasetError
+from convsim.errors import ArgumentError
 
 #: IDX type code -> big-endian NumPy dtype of the stored values.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -180,12 +181,12 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None
     array = np.asarray(array)
     key = (array.dtype.kind, array.dtype.itemsize)
     if key not in _CODE_BY_KIND:
-        raise ValueError(
+        raise ArgumentError(
             "`array` must have dtype uint8, int8, int16, int32, float32 or float64 "
             f"to be written as IDX. Received: array.dtype={array.dtype}"
         )
     if not 1 <= array.ndim <= 255 or any(d >= 2**32 for d in array.shape):
-        raise ValueError(
+        raise ArgumentError(
             "`array` must have 1 to 255 dimensions, each smaller than 2**32, to be "
             f"written as IDX. Received: array.shape={array.shape}"
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numbers
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.validation import standardize_tuple
 
 __all__ = ["BOOK_DROPOUT", "CATS_VS_DOGS_INPUT_SHAPE", "NOTES_LEARNING_RATE",
@@ -119,7 +120,7 @@ def _dropout_rate(dropout) -> float:
     message = ("`dropout` must be None, True (the book's 0.5) or a number in "
                f"[0, 1). Received: dropout={dropout!r}")
     if not isinstance(dropout, numbers.Real):
-        raise TypeError(message)
+        raise WrongTypeError(message)
     if not 0 <= dropout < 1:
-        raise ValueError(message)
+        raise ArgumentError(message)
     return float(dropout)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from convsim.errors import ArgumentError
 from convsim.kernels.patches import conv2d_backward_im2col, conv2d_im2col
 from convsim.runtime.tasks import thread_count
 
@@ -273,7 +274,7 @@ def _check_geometry(x, kernel, strides, pads, dilation, out) -> None:
         and min(*strides, *dilation) >= 1 and min(pads) >= 0 and min(out) >= 0
     )
     if not good:
-        raise ValueError(
+        raise ArgumentError(
             f"Inconsistent convolution geometry. Received: x.shape={x.shape}, "
             f"kernel.shape={kernel.shape}, output shape {tuple(out)}, "
             f"strides={strides}, pads={pads}, dilation={dilation}")
@@ -300,7 +301,7 @@ def conv2d_forward(x, kernel, bias, strides, pads, dilation, out_hw):
     (sh, sw), (dh, dw), (out_h, out_w) = strides, dilation, out_hw
     _check_geometry(x, kernel, strides, pads, dilation, (x.shape[0], out_h, out_w, f))
     if bias.shape != (f,):
-        raise ValueError(f"`bias` must have shape ({f},). Received: {bias.shape}")
+        raise ArgumentError(f"`bias` must have shape ({f},). Received: {bias.shape}")
     top, left = pads[0], pads[2]
     if _direct(kh * kw * c):
         return _conv2d_direct(x, kernel, bias, sh, sw, dh, dw, top, left, out_h, out_w)

@@ -4,6 +4,7 @@ Importing this package compiles nothing: the Numba kernels behind the layers
 compile on their first call (and are cached on disk afterwards).
 """
 
+from convsim.errors import ArgumentError
 from convsim.layers.activation import Activation
 from convsim.layers.base import InputSpec, Layer, Variable
 from convsim.layers.conv import Conv2D
@@ -41,7 +42,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     classes = {**_CLASSES, **(custom_objects or {})}
     name = config.get("class_name") if isinstance(config, dict) else None
     if name not in classes:
-        raise ValueError(
+        raise ArgumentError(
             f"Unknown layer class {name!r}. convsim knows {sorted(_CLASSES)}; pass "
             "custom_objects={'MyLayer': MyLayer} for your own layers."
         )

@@ -33,13 +33,13 @@ avoids dividing by probabilities that round to 0 in float32.
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as np
 
 from convsim import activations
+from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.graph import KerasTensor, Node, snake_case, unique_name
-from convsim.validation import as_float32
+from convsim.validation import as_float32, build_shape, shape_tuple
 
 __all__ = ["ActivatedLayer", "InputSpec", "Layer", "Variable"]
 
@@ -76,9 +76,9 @@ class Variable:
         """Overwrite the values in place (the shape must match)."""
         arr = np.asarray(value, dtype=np.float32)
         if arr.shape != self._value.shape:
-            raise ValueError(f"The variable {self.path!r} has shape "
-                             f"{self._value.shape}; cannot assign a value of shape "
-                             f"{arr.shape}.")
+            raise ArgumentError(f"The variable {self.path!r} has shape "
+                                f"{self._value.shape}; cannot assign a value of shape "
+                                f"{arr.shape}.")
         self._value[...] = arr
 
     def __array__(self, dtype=None, copy=None):
@@ -110,7 +110,7 @@ def _recorded_build(build):
     def build_wrapper(self, input_shape, *args, **kwargs):
         if self._building:  # super().build() from a subclass's build
             return build(self, input_shape, *args, **kwargs)
-        shape = _build_shape(input_shape)
+        shape = build_shape(input_shape)
         if not self.built:  # a built layer's rebuild meets Keras's lock instead
             self._check_input_shape(shape)
         weights_before = len(self._weights)
@@ -148,15 +148,15 @@ class Layer:
     def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
         unknown = {k: v for k, v in kwargs.items() if k not in self._BASE_KWARGS}
         if unknown:
-            raise TypeError(f"Unrecognized keyword arguments passed to "
-                            f"{type(self).__name__}: {unknown}")
+            raise WrongTypeError(f"Unrecognized keyword arguments passed to "
+                                 f"{type(self).__name__}: {unknown}")
         if dtype not in (None, "float32", np.float32):
-            raise ValueError(f"convsim layers compute in float32. "
-                             f"Received: dtype={dtype!r}")
+            raise ArgumentError(f"convsim layers compute in float32. "
+                                f"Received: dtype={dtype!r}")
         if name is not None and (not isinstance(name, str) or not name
                                  or "/" in name):
-            raise ValueError(f"Argument `name` must be a non-empty string without "
-                             f"'/'. Received: name={name!r}")
+            raise ArgumentError(f"Argument `name` must be a non-empty string without "
+                                f"'/'. Received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.built = False
@@ -231,23 +231,23 @@ class Layer:
         shape = tuple(shape)
         where = f'Input 0 of layer "{self.name}" is incompatible with the layer: '
         if spec.ndim is not None and len(shape) != spec.ndim:
-            raise ValueError(f"{where}expected ndim={spec.ndim}, found "
-                             f"ndim={len(shape)}. Full shape received: {shape}")
+            raise ArgumentError(f"{where}expected ndim={spec.ndim}, found "
+                                f"ndim={len(shape)}. Full shape received: {shape}")
         if spec.min_ndim is not None and len(shape) < spec.min_ndim:
-            raise ValueError(f"{where}expected min_ndim={spec.min_ndim}, found "
-                             f"ndim={len(shape)}. Full shape received: {shape}")
+            raise ArgumentError(f"{where}expected min_ndim={spec.min_ndim}, found "
+                                f"ndim={len(shape)}. Full shape received: {shape}")
         for axis, size in spec.axes.items():
             if shape[axis] not in (None, size):
-                raise ValueError(f"{where}expected axis {axis} of input shape to "
-                                 f"have value {size}, but received input with "
-                                 f"shape {shape}")
+                raise ArgumentError(f"{where}expected axis {axis} of input shape to "
+                                    f"have value {size}, but received input with "
+                                    f"shape {shape}")
 
     # ------------------------------------------------------------ weights
     def add_weight(self, name, shape, initializer, trainable=True) -> Variable:
         """Create and track a weight. After ``build`` the state is locked, as
         Keras 3's ``Layer._lock_state`` does: ``ValueError``, weights untouched."""
         if self._state_locked:
-            raise ValueError(
+            raise ArgumentError(
                 "You cannot add new elements of state (variables or sub-layers) to "
                 "a layer that is already built. All state must be created in the "
                 "`__init__()` method or in the `build()` method. Received: "
@@ -279,7 +279,7 @@ class Layer:
     def set_weights(self, weights) -> None:
         weights = list(weights)
         if len(weights) != len(self._weights):
-            raise ValueError(
+            raise ArgumentError(
                 f"You called `set_weights(weights)` on layer '{self.name}' with a "
                 f"weight list of length {len(weights)}, but the layer was expecting "
                 f"{len(self._weights)} weights."
@@ -289,9 +289,9 @@ class Layer:
 
     def count_params(self) -> int:
         if not self.built:
-            raise ValueError(f"You tried to call `count_params` on layer "
-                             f"'{self.name}', but the layer isn't built. You can "
-                             "build it manually via: `layer.build(input_shape)`.")
+            raise ArgumentError(f"You tried to call `count_params` on layer "
+                                f"'{self.name}', but the layer isn't built. You can "
+                                "build it manually via: `layer.build(input_shape)`.")
         return int(sum(int(np.prod(w.shape)) for w in self._weights))
 
     # ------------------------------------------------------------ graph access
@@ -343,8 +343,8 @@ class ActivatedLayer(Layer):
 
     def backward(self, grad, input_grad=True):
         if self._y is None:
-            raise RuntimeError(f"Layer '{self.name}': call it with training=True "
-                               "before backward().")
+            raise NotReadyError(f"Layer '{self.name}': call it with training=True "
+                                "before backward().")
         dz = self.activation.backward(self._y, grad)
         return self._backward_linear(dz, input_grad)
 
@@ -364,37 +364,11 @@ class ActivatedLayer(Layer):
 def _batch_shape_from_kwargs(kwargs) -> tuple | None:
     """Keras lets the first layer declare the input: ``input_shape=(28, 28, 1)``."""
     if kwargs.get("batch_input_shape") is not None:
-        return _as_shape(kwargs["batch_input_shape"], "batch_input_shape")
+        return shape_tuple(kwargs["batch_input_shape"], "batch_input_shape")
     if kwargs.get("input_shape") is not None:
-        shape = _as_shape(kwargs["input_shape"], "input_shape")
+        shape = shape_tuple(kwargs["input_shape"], "input_shape")
         return (kwargs.get("batch_size"), *shape)
     if kwargs.get("input_dim") is not None:
-        return (kwargs.get("batch_size"), *_as_shape((kwargs["input_dim"],),
+        return (kwargs.get("batch_size"), *shape_tuple((kwargs["input_dim"],),
                                                       "input_dim"))
     return None
-
-
-def _build_shape(input_shape) -> tuple:
-    """``input_shape`` given to ``build``, checked, with ``None`` for the batch."""
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
-    if not shape or not all(v is None or (isinstance(v, numbers.Integral)
-                                          and not isinstance(v, bool) and v >= 0)
-                            for v in shape):
-        raise ValueError("`input_shape` must be a tuple (batch, ...) of non-negative "
-                         "integers or None. Received: "
-                         f"input_shape={input_shape!r}")
-    return (None, *(None if v is None else int(v) for v in shape[1:]))
-
-
-def _as_shape(value, name) -> tuple:
-    if isinstance(value, numbers.Integral):
-        value = (value,)
-    try:
-        shape = tuple(None if v is None else int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a tuple of positive integers (or None). "
-                         f"Received: {name}={value!r}") from None
-    if any(v is not None and v < 1 for v in shape):
-        raise ValueError(f"`{name}` must be a tuple of positive integers (or None). "
-                         f"Received: {name}={value!r}")
-    return shape

@@ -9,6 +9,7 @@ patch times one filter, plus that filter's bias, through ReLU. Sizes come from
 from __future__ import annotations
 
 from convsim import initializers, ops
+from convsim.errors import ArgumentError
 from convsim.layers.base import ActivatedLayer, InputSpec
 from convsim.validation import (
     PADDINGS,
@@ -54,7 +55,7 @@ class Conv2D(ActivatedLayer):
         self.data_format = "channels_last"
         self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
+            raise ArgumentError(
                 "`strides > 1` not supported in conjunction with `dilation_rate > "
                 f"1`. Received: strides={self.strides} and "
                 f"dilation_rate={self.dilation_rate}"
@@ -67,9 +68,9 @@ class Conv2D(ActivatedLayer):
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None:
-            raise ValueError(f"The channel dimension of the inputs to Conv2D "
-                             f"'{self.name}' must be known. Received: "
-                             f"input_shape={input_shape}")
+            raise ArgumentError(f"The channel dimension of the inputs to Conv2D "
+                                f"'{self.name}' must be known. Received: "
+                                f"input_shape={input_shape}")
         shape = (*self.kernel_size, channels, self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
         self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from convsim import initializers, ops
+from convsim.errors import ArgumentError
 from convsim.layers.base import ActivatedLayer, InputSpec
 from convsim.validation import positive_int
 
@@ -39,8 +40,9 @@ class Dense(ActivatedLayer):
     def build(self, input_shape):
         features = input_shape[-1]
         if features is None:
-            raise ValueError(f"The last dimension of the inputs to Dense '{self.name}'"
-                             f" must be known. Received: input_shape={input_shape}")
+            raise ArgumentError(f"The last dimension of the inputs to Dense "
+                                f"'{self.name}'"
+                                f" must be known. Received: input_shape={input_shape}")
         self.kernel = self.add_weight("kernel", (features, self.units),
                                       self.kernel_initializer)
         self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer)

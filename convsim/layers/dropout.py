@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.layers.base import Layer
 from convsim.random import make_rng
 
@@ -28,9 +29,9 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ValueError("Invalid value received for argument `rate`. Expected "
-                             f"a float value between 0 and 1 (1 excluded). "
-                             f"Received: rate={rate!r}")
+            raise ArgumentError("Invalid value received for argument `rate`. Expected "
+                                f"a float value between 0 and 1 (1 excluded). "
+                                f"Received: rate={rate!r}")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed

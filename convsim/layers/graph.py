@@ -14,6 +14,8 @@ import collections
 import contextlib
 import re
 
+from convsim.errors import ArgumentError, WrongTypeError
+
 __all__ = ["KerasTensor", "Node", "fresh_names", "nodes_between", "reset_names",
            "snake_case", "unique_name"]
 
@@ -75,7 +77,7 @@ class KerasTensor:
         return len(self.shape)
 
     def __array__(self, dtype=None, copy=None):
-        raise TypeError(
+        raise WrongTypeError(
             f"{self!r} is a symbolic tensor: it has a shape but no values. Use it to "
             "build a model (models.Model(inputs, outputs)) and call model.predict(x) "
             "to compute values."
@@ -94,8 +96,8 @@ def nodes_between(inputs, outputs):
             return
         node = tensor.node
         if node is None or node.input is None:
-            raise ValueError(f"Output tensor {tensor!r} is not connected to the "
-                             f"model's input {inputs!r}.")
+            raise ArgumentError(f"Output tensor {tensor!r} is not connected to the "
+                                f"model's input {inputs!r}.")
         visit(node.input)
         if id(node) not in seen:
             seen.add(id(node))

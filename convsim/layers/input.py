@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from convsim.layers.base import Layer, _as_shape
+from convsim.errors import ArgumentError
+from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor, Node
+from convsim.validation import shape_tuple
 
 __all__ = ['Input', 'InputLayer']
 
@@ -19,12 +21,12 @@ class InputLayer(Layer):
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name, dtype=dtype, **kwargs)
         if batch_shape is not None:
-            batch_shape = (None, *_as_shape(tuple(batch_shape)[1:], "batch_shape"))
+            batch_shape = (None, *shape_tuple(tuple(batch_shape)[1:], "batch_shape"))
         elif shape is not None:
-            batch_shape = (batch_size, *_as_shape(shape, "shape"))
+            batch_shape = (batch_size, *shape_tuple(shape, "shape"))
         else:
-            raise ValueError("You must pass a `shape` argument, e.g. "
-                             "layers.Input(shape=(28, 28, 1)).")
+            raise ArgumentError("You must pass a `shape` argument, e.g. "
+                                "layers.Input(shape=(28, 28, 1)).")
         self.batch_shape = (None, *batch_shape[1:])
         self.built = True
         self._build_input_shape = self.batch_shape

@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
+from convsim.errors import ArgumentError, MissingFileError, WrongTypeError
 from convsim.lesson.words import LANGS
 
 PACKAGE = "convsim.lessons"
@@ -52,7 +53,7 @@ COMMON_OPTIONS = frozenset({"name", "list", "fps", "step", "no_animate", "seed",
                            "console"})
 
 
-class LessonProtocolError(TypeError):
+class LessonProtocolError(WrongTypeError):
     """A lesson module lacks something the protocol asks for (lessons/README.md)."""
 
 
@@ -72,7 +73,7 @@ def lessons_package() -> ModuleType:
     source = Path(convsim.__file__).resolve().parent
     checkout = source.parent / "lessons" / "__init__.py"
     if not checkout.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"convsim's lessons are missing: neither {source / 'lessons'} (an "
             f"installed convsim) nor {checkout.parent} (a source checkout) exists. "
             "Reinstall convsim.")
@@ -131,8 +132,8 @@ def load(name: str) -> ModuleType:
     if name not in known:
         close = difflib.get_close_matches(str(name), known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown lesson {name!r}.{hint} Lessons: "
-                         f"{', '.join(known)}.")
+        raise ArgumentError(f"Unknown lesson {name!r}.{hint} Lessons: "
+                            f"{', '.join(known)}.")
     module = importlib.import_module(f"{PACKAGE}.{contents()[known.index(name)]}")
     check(module)
     return module

@@ -30,6 +30,7 @@ from types import ModuleType
 from rich.console import Console
 from rich.table import Table
 
+from convsim.errors import ArgumentError
 from convsim.lesson import catalog
 from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
@@ -176,12 +177,14 @@ def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict
     options = {"seed": args.seed}
     if args.size is not None:
         if module.SIZE is None:
-            raise ValueError(f"The {module.NAME!r} lesson has a fixed size; "
-                             f"--size is not available. Received: --size {args.size}")
+            raise ArgumentError(f"The {module.NAME!r} lesson has a fixed size; "
+                                "--size is not available. "
+                                f"Received: --size {args.size}")
         default, low, high = module.SIZE
         if not low <= args.size <= high:
-            raise ValueError(f"--size for the {module.NAME!r} lesson must be between "
-                             f"{low} and {high}. Received: --size {args.size}")
+            raise ArgumentError(f"--size for the {module.NAME!r} lesson must be "
+                                f"between "
+                                f"{low} and {high}. Received: --size {args.size}")
         options["size"] = args.size
     for option, users in lesson_options(lessons).items():
         value = getattr(args, option)
@@ -190,11 +193,12 @@ def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict
         if module.NAME not in [m.NAME for m in users]:
             whose = ", ".join(repr(m.NAME) for m in users)
             noun = "lesson" if len(users) == 1 else "lessons"
-            raise ValueError(f"{_flag(option)} is only for the {whose} {noun}. "
-                             f"Received it for {module.NAME!r}")
+            raise ArgumentError(f"{_flag(option)} is only for the {whose} {noun}. "
+                                f"Received it for {module.NAME!r}")
         options[option] = value
     if args.fps is not None and not args.fps > 0:
-        raise ValueError(f"--fps must be a positive number. Received: --fps {args.fps}")
+        raise ArgumentError(f"--fps must be a positive number. Received: --fps "
+                            f"{args.fps}")
     return options
 
 

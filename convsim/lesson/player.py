@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from convsim.errors import ArgumentError
 from convsim.lesson.frames import Frame, Lesson, Question, compose, status_line
 from convsim.lesson.keys import KeySource, NoKeys
 from convsim.lesson.words import word
@@ -59,9 +60,11 @@ class Player:
                  keys: KeySource | None = None,
                  ask: Callable[[str], str] | None = None):
         if mode not in MODES:
-            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
+            raise ArgumentError(f"`mode` must be one of {MODES}. Received: "
+                                f"mode={mode!r}")
         if not fps > 0:
-            raise ValueError(f"`fps` must be a positive number. Received: fps={fps!r}")
+            raise ArgumentError(f"`fps` must be a positive number. Received: "
+                                f"fps={fps!r}")
         self.console = console or Console()
         self.mode, self.fps = mode, fps
         self.start_paused, self.quiz = start_paused, quiz

@@ -6,7 +6,7 @@ One module per job: :mod:`~convsim.models.model` (the functional Model),
 and :mod:`~convsim.models.saving` (``load_model``).
 """
 
-from convsim.models.archive import ModelFileError
+from convsim.errors import ModelFileError
 from convsim.models.model import Model
 from convsim.models.saving import load_model, save_model
 from convsim.models.sequential import Sequential

@@ -36,6 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from convsim import __version__, losses, optimizers
+from convsim.errors import (
+    AlreadyExistsError,
+    IsAFolderError,
+    MissingFileError,
+    ModelFileError,
+)
 
 __all__ = ["ModelFile", "ModelFileError", "load_weights", "read_model_file",
            "restore", "save_model", "save_weights"]
@@ -46,10 +52,6 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _NOTE = ("This is a convsim model file: a ZIP archive of JSON (architecture, "
          "compile settings) and NumPy .npz arrays (weights, optimizer state), "
          "whatever its file extension (.h5 included); it is not HDF5.\n")
-
-
-class ModelFileError(OSError):
-    """The file is not a convsim model file, or it is damaged."""
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,13 @@ def _write_zip(f, members):
 def _target(filepath, overwrite) -> Path:
     path = Path(os.fspath(filepath))
     if path.is_dir():
-        raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a directory. "
+        raise IsAFolderError(f"Cannot save to {str(path)!r}: it is a directory. "
                                 "Give a file name such as 'model.convsim'.")
     if not overwrite and path.exists():
-        raise FileExistsError(f"{str(path)!r} already exists (overwrite=False).")
+        raise AlreadyExistsError(f"{str(path)!r} already exists (overwrite=False).")
     if not path.parent.exists():
-        raise FileNotFoundError(f"Cannot save to {str(path)!r}: the folder "
-                                f"{str(path.parent)!r} does not exist.")
+        raise MissingFileError(f"Cannot save to {str(path)!r}: the folder "
+                               f"{str(path.parent)!r} does not exist.")
     return path
 
 
@@ -165,7 +167,7 @@ def read_model_file(filepath) -> ModelFile:
     """
     path = Path(os.fspath(filepath))
     if not path.is_file():
-        raise FileNotFoundError(f"No model file found at {str(path)!r}.")
+        raise MissingFileError(f"No model file found at {str(path)!r}.")
     try:
         with zipfile.ZipFile(_check_magic(path)) as archive:
             return _read_members(archive, path)
@@ -286,7 +288,7 @@ def save_weights(model, filepath, overwrite=True) -> None:
 def load_weights(model, filepath) -> None:
     path = Path(os.fspath(filepath))
     if not path.is_file():
-        raise FileNotFoundError(f"No weights file found at {str(path)!r}.")
+        raise MissingFileError(f"No weights file found at {str(path)!r}.")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = [data[f"w{i:04d}"] for i in range(len(data.files))]

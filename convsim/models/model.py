@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.layers import deserialize, serialize
 from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor, nodes_between, unique_name
@@ -46,17 +47,19 @@ class Model(Trainer):
     def _init_graph(self, inputs, outputs):
         if isinstance(inputs, (list, tuple)):
             if len(inputs) != 1:
-                raise ValueError("convsim models take exactly one input tensor. "
-                                 f"Received {len(inputs)}.")
+                raise ArgumentError("convsim models take exactly one input tensor. "
+                                    f"Received {len(inputs)}.")
             inputs = inputs[0]
         if not isinstance(inputs, KerasTensor):
-            raise TypeError("`inputs` must be a symbolic tensor such as "
-                            f"layers.Input(shape) or model.input. Received: {inputs!r}")
+            raise WrongTypeError("`inputs` must be a symbolic tensor such as "
+                                 "layers.Input(shape) or model.input. "
+                                 f"Received: {inputs!r}")
         self._multi_output = isinstance(outputs, (list, tuple))
         outputs = list(outputs) if self._multi_output else [outputs]
         if not outputs or not all(isinstance(o, KerasTensor) for o in outputs):
-            raise TypeError("`outputs` must be a symbolic tensor (e.g. layer.output) "
-                            f"or a list of them. Received: {outputs!r}")
+            raise WrongTypeError("`outputs` must be a symbolic tensor (e.g. "
+                                 "layer.output) "
+                                 f"or a list of them. Received: {outputs!r}")
         self._input, self._outputs = inputs, outputs
         self._nodes = nodes_between(inputs, outputs)
         self.built = True
@@ -92,8 +95,8 @@ class Model(Trainer):
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[layer.name for layer in self.layers]}.")
+        raise ArgumentError(f"No such layer: {name}. Existing layers are: "
+                            f"{[layer.name for layer in self.layers]}.")
 
     def _output_layer(self):
         return self._outputs[0].node.layer if len(self._outputs) == 1 else None
@@ -121,9 +124,9 @@ class Model(Trainer):
     def set_weights(self, weights):
         weights, own = list(weights), self.weights
         if len(weights) != len(own):
-            raise ValueError(f"You called `set_weights(weights)` on model "
-                             f"'{self.name}' with {len(weights)} arrays, but it has "
-                             f"{len(own)} weights.")
+            raise ArgumentError(f"You called `set_weights(weights)` on model "
+                                f"'{self.name}' with {len(weights)} arrays, but it has "
+                                f"{len(own)} weights.")
         for var, value in zip(own, weights, strict=False):
             var.assign(value)
 
@@ -140,8 +143,8 @@ class Model(Trainer):
         if len(got) != len(expected) or any(
                 e is not None and e != g
                 for e, g in zip(expected[1:], got[1:], strict=True)):
-            raise ValueError(f"Input 0 of model '{self.name}' is incompatible: "
-                             f"expected shape {expected}, found shape {got}")
+            raise ArgumentError(f"Input 0 of model '{self.name}' is incompatible: "
+                                f"expected shape {expected}, found shape {got}")
 
     def _forward(self, x, training=False):
         self._check_input(x)
@@ -154,10 +157,10 @@ class Model(Trainer):
 
     def _backward(self, grad, fused=False):
         if len(self._outputs) != 1:
-            raise ValueError("convsim can only train models with a single output.")
+            raise ArgumentError("convsim can only train models with a single output.")
         if len({id(n.layer) for n in self._nodes}) != len(self._nodes):
-            raise ValueError("convsim cannot train a model that calls the same "
-                             "layer twice.")
+            raise ArgumentError("convsim cannot train a model that calls the same "
+                                "layer twice.")
         grads = {id(self._outputs[0]): grad}
         for node in reversed(self._nodes):
             g = grads.pop(id(node.output), None)

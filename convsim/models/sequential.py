@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.layers import deserialize, serialize
 from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor
@@ -39,19 +40,20 @@ class Sequential(Model):
             layer = layer.node.layer
         if isinstance(layer, InputLayer):
             if self._layers or self._input is not None:
-                raise ValueError("An Input must come first in a Sequential model.")
+                raise ArgumentError("An Input must come first in a Sequential model.")
             self._input = layer.output
             self.built = True
             return
         if not isinstance(layer, Layer):
-            raise TypeError("Only instances of `convsim.layers.Layer` can be added "
-                            f"to a Sequential model. Received: {layer!r} (of type "
-                            f"{type(layer).__name__})")
+            raise WrongTypeError("Only instances of `convsim.layers.Layer` can be "
+                                 "added "
+                                 f"to a Sequential model. Received: {layer!r} (of type "
+                                 f"{type(layer).__name__})")
         if any(existing.name == layer.name for existing in self._layers):
-            raise ValueError("All layers added to a Sequential model should have "
-                             f"unique names. Name '{layer.name}' is already the name "
-                             "of a layer in this model. Update the `name` argument "
-                             "to pass a unique name.")
+            raise ArgumentError("All layers added to a Sequential model should have "
+                                f"unique names. Name '{layer.name}' is already the "
+                                "name of a layer in this model. Update the `name` "
+                                "argument to pass a unique name.")
         if not self._layers and self._input is None \
                 and layer._batch_input_shape is not None:
             self._input = InputLayer(batch_shape=layer._batch_input_shape).output
@@ -65,7 +67,7 @@ class Sequential(Model):
 
     def pop(self) -> Layer:
         if not self._layers:
-            raise TypeError("There are no layers in the model.")
+            raise WrongTypeError("There are no layers in the model.")
         layer = self._layers.pop()
         if self._input is not None:
             self._connect()
@@ -84,7 +86,7 @@ class Sequential(Model):
         """Create every layer's weights for inputs of ``input_shape``."""
         if self._input is None:
             if input_shape is None:
-                raise ValueError("You must provide an `input_shape` argument.")
+                raise ArgumentError("You must provide an `input_shape` argument.")
             self._input = InputLayer(batch_shape=(None, *tuple(input_shape)[1:])
                                      ).output
         self._connect()

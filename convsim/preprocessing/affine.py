@@ -34,6 +34,7 @@ import threading
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.kernels import warp
 from convsim.preprocessing.arguments import standardize_fill_mode, standardize_order
 from convsim.runtime import kernel_call
@@ -101,8 +102,8 @@ def apply_affine_transform(x, theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0,
     """
     x = np.asarray(x)
     if x.ndim != 3:
-        raise ValueError("Input arrays must be multi-channel 2D images: shape "
-                         f"(height, width, channels). Received: x.shape={x.shape}")
+        raise ArgumentError("Input arrays must be multi-channel 2D images: shape "
+                            f"(height, width, channels). Received: x.shape={x.shape}")
     mode = standardize_fill_mode(fill_mode)
     order = standardize_order(order)
     image = np.ascontiguousarray(x, dtype=np.float32)

@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.preprocessing import affine, arguments
 from convsim.preprocessing.image_utils import array_to_img, img_to_array
 from convsim.preprocessing.iterators import DirectoryIterator, NumpyArrayIterator
@@ -109,24 +110,24 @@ class ImageDataGenerator:
         self.rescale = rescale
         if preprocessing_function is not None and not callable(
                 preprocessing_function):
-            raise TypeError("`preprocessing_function` must be callable. "
-                            f"Received: {preprocessing_function!r}")
+            raise WrongTypeError("`preprocessing_function` must be callable. "
+                                 f"Received: {preprocessing_function!r}")
         self.preprocessing_function = preprocessing_function
         if validation_split and not 0 < check(validation_split,
                                               "validation_split") < 1:
-            raise ValueError("`validation_split` must be strictly between 0 and "
-                             f"1. Received: {validation_split}")
+            raise ArgumentError("`validation_split` must be strictly between 0 and "
+                                f"1. Received: {validation_split}")
         self._validation_split = float(validation_split or 0.0)
         self.interpolation_order = arguments.standardize_order(interpolation_order)
         if np.dtype(dtype) != np.float32:
-            raise ValueError("convsim computes in float32: `dtype` must be "
-                             f"'float32'. Received: dtype={dtype!r}")
+            raise ArgumentError("convsim computes in float32: `dtype` must be "
+                                f"'float32'. Received: dtype={dtype!r}")
         self.dtype = "float32"
         if brightness_range is not None:
             if (not isinstance(brightness_range, (tuple, list))
                     or len(brightness_range) != 2):
-                raise ValueError("`brightness_range should be tuple or list of two "
-                                 f"floats. Received: {brightness_range!r}")
+                raise ArgumentError("`brightness_range should be tuple or list of two "
+                                    f"floats. Received: {brightness_range!r}")
             brightness_range = tuple(check(b, "brightness_range")
                                      for b in brightness_range)
         self.brightness_range = brightness_range
@@ -184,8 +185,8 @@ class ImageDataGenerator:
         returns a new float32 array (``x`` is left untouched)."""
         x = np.array(x, dtype=np.float32)  # a copy: flips below work in place
         if x.ndim != 3:
-            raise ValueError("Expected one image of shape (height, width, "
-                             f"channels). Received: x.shape={x.shape}")
+            raise ArgumentError("Expected one image of shape (height, width, "
+                                f"channels). Received: x.shape={x.shape}")
         return self._apply_batch(x[None], [transform_parameters])[0]
 
     def random_transform(self, x, seed=None) -> np.ndarray:
@@ -260,8 +261,8 @@ class ImageDataGenerator:
         """Compute the dataset statistics for the feature-wise options."""
         x = np.array(x, dtype=np.float32)
         if x.ndim != 4:
-            raise ValueError("Input to `.fit()` should have rank 4. Got array "
-                             f"with shape: {x.shape}")
+            raise ArgumentError("Input to `.fit()` should have rank 4. Got array "
+                                f"with shape: {x.shape}")
         if self.rescale:
             x *= self.rescale
         if augment:
@@ -357,6 +358,6 @@ def _as_rng(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
-        raise ValueError("`seed` must be a non-negative integer or a "
-                         "np.random.Generator. Received: seed=None")
+        raise ArgumentError("`seed` must be a non-negative integer or a "
+                            "np.random.Generator. Received: seed=None")
     return np.random.default_rng(check_seed(seed))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.preprocessing.affine import (
     apply_affine_transform,
     flip_axis,
@@ -89,8 +90,8 @@ def preview_augmentations(img_array, datagen: ImageDataGenerator, n: int = 4,
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[0] != 1:
-        raise ValueError("`img_array` must be one image (height, width, channels) "
-                         f"or a batch of one. Received: shape={np.shape(img_array)}")
+        raise ArgumentError("`img_array` must be one image (height, width, channels) "
+                            f"or a batch of one. Received: shape={np.shape(img_array)}")
     positive_int(n, "n")
     flow = datagen.flow(x, batch_size=1, seed=seed)
     return [next(flow)[0] for _ in range(n)]

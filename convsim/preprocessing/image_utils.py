@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.validation import standardize_data_format, standardize_tuple
 
 __all__ = [
@@ -58,7 +59,7 @@ def standardize_interpolation(interpolation) -> str:
     """Check a resampling name against :data:`INTERPOLATIONS` (Keras wording)."""
     if isinstance(interpolation, str) and interpolation.lower() in INTERPOLATIONS:
         return interpolation.lower()
-    raise ValueError(
+    raise ArgumentError(
         f"Invalid interpolation method {interpolation!r} specified. Supported "
         f"methods are {', '.join(INTERPOLATIONS)}. "
         f"Received: interpolation={interpolation!r}"
@@ -68,7 +69,7 @@ def standardize_interpolation(interpolation) -> str:
 def standardize_color_mode(color_mode) -> str:
     if color_mode in COLOR_MODES:
         return color_mode
-    raise ValueError(
+    raise ArgumentError(
         "`color_mode` must be one of {'grayscale', 'rgb', 'rgba'}. "
         f"Received: color_mode={color_mode!r}"
     )
@@ -119,7 +120,7 @@ def load_img(
         with open(path, "rb") as f:  # read first, so the file is closed at once
             data = io.BytesIO(f.read())
     else:
-        raise TypeError(
+        raise WrongTypeError(
             f"path should be path-like or io.BytesIO, not {type(path).__name__}"
         )
     try:
@@ -171,7 +172,7 @@ def img_to_array(img, data_format=None, dtype=None) -> np.ndarray:
     if x.ndim == 2:
         return x.reshape((x.shape[0], x.shape[1], 1))
     if x.ndim != 3:
-        raise ValueError(f"Unsupported image shape: {x.shape}")
+        raise ArgumentError(f"Unsupported image shape: {x.shape}")
     return x
 
 
@@ -185,7 +186,7 @@ def array_to_img(x, data_format=None, scale: bool = True, dtype=None) -> Image.I
     standardize_data_format(data_format)
     x = np.asarray(x, dtype=_float_dtype(dtype))
     if x.ndim != 3:
-        raise ValueError(
+        raise ArgumentError(
             "Expected image array to have rank 3 (single image). "
             f"Got array with shape: {x.shape}"
         )
@@ -204,7 +205,7 @@ def array_to_img(x, data_format=None, scale: bool = True, dtype=None) -> Image.I
         if np.max(x) > 255:  # 32-bit signed grayscale, PIL mode "I"
             return Image.fromarray(x[:, :, 0].astype("int32"), "I")
         return Image.fromarray(x[:, :, 0].astype("uint8"), "L")
-    raise ValueError(f"Unsupported channel number: {channels}")
+    raise ArgumentError(f"Unsupported channel number: {channels}")
 
 
 def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
@@ -223,6 +224,6 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
 def _float_dtype(dtype) -> np.dtype:
     dtype = np.dtype("float32" if dtype is None else dtype)
     if dtype.kind != "f":
-        raise ValueError(f"`dtype` must be a floating point type. Received: "
-                         f"dtype={dtype}")
+        raise ArgumentError(f"`dtype` must be a floating point type. Received: "
+                            f"dtype={dtype}")
     return dtype

@@ -20,6 +20,7 @@ import threading
 
 import numpy as np
 
+from convsim.errors import ArgumentError, MissingFileError, WrongTypeError
 from convsim.preprocessing.image_utils import (
     IMAGE_EXTENSIONS,
     array_to_img,
@@ -43,11 +44,11 @@ def _split_bounds(generator, subset) -> tuple[float, float] | None:
         return None
     split = generator._validation_split if generator is not None else 0.0
     if subset not in ("training", "validation"):
-        raise ValueError("`subset` must be one of {'training', 'validation'} or "
-                         f"None. Received: subset={subset!r}")
+        raise ArgumentError("`subset` must be one of {'training', 'validation'} or "
+                            f"None. Received: subset={subset!r}")
     if not split:
-        raise ValueError(f"`subset={subset!r}` needs `validation_split` to be set "
-                         "in the ImageDataGenerator.")
+        raise ArgumentError(f"`subset={subset!r}` needs `validation_split` to be set "
+                            "in the ImageDataGenerator.")
     return (0.0, split) if subset == "validation" else (split, 1.0)
 
 
@@ -131,7 +132,7 @@ class Iterator:
 
     def __next__(self):
         if self.n == 0:
-            raise ValueError(self._empty_message())
+            raise ArgumentError(self._empty_message())
         with self.lock:  # only the bookkeeping is locked; loading runs free
             rng = self._batch_rng()
             if self.batch_index == 0:
@@ -168,19 +169,19 @@ class NumpyArrayIterator(Iterator):
                  sample_weight=None, seed=None, save_to_dir=None, save_prefix="",
                  save_format="png", subset=None):
         if isinstance(x, (tuple, list)):
-            raise TypeError("convsim's `flow` takes one image array `x`; extra "
-                            "inputs as a tuple are not supported.")
+            raise WrongTypeError("convsim's `flow` takes one image array `x`; extra "
+                                 "inputs as a tuple are not supported.")
         x = np.asarray(x)
         if x.dtype.kind not in "biuf":
-            raise TypeError(f"`x` must be a numeric image array. Received: "
-                            f"x.dtype={x.dtype}")
+            raise WrongTypeError(f"`x` must be a numeric image array. Received: "
+                                 f"x.dtype={x.dtype}")
         if x.ndim != 4:
-            raise ValueError("Input data in `NumpyArrayIterator` should have rank "
-                             "4 (samples, height, width, channels). You passed an "
-                             f"array with shape {x.shape}")
+            raise ArgumentError("Input data in `NumpyArrayIterator` should have rank "
+                                "4 (samples, height, width, channels). You passed an "
+                                f"array with shape {x.shape}")
         for name, other in (("y", y), ("sample_weight", sample_weight)):
             if other is not None and len(x) != len(other):
-                raise ValueError(
+                raise ArgumentError(
                     f"`x` (images tensor) and `{name}` should have the same "
                     f"length. Found: x.shape = {x.shape}, {name}.shape = "
                     f"{np.asarray(other).shape}")
@@ -237,17 +238,17 @@ class DirectoryIterator(Iterator):
         standardize_data_format(data_format)
         self.directory = os.fspath(directory)
         if not os.path.isdir(self.directory):
-            raise FileNotFoundError(f"Image directory not found: {self.directory!r}. "
-                                    "Expected one sub-folder of images per class.")
+            raise MissingFileError(f"Image directory not found: {self.directory!r}. "
+                                   "Expected one sub-folder of images per class.")
         self.image_data_generator = image_data_generator
         self.target_size = standardize_tuple(target_size, 2, "target_size")
         self.color_mode = standardize_color_mode(color_mode)
         channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[self.color_mode]
         self.image_shape = (*self.target_size, channels)
         if class_mode not in CLASS_MODES:
-            raise ValueError("`class_mode` must be one of {'categorical', 'binary', "
-                             f"'sparse', 'input', None}}. Received: "
-                             f"class_mode={class_mode!r}")
+            raise ArgumentError("`class_mode` must be one of {'categorical', 'binary', "
+                                f"'sparse', 'input', None}}. Received: "
+                                f"class_mode={class_mode!r}")
         self.class_mode = class_mode
         self.interpolation = standardize_interpolation(interpolation)
         self.keep_aspect_ratio = bool(keep_aspect_ratio)
@@ -321,8 +322,8 @@ def _list_class_files(directory, class_name, split, follow_links) -> list[str]:
     Keras), relative to ``directory``; other files are skipped."""
     class_dir = os.path.join(directory, class_name)
     if not os.path.isdir(class_dir):
-        raise FileNotFoundError(f"Class folder {class_name!r} not found in "
-                                f"{directory!r}.")
+        raise MissingFileError(f"Class folder {class_name!r} not found in "
+                               f"{directory!r}.")
     found = []
     for root, _, files in sorted(os.walk(class_dir, followlinks=follow_links),
                                  key=lambda entry: entry[0]):

@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from convsim.errors import ArgumentError
 from convsim.preprocessing.image_utils import array_to_img
 
 __all__ = ["augmentation_grid_figure", "save_augmentation_grid"]
@@ -50,14 +51,14 @@ def augmentation_grid_figure(images, rows: int | None = None,
         pictures.insert(0, np.asarray(original))
         labels.insert(0, "original")
     if not pictures:
-        raise ValueError("`images` is empty: nothing to draw.")
+        raise ArgumentError("`images` is empty: nothing to draw.")
     count = len(pictures)
     if cols is None:
         cols = math.ceil(math.sqrt(count)) if rows is None else math.ceil(count / rows)
     if rows is None:
         rows = math.ceil(count / cols)
     if rows * cols < count:
-        raise ValueError(f"A {rows}x{cols} grid cannot hold {count} images.")
+        raise ArgumentError(f"A {rows}x{cols} grid cannot hold {count} images.")
     figure = Figure(figsize=figsize)
     for i, (picture, label) in enumerate(zip(pictures, labels, strict=True)):
         axes = figure.add_subplot(rows, cols, i + 1)

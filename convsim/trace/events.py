@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convsim import activations
+from convsim.errors import ArgumentError
 from convsim.kernels import reference
 
 __all__ = ["ConvStep", "DenseStep", "PadEvent", "PoolStep"]
@@ -214,8 +215,8 @@ def _activate(value: float, name: str) -> float:
     """The layer's activation of one number, rounded to float32 first as the
     layer stores it."""
     if name == "softmax":
-        raise ValueError("softmax turns all the units into probabilities together, "
-                         "so one cell's value cannot be worked out alone: read "
-                         "`output`, which the layer computed.")
+        raise ArgumentError("softmax turns all the units into probabilities together, "
+                            "so one cell's value cannot be worked out alone: read "
+                            "`output`, which the layer computed.")
     fn = activations.get(name)
     return float(activations.forward(fn, np.float32(value)))

@@ -27,6 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from convsim import layers, shapes
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.kernels import reference
 from convsim.trace.events import ConvStep, DenseStep, PadEvent, PoolStep
 from convsim.validation import as_float32, standardize_tuple
@@ -137,7 +138,7 @@ class ConvTrace(_WindowSteps):
         if padding is not None:
             pads = standardize_tuple(padding, 4, "padding", allow_zero=True)
             if layer.padding != "valid":
-                raise ValueError(
+                raise ArgumentError(
                     f"Explicit `padding` zeros need a layer with padding='valid' "
                     f"(layer '{layer.name}' would pad again). Received: padding="
                     f"{padding!r} with the layer's padding={layer.padding!r}")
@@ -283,8 +284,9 @@ def trace_layer(layer, image) -> ConvTrace | PoolTrace | DenseTrace | LayerTrace
 
 def _check_layer(layer, kinds, what: str) -> None:
     if not isinstance(layer, kinds):
-        raise TypeError(f"`layer` must be {what} layer (convsim.layers). Received: "
-                        f"layer={layer!r} of type {type(layer).__name__}")
+        raise WrongTypeError(f"`layer` must be {what} layer (convsim.layers). "
+                             f"Received: "
+                             f"layer={layer!r} of type {type(layer).__name__}")
 
 
 def as_image(image) -> np.ndarray:
@@ -295,7 +297,8 @@ def as_image(image) -> np.ndarray:
     elif x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3:
-        raise ValueError("`image` must be one image: (height, width), (height, width,"
-                         f" channels) or (1, height, width, channels). "
-                         f"Received: image.shape={np.shape(image)}")
+        raise ArgumentError("`image` must be one image: (height, width), (height, "
+                            "width,"
+                            f" channels) or (1, height, width, channels). "
+                            f"Received: image.shape={np.shape(image)}")
     return x

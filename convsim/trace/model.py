@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from convsim import layers
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.models import Sequential
 from convsim.trace.layer import trace_layer
 from convsim.validation import as_float32
@@ -52,8 +53,8 @@ class ModelTrace(Sequence):
         for layer_trace in self.layers:
             if layer_trace.name == name:
                 return layer_trace
-        raise ValueError(f"No such layer: {name!r}. The traced layers are: "
-                         f"{[t.name for t in self.layers]}.")
+        raise ArgumentError(f"No such layer: {name!r}. The traced layers are: "
+                            f"{[t.name for t in self.layers]}.")
 
 
 def trace_model(model, image) -> ModelTrace:
@@ -80,21 +81,21 @@ def _chain(model) -> list:
     """The model's layers in the order the image goes through them."""
     found = getattr(model, "layers", None)
     if found is None:
-        raise TypeError("`model` must be a convsim model (models.Sequential or "
-                        f"models.Model). Received: model={model!r}")
+        raise WrongTypeError("`model` must be a convsim model (models.Sequential or "
+                             f"models.Model). Received: model={model!r}")
     chain = [layer for layer in found if not isinstance(layer, layers.InputLayer)]
     if isinstance(model, Sequential):
         return chain
     tensor = model.input
     for layer in chain:
         if layer.input is not tensor:
-            raise ValueError(
+            raise ArgumentError(
                 f"trace_model follows one chain of layers, each taking the output "
                 f"of the one before. In model '{model.name}', layer '{layer.name}' "
                 f"does not. Trace its layers one by one with trace_layer.")
         tensor = layer.output
     if model.outputs != [tensor]:
-        raise ValueError(
+        raise ArgumentError(
             f"trace_model follows one chain of layers to one output; the layers of "
             f"model '{model.name}' do not end at its output (it has "
             f"{len(model.outputs)} outputs, or uses a layer twice). Trace its "
@@ -117,6 +118,6 @@ def _one_input(model, image) -> np.ndarray:
                 e is None or e == n for e, n in zip(expected, candidate.shape,
                                                      strict=True)):
             return candidate
-    raise ValueError(f"`image` must be one input of model '{model.name}': shape "
-                     f"{expected} (without the batch axis). Received: "
-                     f"image.shape={x.shape}")
+    raise ArgumentError(f"`image` must be one input of model '{model.name}': shape "
+                        f"{expected} (without the batch axis). Received: "
+                        f"image.shape={x.shape}")

@@ -18,6 +18,7 @@ import math
 import numpy as np
 from rich.console import Console
 
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.training.progbar import Progbar
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "History",
@@ -62,8 +63,8 @@ class CallbackList:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
-                raise TypeError(f"`callbacks` must be a list of Callback objects. "
-                                f"Received: {cb!r}")
+                raise WrongTypeError(f"`callbacks` must be a list of Callback objects. "
+                                     f"Received: {cb!r}")
             cb.set_model(model)
             cb.set_params(params)
             if cb.console is None:
@@ -131,7 +132,7 @@ class ProgbarLogger(Callback):
 def _monitor_op(monitor: str, mode: str):
     allowed = ("auto", "min", "max")
     if mode not in allowed:
-        raise ValueError(f"`mode` must be one of {allowed}. Received: mode={mode!r}")
+        raise ArgumentError(f"`mode` must be one of {allowed}. Received: mode={mode!r}")
     if mode == "auto":
         maximize = monitor.endswith(("acc", "accuracy", "auc"))
         mode = "max" if maximize else "min"
@@ -141,7 +142,7 @@ def _monitor_op(monitor: str, mode: str):
 def _monitored(logs, monitor, who):
     logs = logs or {}
     if monitor not in logs:
-        raise ValueError(
+        raise ArgumentError(
             f"{who} is watching `monitor={monitor!r}`, but the logs only have "
             f"{sorted(logs)}. (val_ keys need validation_data or validation_split.)"
         )
@@ -225,8 +226,8 @@ class ModelCheckpoint(Callback):
         self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
-            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected "
-                             "save_freq to be 'epoch' or a positive integer.")
+            raise ArgumentError(f"Unrecognized save_freq: {save_freq!r}. Expected "
+                                "save_freq to be 'epoch' or a positive integer.")
         self.save_freq = save_freq
         self.monitor_op, initial = _monitor_op(monitor, mode)
         self.best = initial if initial_value_threshold is None else float(

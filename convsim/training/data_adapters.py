@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convsim.errors import ArgumentError, WrongTypeError
+
 __all__ = ["array_batches", "iterator_batches", "split_validation",
            "standardize_arrays", "unpack_batch"]
 
@@ -19,17 +21,17 @@ def standardize_arrays(x, y):
     if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
         x = x[0]
     if x is None:
-        raise ValueError("No input data: pass `x` (an array, or an iterator of "
-                         "(x, y) batches).")
+        raise ArgumentError("No input data: pass `x` (an array, or an iterator of "
+                            "(x, y) batches).")
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
-        raise TypeError(f"`x` must be numeric. Received: x.dtype={x.dtype}")
+        raise WrongTypeError(f"`x` must be numeric. Received: x.dtype={x.dtype}")
     if x.ndim == 0:
-        raise ValueError("`x` must have a batch axis. Received a scalar.")
+        raise ArgumentError("`x` must have a batch axis. Received a scalar.")
     if y is not None:
         y = np.asarray(y)
         if y.ndim == 0 or len(y) != len(x):
-            raise ValueError(
+            raise ArgumentError(
                 "Data cardinality is ambiguous. Make sure all arrays contain the "
                 f"same number of samples. Received: x sizes: {len(x)}, "
                 f"y sizes: {len(y) if y.ndim else 'a scalar'}"
@@ -40,12 +42,12 @@ def standardize_arrays(x, y):
 def split_validation(x, y, validation_split):
     """Keras's rule: the *last* ``validation_split`` fraction, before shuffling."""
     if not 0.0 < float(validation_split) < 1.0:
-        raise ValueError(f"`validation_split` must be between 0 and 1. "
-                         f"Received: validation_split={validation_split!r}")
+        raise ArgumentError(f"`validation_split` must be between 0 and 1. "
+                            f"Received: validation_split={validation_split!r}")
     cut = int(len(x) * (1.0 - float(validation_split)))
     if cut == 0 or cut == len(x):
-        raise ValueError(f"validation_split={validation_split} leaves no samples on "
-                         f"one side of the split ({len(x)} samples).")
+        raise ArgumentError(f"validation_split={validation_split} leaves no samples on "
+                            f"one side of the split ({len(x)} samples).")
     return x[:cut], y[:cut], (x[cut:], y[cut:])
 
 
@@ -91,23 +93,23 @@ def unpack_batch(batch, need_y=True):
         if len(batch) == 2:
             x, y = batch
         elif len(batch) == 3:
-            raise ValueError("Batches with sample weights (x, y, sample_weight) "
-                             "are not supported yet.")
+            raise ArgumentError("Batches with sample weights (x, y, sample_weight) "
+                                "are not supported yet.")
         elif len(batch) == 1 and not need_y:
             x, y = batch[0], None
         else:
-            raise ValueError(f"A batch must be a tuple (x, y). Received a "
-                             f"{type(batch).__name__} of length {len(batch)}.")
+            raise ArgumentError(f"A batch must be a tuple (x, y). Received a "
+                                f"{type(batch).__name__} of length {len(batch)}.")
     elif not need_y:
         x, y = batch, None
     else:
-        raise ValueError(f"Training batches must be tuples (x, y). Received: "
-                         f"{type(batch).__name__}")
+        raise ArgumentError(f"Training batches must be tuples (x, y). Received: "
+                            f"{type(batch).__name__}")
     x = np.asarray(x)
     if y is not None:
         y = np.asarray(y)
         if len(y) != len(x):
-            raise ValueError(f"A batch has {len(x)} inputs but {len(y)} labels.")
+            raise ArgumentError(f"A batch has {len(x)} inputs but {len(y)} labels.")
     return _floats(x), y
 
 

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from convsim.errors import ArgumentError
 from convsim.training.callbacks import Callback
 
 __all__ = ["HISTORY_FORMAT", "HistoryRecorder", "load_history"]
@@ -103,14 +104,14 @@ def load_history(path) -> dict:
         try:
             document = json.load(f)
         except json.JSONDecodeError as err:
-            raise ValueError(f"{os.fspath(path)!r} is not JSON: {err}") from None
+            raise ArgumentError(f"{os.fspath(path)!r} is not JSON: {err}") from None
     if isinstance(document, dict) and "history" not in document:
         document = {"history": document}
     logs = document.get("history") if isinstance(document, dict) else None
     if (not isinstance(logs, dict) or not isinstance(logs.get("loss"), list)
             or not logs["loss"]):
-        raise ValueError(f"{os.fspath(path)!r} is not a training history: it needs "
-                         "a 'loss' list with one value per epoch (what "
-                         "`python -m convsim train cats-vs-dogs` writes, or "
-                         "json.dump(history.history, f)).")
+        raise ArgumentError(f"{os.fspath(path)!r} is not a training history: it needs "
+                            "a 'loss' list with one value per epoch (what "
+                            "`python -m convsim train cats-vs-dogs` writes, or "
+                            "json.dump(history.history, f)).")
     return document

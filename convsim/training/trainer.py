@@ -22,6 +22,7 @@ import numpy as np
 from rich.console import Console
 
 from convsim import losses, metrics, optimizers
+from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.base import ActivatedLayer
 from convsim.random import make_rng
 from convsim.training.callbacks import CallbackList, History, ProgbarLogger
@@ -63,8 +64,8 @@ class Trainer:
         """
         unknown = set(kwargs) - set(_COMPILE_EXTRAS)
         if unknown:
-            raise TypeError(f"Invalid keyword argument(s) in `compile()`: "
-                            f"{sorted(unknown)}")
+            raise WrongTypeError(f"Invalid keyword argument(s) in `compile()`: "
+                                 f"{sorted(unknown)}")
         self.optimizer = optimizers.get(optimizer)
         self.loss = None if loss is None else losses.get(loss)
         if isinstance(metrics, (str, dict)) or callable(metrics):
@@ -91,8 +92,8 @@ class Trainer:
 
     def _require_compiled(self, what):
         if not self.compiled or self.loss is None:
-            raise RuntimeError(f"You must call `compile()` with a loss before "
-                               f"calling `{what}()`.")
+            raise NotReadyError(f"You must call `compile()` with a loss before "
+                                f"calling `{what}()`.")
 
     # ------------------------------------------------------------ one step
     def _loss_and_grad(self, y, y_pred, need_grad):
@@ -149,8 +150,8 @@ class Trainer:
         """
         self._require_compiled("fit")
         if class_weight is not None or sample_weight is not None:
-            raise ValueError("convsim does not support `class_weight` or "
-                             "`sample_weight` yet.")
+            raise ArgumentError("convsim does not support `class_weight` or "
+                                "`sample_weight` yet.")
         batch_size = (32 if batch_size is None
                       else positive_int(batch_size, "batch_size"))
         epochs = positive_int(epochs, "epochs", allow_zero=True)
@@ -206,8 +207,8 @@ class Trainer:
         fraction, before shuffling), or an iterator with its number of steps."""
         if not is_array:
             if y is not None:
-                raise ValueError("`y` must be None when `x` is an iterator of "
-                                 "(x, y) batches.")
+                raise ArgumentError("`y` must be None when `x` is an iterator of "
+                                    "(x, y) batches.")
             steps = steps_per_epoch if steps_per_epoch is not None else _len(x)
             if steps is not None:
                 steps = positive_int(steps, "steps_per_epoch")
@@ -215,8 +216,8 @@ class Trainer:
         x, y = standardize_arrays(x, y)
         if validation_split:
             if validation_data is not None:
-                raise ValueError("Pass either `validation_data` or "
-                                 "`validation_split`, not both.")
+                raise ArgumentError("Pass either `validation_data` or "
+                                    "`validation_split`, not both.")
             x, y, validation_data = split_validation(x, y, validation_split)
         steps = math.ceil(len(x) / batch_size)
         if steps_per_epoch is not None:
@@ -256,11 +257,11 @@ class Trainer:
         """Loss (and metrics) over the data: ``test_loss, test_acc = evaluate(...)``."""
         self._require_compiled("evaluate")
         if sample_weight is not None:
-            raise ValueError("convsim does not support `sample_weight` yet.")
+            raise ArgumentError("convsim does not support `sample_weight` yet.")
         verbose = 1 if verbose == "auto" else int(verbose)
         source = x if _is_iterator(x) else (x, y)
         if _is_iterator(x) and y is not None:
-            raise ValueError("`y` must be None when `x` is an iterator.")
+            raise ArgumentError("`y` must be None when `x` is an iterator.")
         logs = self._evaluate_source(source, steps, batch_size or 32, verbose,
                                      console or Console())
         return self._format_results(logs, return_dict)
@@ -275,15 +276,15 @@ class Trainer:
             if steps is None:
                 steps = _len(data)
                 if steps is None:
-                    raise ValueError("`validation_steps` (or `steps`) is required "
-                                     "when the validation data is an iterator "
-                                     "without a length.")
+                    raise ArgumentError("`validation_steps` (or `steps`) is required "
+                                        "when the validation data is an iterator "
+                                        "without a length.")
             batches = iterator_batches(data, steps)
         else:
             if not isinstance(data, (tuple, list)) or len(data) != 2:
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val) "
-                                 "or an iterator of (x, y) batches (sample weights "
-                                 f"are not supported). Received: {type(data)}")
+                raise ArgumentError("`validation_data` must be a tuple (x_val, y_val) "
+                                    "or an iterator of (x, y) batches (sample weights "
+                                    f"are not supported). Received: {type(data)}")
             x, y = standardize_arrays(data[0], data[1])
             n_batches = math.ceil(len(x) / batch_size)
             steps = n_batches if steps is None else min(steps, n_batches)
@@ -297,7 +298,7 @@ class Trainer:
             if bar:
                 bar.update(done, logs)
         if done == 0:
-            raise ValueError("The evaluation data produced no batches.")
+            raise ArgumentError("The evaluation data produced no batches.")
         if bar:
             bar.update(done, logs, finalize=True)
         return logs
@@ -335,7 +336,7 @@ class Trainer:
         if bar:
             bar.update(len(chunks), finalize=True)
         if not chunks:
-            raise ValueError("predict() received no data.")
+            raise ArgumentError("predict() received no data.")
         outputs = [np.concatenate(parts) for parts in zip(*chunks, strict=False)]
         return outputs if self._multi_output else outputs[0]
 

@@ -24,6 +24,8 @@ from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.style import Style
 
+from convsim.errors import ArgumentError
+
 BACKGROUND = (24, 24, 27)
 FOREGROUND = (212, 212, 212)
 MARGIN = 12
@@ -202,9 +204,9 @@ def save_gif(path, renderables: Sequence[RenderableType],
     """Write an animated GIF (looping); returns the number of frames."""
     path = Path(path)
     if path.suffix.lower() != ".gif":
-        raise ValueError(f"`--save` must name a .gif file. Received: {str(path)!r}")
+        raise ArgumentError(f"`--save` must name a .gif file. Received: {str(path)!r}")
     if not renderables:
-        raise ValueError("There are no frames to save.")
+        raise ArgumentError("There are no frames to save.")
     images = render_images(renderables, width)
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, save_all=True, append_images=images[1:], loop=0,

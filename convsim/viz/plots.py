@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from convsim.errors import ArgumentError
+
 __all__ = ["accuracy_key", "plot_history"]
 
 _ACCURACY_KEYS = ("accuracy", "acc", "categorical_accuracy", "binary_accuracy",
@@ -50,8 +52,8 @@ def plot_history(history, path=None, title="Accuracy & Loss", dpi=100):
 
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or "loss" not in logs or not logs["loss"]:
-        raise ValueError("`history` must be what fit() returned (or its .history "
-                         "dict) with at least one epoch of 'loss'.")
+        raise ArgumentError("`history` must be what fit() returned (or its .history "
+                            "dict) with at least one epoch of 'loss'.")
     epochs = range(1, len(logs["loss"]) + 1)
     acc = accuracy_key(logs)
     fig = Figure(figsize=(10, 5))

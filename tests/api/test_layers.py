@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import convsim.random
 from convsim import layers, models
 from convsim.experiments.book_models import build_cats_model as cats_model
 from convsim.experiments.book_models import build_mnist_model as mnist_model
@@ -143,9 +144,15 @@ LAYER_CASES = [
 
 
 @pytest.mark.parametrize("make, in_shape, out_shape, params", LAYER_CASES)
-def test_layer_harness(make, in_shape, out_shape, params):
+def test_layer_harness(make, in_shape, out_shape, params, monkeypatch):
     """Build, call, shapes/dtype, params, config round trip and backward, like
-    Keras's run_layer_test; backward vs central differences of sum(out * w)."""
+    Keras's run_layer_test; backward vs central differences of sum(out * w).
+
+    The initial weights come from a fixed seed: with fresh random weights, a
+    ReLU unit now and then sits within the finite difference's step of 0,
+    where the difference is not the derivative, and the test failed at random.
+    """
+    monkeypatch.setattr(convsim.random, "_seed_sequence", np.random.SeedSequence(7))
     rng = np.random.default_rng(7)
     layer = make()
     x = rng.normal(size=in_shape).astype(np.float32)

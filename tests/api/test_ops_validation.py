@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from convsim import ops, validation
+from convsim.errors import ConvsimError
 
 X = np.zeros((1, 5, 5, 2), np.float32)  # (batch, height, width, channels)
 K = np.zeros((3, 3, 2, 4), np.float32)  # (kh, kw, in_channels, filters)
@@ -204,7 +205,8 @@ REJECTIONS = [
 def test_rejections_name_argument_and_value(call, error, message):
     with pytest.raises(error, match=re.escape(message)) as info:
         call()
-    assert type(info.value) in (ValueError, TypeError)  # never a numba error
+    # convsim's own error (never a numba or NumPy one), also a ValueError/TypeError
+    assert isinstance(info.value, ConvsimError)
 
 
 # ---------------------------------------------------------------- accepted inputs

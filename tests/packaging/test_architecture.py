@@ -30,6 +30,7 @@ FLOORS = [
     ("convsim.shapes", "runtime, shapes, validation, random"),
     ("convsim.validation", "runtime, shapes, validation, random"),
     ("convsim.random", "runtime, shapes, validation, random"),
+    ("convsim.errors", "runtime, shapes, validation, random"),
     ("convsim.kernels", "kernels"),
     ("convsim.ops", "ops"),
     ("convsim.activations", "building blocks and data"),
@@ -199,3 +200,23 @@ def test_the_rules_catch_a_violation(rule, monkeypatch):
         name: ROOT / "convsim" / "ops.py" for name in fake})
     with pytest.raises(AssertionError):
         rule()
+
+
+#: Built-in errors convsim must not raise itself: a user meets a class of
+#: convsim.errors instead (also a ValueError/TypeError/OSError/RuntimeError).
+#: IndexError, KeyError, AttributeError and NotImplementedError keep Python's
+#: protocols (sequences, mappings, attributes, abstract methods) working.
+BUILTIN_ERRORS = {"ValueError", "TypeError", "OSError", "RuntimeError",
+                  "FileNotFoundError", "FileExistsError", "IsADirectoryError",
+                  "MemoryError", "Exception"}
+
+
+def test_convsim_raises_only_its_own_errors():
+    found = []
+    for path in source_files().values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                name = getattr(node.exc.func, "id", None)
+                if name in BUILTIN_ERRORS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} raise {name}")
+    assert not found, "raise convsim.errors classes instead:\n" + "\n".join(found)

@@ -1,0 +1,79 @@
+"""The errors convsim raises on purpose: one family, each also a Python classic.
+
+When you give convsim something it cannot use (an argument out of range, the
+wrong type, a damaged or hostile file), it raises one of these, with a message
+that names what was wrong, what it received and what it accepts. Each one is
+also a ``ValueError``, ``TypeError``, ``OSError`` or ``RuntimeError``, so code
+written for Keras or plain Python (``except ValueError:``) keeps working, and
+``except convsim.errors.ConvsimError:`` catches everything convsim meant to say.
+Anything else escaping convsim (a NumPy or Numba error, a segfault) is a bug.
+
+    ConvsimError
+    ├── ArgumentError      (ValueError)   an argument's value is not allowed
+    ├── WrongTypeError     (TypeError)    an argument has the wrong type
+    ├── NotReadyError      (RuntimeError) a step is missing first (compile before fit)
+    └── FileError          (OSError)      a file or folder cannot be used
+        ├── MissingFileError   (FileNotFoundError)
+        ├── AlreadyExistsError (FileExistsError) and overwriting was not asked for
+        ├── NotARegularFileError  a FIFO, a device, a folder where a file should be
+        │   └── IsAFolderError (IsADirectoryError)
+        ├── FileTooLargeError     claims more than convsim will read or allocate
+        ├── ModelFileError        not a model file, or a damaged one
+        └── DatasetError          data on disk or the network (datasets.errors)
+"""
+
+from __future__ import annotations
+
+__all__ = ["AlreadyExistsError", "ArgumentError", "ConvsimError", "DatasetError",
+           "FileError", "FileTooLargeError", "IsAFolderError", "MissingFileError",
+           "ModelFileError", "NotARegularFileError", "NotReadyError",
+           "WrongTypeError"]
+
+
+class ConvsimError(Exception):
+    """Base of every error convsim raises on purpose."""
+
+
+class ArgumentError(ConvsimError, ValueError):
+    """An argument (or a value in your data) is not one convsim accepts."""
+
+
+class WrongTypeError(ConvsimError, TypeError):
+    """An argument has a type convsim cannot use."""
+
+
+class NotReadyError(ConvsimError, RuntimeError):
+    """Something must happen first, e.g. ``compile()`` before ``fit()``."""
+
+
+class FileError(ConvsimError, OSError):
+    """A file or folder cannot be used: missing, not a file, too large, damaged."""
+
+
+class MissingFileError(FileError, FileNotFoundError):
+    """The file or folder does not exist."""
+
+
+class AlreadyExistsError(FileError, FileExistsError):
+    """The file or folder exists already and overwriting it was not asked for."""
+
+
+class NotARegularFileError(FileError):
+    """The path is a FIFO, a device or a folder where convsim reads a file: such
+    a path can block forever or never end, so convsim refuses it."""
+
+
+class IsAFolderError(NotARegularFileError, IsADirectoryError):
+    """A folder where convsim reads or writes a file."""
+
+
+class FileTooLargeError(FileError):
+    """The file is, or says it holds, more than convsim will read or allocate."""
+
+
+class ModelFileError(FileError):
+    """The file is not a convsim (or Keras) model file, or it is damaged."""
+
+
+class DatasetError(FileError):
+    """A data file is unreadable, corrupt or not what it claims to be."""
