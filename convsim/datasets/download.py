@@ -37,8 +37,8 @@ from rich.progress import (
 )
 
 from convsim.datasets.errors import ChecksumError, DownloadError
-from convsim.datasets.idx import atomic_write
 from convsim.errors import ArgumentError
+from convsim.files import atomic_write
 
 #: Seconds to wait for a name lookup plus TCP connection before giving up.
 CONNECT_TIMEOUT = 5.0
@@ -219,6 +219,7 @@ def _stream_to_file(response, url: str, destination: Path, expected: str | None,
             raise http.client.IncompleteRead(b"", total - received)
         _check_digest(url, digest.hexdigest(), expected, hint)
 
+    destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         atomic_write(destination, write)
     except http.client.IncompleteRead as err:

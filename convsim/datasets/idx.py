@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import numpy as np
 
 from convsim.datasets.errors import DatasetError
 from convsim.errors import ArgumentError
+from convsim.files import atomic_write
 
 #: IDX type code -> big-endian NumPy dtype of the stored values.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -207,26 +207,6 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None
             handle.write(header)
             handle.write(payload)
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, write)
     return path
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(handle)`` on a temporary sibling, then rename it to ``path``.
-
-    The temporary file lives in the destination folder so the final
-    ``os.replace`` is a rename on one file system, which is atomic.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise

@@ -28,7 +28,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from convsim.errors import (
     MissingFileError,
     ModelFileError,
 )
+from convsim.files import atomic_write
 
 __all__ = ["ModelFile", "ModelFileError", "load_weights", "read_model_file",
            "restore", "save_model", "save_weights"]
@@ -91,7 +91,7 @@ def save_model(model, filepath, overwrite=True) -> None:
     opt = model.optimizer
     if opt is not None and opt.built:
         members["optimizer.npz"] = _npz_bytes(opt.get_state())
-    _atomic_write(path, lambda f: _write_zip(f, members))
+    atomic_write(path, lambda f: _write_zip(f, members))
 
 
 def _compile_config(model):
@@ -140,21 +140,6 @@ def _target(filepath, overwrite) -> Path:
         raise MissingFileError(f"Cannot save to {str(path)!r}: the folder "
                                f"{str(path.parent)!r} does not exist.")
     return path
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- load
@@ -282,7 +267,7 @@ def save_weights(model, filepath, overwrite=True) -> None:
     """Only the weights, as one ``.npz`` archive (any file name)."""
     path = _target(filepath, overwrite)
     arrays = {f"w{i:04d}": w.value for i, w in enumerate(model.weights)}
-    _atomic_write(path, lambda f: f.write(_npz_bytes(arrays)))
+    atomic_write(path, lambda f: f.write(_npz_bytes(arrays)))
 
 
 def load_weights(model, filepath) -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from convsim.errors import ArgumentError
+from convsim.files import atomic_write
 from convsim.training.callbacks import Callback
 
 __all__ = ["HISTORY_FORMAT", "HistoryRecorder", "load_history"]
@@ -70,23 +70,8 @@ class HistoryRecorder(Callback):
                     "epochs_done": len(self.epoch),
                     "seconds_per_epoch": [round(s, 2) for s in self.seconds],
                     "history": self.history}
-        _atomic_write_text(self.path, json.dumps(document, indent=1) + "\n")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)  # mkstemp makes 0600; give the usual permissions
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        text = json.dumps(document, indent=1) + "\n"
+        atomic_write(self.path, lambda f: f.write(text.encode("utf-8")))
 
 
 def load_history(path) -> dict:

@@ -31,6 +31,7 @@ FLOORS = [
     ("convsim.validation", "runtime, shapes, validation, random"),
     ("convsim.random", "runtime, shapes, validation, random"),
     ("convsim.errors", "runtime, shapes, validation, random"),
+    ("convsim.files", "runtime, shapes, validation, random"),
     ("convsim.kernels", "kernels"),
     ("convsim.ops", "ops"),
     ("convsim.activations", "building blocks and data"),
