@@ -1,0 +1,241 @@
+"""What a hostile or careless learner can do to convsim, counted.
+
+    python bench/robustness.py                  # the bad-input matrix + 20 interrupts
+    python bench/robustness.py --minutes 10     # plus random inputs for 10 minutes
+    python bench/robustness.py --interrupts 0 --rounds 1   # a quick look
+
+Runs every case of ``bench/robustness_cases.py`` (bad arguments, absurd
+augmentation parameters, nonsense labels, hostile and damaged model files,
+lying IDX files, broken photos and paths that are not files) in worker
+processes with a timeout per case, then interrupts real training runs with
+Ctrl+C (SIGINT) and ``kill -9`` at random moments and resumes them. It prints:
+
+* inputs tried, and how each ended: a **clear error** (a class of
+  ``convsim.errors``), an **unclear error** (anything else escaping
+  convsim), a **crash** (the process died), a **hang** (over the timeout), a
+  **silent wrong result** (no error, but a result that breaks the case's
+  check: e.g. pixel values never in the input), or fine;
+* **code executions** (a hostile file made the sentinel file appear);
+* the **peak memory** a single input cost (Python and NumPy allocations,
+  traced), and which input;
+* for interrupts: how many left a checkpoint that loaded and resumed to the
+  exact weights and history of an unbroken run.
+
+Targets (issue 15): >= 2,000 inputs; 0 crashes, hangs, code executions, silent
+wrong results and unclear errors; no input file under 10 MB costs more than
+500 MB before it is refused; every interrupt resumes bit-identically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TIMEOUT = 30.0  # seconds one case may take (a hang is far longer)
+MEMORY_CAP = 6 * 2**30  # address space of a worker: a runaway allocation fails
+
+
+# ---------------------------------------------------------------- worker side
+
+def run_worker(seed: int, rounds: int, scratch: Path, start: int,
+               fixed: bool) -> None:
+    """Run cases from ``start`` on, one JSON line per case on stdout."""
+    import resource
+    import tracemalloc
+
+    sys.path.insert(0, str(HERE))
+    from robustness_cases import ACCEPT, REFUSE, SENTINEL, all_cases
+
+    from convsim.errors import ConvsimError
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+    cases = all_cases(seed, rounds, scratch, fixed)
+    tracemalloc.start()
+    for index in range(start, len(cases)):
+        case = cases[index]
+        tracemalloc.reset_peak()
+        began = time.perf_counter()
+        outcome, detail = "fine", ""
+        try:
+            result = case.run()
+            if case.expect == REFUSE:
+                outcome, detail = "silent wrong result", "no error"
+            elif case.check is not None and not case.check(result):
+                outcome, detail = "silent wrong result", "result fails the check"
+        except ConvsimError as err:
+            outcome = "unclear error" if case.expect == ACCEPT else "clear error"
+            detail = f"{type(err).__name__}: {err}"
+        except BaseException as err:  # noqa: BLE001 - counting is the point
+            outcome = "unclear error"
+            last = traceback.extract_tb(err.__traceback__)[-1]
+            detail = (f"{type(err).__name__}: {str(err)[:200]} "
+                      f"({Path(last.filename).name}:{last.lineno})")
+        peak = tracemalloc.get_traced_memory()[1]
+        if (scratch / SENTINEL).exists():
+            outcome, detail = "code execution", "the sentinel file appeared"
+        print(json.dumps({"index": index, "outcome": outcome, "detail": detail[:300],
+                          "peak": peak, "seconds": time.perf_counter() - began}),
+              flush=True)
+
+
+# ---------------------------------------------------------------- runner side
+
+def run_matrix(seed: int, rounds: int, scratch: Path, fixed: bool = True
+               ) -> list[dict]:
+    """Every case in workers; a worker that dies or hangs is replaced."""
+    sys.path.insert(0, str(HERE))
+    from robustness_cases import all_cases
+
+    cases = all_cases(seed, rounds, scratch, fixed)  # also writes the files
+    results, start = [], 0
+    while start < len(cases):
+        worker = subprocess.Popen(
+            [sys.executable, __file__, "--worker", "--seed", str(seed), "--rounds",
+             str(rounds), "--scratch", str(scratch), "--start", str(start),
+             *([] if fixed else ["--random-only"])],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        start = _collect(worker, cases, results, start)
+    for result in results:
+        result["name"] = cases[result["index"]].name
+        result["category"] = cases[result["index"]].category
+    return results
+
+
+def _collect(worker, cases, results, start) -> int:
+    """Read the worker's lines; the index to restart from when it stops."""
+    expected = start
+    while expected < len(cases):
+        ready, _, _ = select.select([worker.stdout], [], [], TIMEOUT)
+        line = worker.stdout.readline() if ready else None
+        if not ready:
+            worker.kill()
+            results.append({"index": expected, "outcome": "hang",
+                            "detail": f"over {TIMEOUT:.0f} s", "peak": 0})
+            worker.wait()
+            return expected + 1
+        if not line:  # the worker died on this case
+            code = worker.wait()
+            results.append({"index": expected, "outcome": "crash",
+                            "detail": f"exit status {code}", "peak": 0})
+            return expected + 1
+        results.append(json.loads(line))
+        expected += 1
+    worker.wait()
+    return expected
+
+
+def run_interrupts(count: int, seed: int, folder: Path) -> list[dict]:
+    """Interrupt real ``train mnist`` runs and resume them (see module doc)."""
+    import random
+
+    import numpy as np
+
+    from convsim.models import load_model
+
+    chooser = random.Random(seed)
+    command = [sys.executable, "-m", "convsim", "train", "mnist", "--epochs", "2",
+               "--limit", "384", "--batch-size", "64", "--seed", "7", "--no-plot",
+               "--verbose", "0"]
+    unbroken = folder / "unbroken.convsim"
+    subprocess.run([*command, "--save", str(unbroken)], check=True,
+                   capture_output=True, timeout=600)
+    reference = load_model(unbroken).get_weights()
+    outcomes = []
+    for i in range(count):
+        path = folder / f"run{i}.convsim"
+        signal_name = "SIGKILL" if i % 4 == 3 else "SIGINT"
+        run = subprocess.Popen([*command, "--save", str(path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(chooser.uniform(1.0, 6.0))
+        run.send_signal(9 if signal_name == "SIGKILL" else 2)
+        run.wait(timeout=120)
+        resumed = subprocess.run([*command, "--save", str(path), "--resume"],
+                                 capture_output=True, text=True, timeout=600)
+        same = False
+        if resumed.returncode == 0 and path.exists():
+            weights = load_model(path).get_weights()
+            same = all(np.array_equal(a, b) for a, b in zip(weights, reference,
+                                                            strict=True))
+        outcomes.append({"signal": signal_name, "exit": run.returncode,
+                         "resume_exit": resumed.returncode, "identical": same,
+                         "detail": resumed.stdout[-300:] + resumed.stderr[-300:]})
+    return outcomes
+
+
+def report(results: list[dict], interrupts: list[dict], seconds: float) -> int:
+    """Print the counts; exit status 1 when a target is missed."""
+    counts = Counter(r["outcome"] for r in results)
+    print(f"\ninputs tried: {len(results):,} in {seconds:.0f} s")
+    for outcome in ("fine", "clear error", "unclear error", "silent wrong result",
+                    "crash", "hang", "code execution"):
+        print(f"  {outcome:20s} {counts.get(outcome, 0):6,}")
+    worst = max(results, key=lambda r: r.get("peak", 0), default=None)
+    if worst:
+        print(f"peak memory of one input: {worst['peak'] / 2**20:,.1f} MiB "
+              f"({worst.get('name')})")
+    bad = [r for r in results if r["outcome"] in (
+        "unclear error", "silent wrong result", "crash", "hang", "code execution")]
+    by_category = Counter((r["category"], r["outcome"]) for r in bad)
+    for (category, outcome), n in sorted(by_category.items()):
+        print(f"  {category}: {n} {outcome}")
+    for r in bad[:40]:
+        print(f"    [{r['outcome']}] {r.get('name')}: {r['detail']}")
+    if interrupts:
+        same = sum(o["identical"] for o in interrupts)
+        signals = dict(Counter(o["signal"] for o in interrupts))
+        print(f"interrupts: {len(interrupts)} {signals}, resumed bit-identically: "
+              f"{same}")
+        for o in interrupts:
+            if not o["identical"]:
+                print(f"    {o['signal']} exit {o['exit']}, resume exit "
+                      f"{o['resume_exit']}: {o['detail'][-200:]!r}")
+    missed = bad or (worst and worst["peak"] > 500 * 2**20) or (
+        interrupts and same < len(interrupts)) or len(results) < 2000
+    return 1 if missed else 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of random inputs after the fixed matrix "
+                             "(default: 3, about 2,000 inputs in all)")
+    parser.add_argument("--minutes", type=float, default=0,
+                        help="keep adding rounds until this many minutes have passed")
+    parser.add_argument("--interrupts", type=int, default=20,
+                        help="training runs to interrupt and resume (default: 20)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--random-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        run_worker(args.seed, args.rounds, Path(args.scratch), args.start,
+                   not args.random_only)
+        return 0
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="convsim-robustness-") as scratch:
+        results = run_matrix(args.seed, args.rounds, Path(scratch) / "cases")
+        extra = 0
+        while args.minutes and time.perf_counter() - began < 60 * args.minutes:
+            extra += 1
+            results += run_matrix(args.seed + 1000 * extra, 1,
+                                  Path(scratch) / f"more{extra}", fixed=False)
+        interrupts = (run_interrupts(args.interrupts, args.seed, Path(scratch))
+                      if args.interrupts else [])
+    return report(results, interrupts, time.perf_counter() - began)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("CONVSIM_OFFLINE", "1")
+    raise SystemExit(main())
