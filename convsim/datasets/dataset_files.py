@@ -12,13 +12,13 @@ the job of :mod:`convsim.datasets.sources`.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from convsim.datasets.errors import DatasetError, DatasetNotFoundError
 from convsim.datasets.idx import read_idx
+from convsim.datasets.npz import read_npz
 
 __all__ = ["STANDARD_FILES", "find_idx_files", "read_arrays"]
 
@@ -92,21 +92,8 @@ def read_arrays(location: Path, spec) -> tuple:
 
 
 def _read_npz(file: Path) -> dict[str, np.ndarray]:
-    """Read a Keras-style ``.npz`` (never unpickling: it could run code)."""
-    try:
-        with np.load(file, allow_pickle=False) as npz:
-            missing = [k for k in STANDARD_FILES if k not in npz.files]
-            if missing:
-                raise DatasetError(
-                    f"{file}: this .npz lacks the arrays {', '.join(missing)}; it "
-                    f"holds {', '.join(npz.files) or 'nothing'}. Expected x_train, "
-                    "y_train, x_test, y_test like Keras's mnist.npz."
-                )
-            return {k: np.array(npz[k]) for k in STANDARD_FILES}
-    except DatasetError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise DatasetError(f"{file}: cannot read this .npz file ({err}).") from err
+    """Read a Keras-style ``.npz``: headers checked first, never unpickling."""
+    return read_npz(file, list(STANDARD_FILES))
 
 
 def _check_arrays(arrays: dict[str, np.ndarray], location: Path, spec) -> None:

@@ -11,10 +11,15 @@ like help, not like a traceback.
 
 from __future__ import annotations
 
-from convsim.errors import AlreadyExistsError, DatasetError, MissingFileError
+from convsim.errors import (
+    AlreadyExistsError,
+    DatasetError,
+    FileTooLargeError,
+    MissingFileError,
+)
 
 __all__ = ["ChecksumError", "DatasetError", "DatasetExistsError",
-           "DatasetNotFoundError", "DownloadError"]
+           "DatasetNotFoundError", "DatasetTooLargeError", "DownloadError"]
 
 
 class DatasetNotFoundError(DatasetError, MissingFileError):
@@ -26,6 +31,14 @@ class DatasetNotFoundError(DatasetError, MissingFileError):
 
 class DatasetExistsError(DatasetError, AlreadyExistsError):
     """A destination folder already holds data and ``overwrite`` was not set."""
+
+
+class DatasetTooLargeError(DatasetError, FileTooLargeError):
+    """A data file is, or says it holds, more than convsim reads from one file.
+
+    The message gives the size claimed and the limit. Also a
+    :class:`convsim.errors.FileTooLargeError`, like every refusal by size.
+    """
 
 
 class DownloadError(DatasetError):

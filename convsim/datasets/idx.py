@@ -26,15 +26,19 @@ array([7, 2, 1], dtype=uint8)
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from convsim.datasets.errors import DatasetError
-from convsim.errors import ArgumentError
-from convsim.files import atomic_write
+from convsim.datasets.errors import DatasetError, DatasetTooLargeError
+from convsim.errors import ArgumentError, FileError, MissingFileError
+from convsim.files import atomic_write, regular_file
+
+__all__ = ["IDX_DTYPES", "MAX_DEFLATE_RATIO", "MAX_IDX_BYTES", "MAX_IDX_NDIM",
+           "read_idx", "write_idx"]
 
 #: IDX type code -> big-endian NumPy dtype of the stored values.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -48,38 +52,73 @@ IDX_DTYPES: dict[int, np.dtype] = {
 _CODE_BY_KIND = {(d.kind, d.itemsize): code for code, d in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
-# A header claiming more than this is corrupt (the whole of MNIST is 55 MB).
-_MAX_BYTES = 1 << 34
+
+#: The most bytes of values :func:`read_idx` reads from one file (256 MiB).
+#: The largest IDX files convsim is made for, full MNIST's and Fashion-MNIST's
+#: training images, hold 47,040,000 bytes (60,000 x 28 x 28); this leaves five
+#: times that. A header claiming more is corrupt or hostile (a 4 MB gzip file
+#: can claim 4 GB of zeros), and is refused before anything is inflated or
+#: allocated, so a bad file costs an error message, not the machine's memory.
+#: Pass ``max_bytes=`` to read a larger data set on purpose.
+MAX_IDX_BYTES = 256 * 2**20
+
+#: The most dimensions an IDX header may declare. The format allows 255, but
+#: NumPy 1.x arrays have at most 32 (NumPy 2.x: 64), and real files have 1
+#: (labels) to 4 (colour images).
+MAX_IDX_NDIM = 32
+
+#: The most bytes deflate (gzip's compression) can make out of one byte: its
+#: longest match, 258 bytes, costs at least 2 bits. A gzip file whose header
+#: promises more than this many times its own size cannot hold that much data.
+MAX_DEFLATE_RATIO = 1032
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES
+             ) -> np.ndarray:
     """Read one IDX file (gzip-compressed or raw) into a NumPy array.
 
+    The header is checked before the values are read: its sizes (multiplied
+    in Python integers, which cannot overflow) must fit in ``max_bytes`` and
+    in the file (a raw file must be exactly as long as its header says, a
+    gzip file must be large enough to inflate to it), and inflating stops as
+    soon as more bytes come out than the header promised.
+
     Args:
-        path: the file. Compression is detected from its first two bytes.
+        path: the file, a regular file (symlinks are followed; FIFOs and
+            devices are refused). Compression is detected from its first two
+            bytes.
+        max_bytes: the most bytes of values to read (default
+            :data:`MAX_IDX_BYTES`, 256 MiB).
 
     Returns:
         A writable array in native byte order, shaped as the header says,
         e.g. ``(60000, 28, 28)`` uint8 for MNIST's training images.
 
     Raises:
-        DatasetError: the file is missing, unreadable, not IDX, uses an
-            unsupported type code, is shorter or longer than its header says,
-            or is a truncated or corrupt gzip stream.
+        DatasetTooLargeError: the header claims more than ``max_bytes``, or
+            more than the file can hold.
+        DatasetError: the file is missing, not a regular file, unreadable,
+            not IDX, uses an unsupported type code, is shorter or longer than
+            its header says, or is a truncated or corrupt gzip stream.
     """
     path = Path(path)
     try:
-        with open(path, "rb") as raw:
+        resolved = regular_file(path, "IDX file")
+        size = resolved.stat().st_size
+        with open(resolved, "rb") as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
+            limits = _Limits(path, size, compressed, max_bytes)
             if compressed:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                    return _read_stream(stream, path, compressed=True)
-            return _read_stream(raw, path, compressed=False)
+                    return _read_stream(stream, limits)
+            return _read_stream(raw, limits)
     except DatasetError:
         raise
-    except FileNotFoundError as err:
+    except MissingFileError as err:
         raise DatasetError(f"{path}: file not found.") from err
+    except FileError as err:  # a FIFO, a device, a folder
+        raise DatasetError(f"{path}: {err}") from err
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise DatasetError(
             f"{path}: truncated or corrupt gzip data ({err}). The file was probably "
@@ -89,21 +128,82 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DatasetError(f"{path}: cannot read the file ({err}).") from err
 
 
-def _read_exactly(stream, n: int) -> bytearray:
-    """Read up to ``n`` bytes in chunks (never allocating ``n`` up front)."""
-    out = bytearray()
+class _Limits:
+    """What one file can hold: its name, size, compression and the cap."""
+
+    def __init__(self, path: Path, size: int, compressed: bool, max_bytes: int):
+        self.path, self.size, self.compressed = path, size, compressed
+        self.max_bytes = max_bytes
+        self.what = "decompressed data" if compressed else "file"
+
+    def check(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        """The bytes of values ``shape`` needs, after checking they fit."""
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        # NumPy refuses shapes whose non-zero sizes multiply past its limit
+        # even when another size is 0, so those count as claims too.
+        claimed = math.prod(max(d, 1) for d in shape) * dtype.itemsize
+        header_size = 4 + 4 * len(shape)
+        if claimed > self.max_bytes:
+            raise DatasetTooLargeError(
+                f"{self.path}: the IDX header claims shape {shape} of "
+                f"{dtype.itemsize}-byte values, {claimed:,} bytes; convsim reads "
+                f"at most {self.max_bytes:,} (max_bytes=; full MNIST's 60,000 "
+                "images are 47,040,000). The header is corrupt: delete the file "
+                "and fetch it again."
+            )
+        if self.compressed and header_size + expected > MAX_DEFLATE_RATIO * self.size:
+            raise DatasetTooLargeError(
+                f"{self.path}: the IDX header claims shape {shape}, "
+                f"{header_size + expected:,} bytes, but a {self.size:,}-byte gzip "
+                f"file inflates to at most {MAX_DEFLATE_RATIO * self.size:,}. The "
+                "file is truncated or corrupt: delete it and fetch it again."
+            )
+        if not self.compressed and self.size != header_size + expected:
+            _wrong_length(self, shape, dtype, self.size - header_size, expected)
+        return expected
+
+
+def _wrong_length(limits: _Limits, shape, dtype, found: int, expected: int):
+    """Raise the error for values shorter or longer than the header says."""
+    header_size = 4 + 4 * len(shape)
+    detail = "shorter" if found < expected else "longer"
+    shown = (f"{header_size + found:,}" if found < expected or not limits.compressed
+             else f"more than {header_size + expected:,}")
+    raise DatasetError(
+        f"{limits.path}: the {limits.what} is {detail} than its IDX header says: "
+        f"shape {shape} of {dtype.itemsize}-byte values needs "
+        f"{header_size + expected:,} bytes, found {shown}. The file is truncated "
+        "or corrupt: delete it and fetch it again."
+    )
+
+
+def _read_exactly(stream, n: int) -> bytes:
+    """Read up to ``n`` bytes (``n`` is a few header bytes here)."""
+    out = b""
     while len(out) < n:
-        chunk = stream.read(min(_CHUNK, n - len(out)))
+        chunk = stream.read(n - len(out))
         if not chunk:
             break
         out += chunk
     return out
 
 
-def _read_stream(stream, path: Path, compressed: bool) -> np.ndarray:
-    """Parse and validate the header, then read exactly the promised values."""
-    what = "decompressed data" if compressed else "file"
-    magic = bytes(_read_exactly(stream, 4))
+def read_into(stream, buffer: np.ndarray) -> int:
+    """Fill ``buffer`` (uint8) from ``stream`` in chunks; the bytes read (fewer
+    when the stream ends first). Also used for the arrays of an ``.npz``."""
+    view, filled = memoryview(buffer), 0
+    while filled < len(buffer):
+        n = stream.readinto(view[filled:filled + _CHUNK])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _read_header(stream, limits: _Limits) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an IDX header declares, after checking them."""
+    path, what = limits.path, limits.what
+    magic = _read_exactly(stream, 4)
     if len(magic) < 4:
         raise DatasetError(
             f"{path}: not an IDX file: the {what} is only {len(magic)} bytes long, "
@@ -121,39 +221,36 @@ def _read_stream(stream, path: Path, compressed: bool) -> np.ndarray:
             f"{path}: unsupported IDX type code 0x{code:02X} (byte 3 of the header); "
             f"supported codes: {allowed}."
         )
-    if ndim == 0:
-        raise DatasetError(f"{path}: IDX header says 0 dimensions; expected >= 1.")
-    header = bytes(_read_exactly(stream, 4 * ndim))
-    if len(header) < 4 * ndim:
+    if not 1 <= ndim <= MAX_IDX_NDIM:
+        raise DatasetError(
+            f"{path}: the IDX header says {ndim} dimensions (byte 4); convsim reads "
+            f"1 to {MAX_IDX_NDIM} (MNIST's files have 1 and 3). The header is "
+            "corrupt: delete the file and fetch it again."
+        )
+    sizes = _read_exactly(stream, 4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise DatasetError(
             f"{path}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes "
-            f"of sizes, only {len(header)} present."
+            f"of sizes, only {len(sizes)} present."
         )
-    shape = tuple(int(d) for d in np.frombuffer(header, dtype=">u4"))
-    dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if expected > _MAX_BYTES:
-        raise DatasetError(
-            f"{path}: IDX header claims shape {shape} ({expected:,} bytes), which "
-            "is not plausible: the header is corrupt."
-        )
-    body = _read_exactly(stream, expected + 1)
-    header_size = 4 + 4 * ndim
-    if len(body) != expected:
-        actual = header_size + len(body)
-        detail = "shorter" if len(body) < expected else "longer"
-        shown = f"{actual:,}" if len(body) < expected else f"more than {actual - 1:,}"
-        raise DatasetError(
-            f"{path}: the {what} is {detail} than its IDX header says: shape {shape} "
-            f"of {dtype.itemsize}-byte values needs {header_size + expected:,} bytes, "
-            f"found {shown}. The file is truncated or corrupt: delete it and fetch "
-            "it again."
-        )
-    values = np.frombuffer(body, dtype=dtype).reshape(shape)
-    native = dtype.newbyteorder("=")
-    if dtype.itemsize == 1:
-        return values.view(native)  # bytearray-backed: already writable
-    return values.astype(native)
+    shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
+    return shape, IDX_DTYPES[code]
+
+
+def _read_stream(stream, limits: _Limits) -> np.ndarray:
+    """Parse and check the header, then read exactly the promised values."""
+    shape, dtype = _read_header(stream, limits)
+    expected = limits.check(shape, dtype)
+    buffer = np.empty(expected, np.uint8)  # pages are touched only as data comes
+    found = read_into(stream, buffer)
+    if found == expected and stream.read(1):  # inflate one byte past, no more
+        found += 1
+    if found != expected:
+        _wrong_length(limits, shape, dtype, found, expected)
+    values = buffer.view(dtype)
+    if not dtype.isnative:  # swap in place: no second copy of a big array
+        values = values.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return values.reshape(shape)
 
 
 def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None
@@ -167,7 +264,8 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None
     Args:
         path: destination file; parent folders are created.
         array: a NumPy array of dtype uint8, int8, int16, int32, float32 or
-            float64 with 1 to 255 dimensions, each below 2**32.
+            float64 with 1 to :data:`MAX_IDX_NDIM` (32) dimensions, each
+            below 2**32.
         compress: gzip the file; ``None`` (default) means "if ``path`` ends
             with ``.gz``".
 
@@ -185,10 +283,10 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None
             "`array` must have dtype uint8, int8, int16, int32, float32 or float64 "
             f"to be written as IDX. Received: array.dtype={array.dtype}"
         )
-    if not 1 <= array.ndim <= 255 or any(d >= 2**32 for d in array.shape):
+    if not 1 <= array.ndim <= MAX_IDX_NDIM or any(d >= 2**32 for d in array.shape):
         raise ArgumentError(
-            "`array` must have 1 to 255 dimensions, each smaller than 2**32, to be "
-            f"written as IDX. Received: array.shape={array.shape}"
+            f"`array` must have 1 to {MAX_IDX_NDIM} dimensions, each smaller than "
+            f"2**32, to be written as IDX. Received: array.shape={array.shape}"
         )
     code = _CODE_BY_KIND[key]
     header = bytes([0, 0, code, array.ndim])
