@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convsim import ops
-from convsim.errors import ArgumentError
+from convsim.validation import unknown_identifier
 
 __all__ = ["ActivationFn", "get", "serialize"]
 
@@ -42,19 +42,29 @@ _ACTIVATIONS = {
 }
 
 
+# Keras activations convsim does not have: named as such, not "Did you mean"
+# another (``'elu'`` is not a misspelt ``'relu'``).
+_KERAS_ONLY = ("celu", "elu", "exponential", "gelu", "glu", "hard_shrink",
+               "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "leaky_relu",
+               "log_sigmoid", "log_softmax", "mish", "relu6", "selu", "silu",
+               "soft_shrink", "softplus", "softsign", "sparse_plus", "sparsemax",
+               "squareplus", "swish", "tanh_shrink", "threshold")
+
+
 def get(identifier) -> ActivationFn:
     """``None`` or ``'linear'`` (no activation), ``'relu'``, ``'sigmoid'``, ``'tanh'``,
-    ``'softmax'``, or an :class:`ActivationFn`."""
+    ``'softmax'``, or an :class:`ActivationFn`. A misspelt name gets a
+    suggestion: ``get('relo')`` asks "Did you mean 'relu'?"."""
     if identifier is None:
         return _ACTIVATIONS["linear"]
     if isinstance(identifier, ActivationFn):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _ACTIVATIONS:
         return _ACTIVATIONS[identifier.lower()]
-    raise ArgumentError(
-        f"Could not interpret activation function identifier: {identifier!r}. "
-        f"Use one of {sorted(_ACTIVATIONS)} (or None for no activation)."
-    )
+    raise unknown_identifier(
+        "activation function", identifier, _ACTIVATIONS,
+        f"Use one of {sorted(_ACTIVATIONS)} (or None for no activation).",
+        keras_only=_KERAS_ONLY)
 
 
 def serialize(activation: ActivationFn) -> str:

@@ -20,6 +20,14 @@ import numpy as np
 
 from convsim.errors import ArgumentError
 from convsim.random import make_rng
+from convsim.validation import (
+    check_float,
+    check_seed,
+    from_config_dict,
+    standardize_choice,
+    unknown_identifier,
+    weight_shape,
+)
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
            "RandomUniform", "RandomNormal", "Zeros", "Ones", "Constant", "get",
@@ -28,7 +36,7 @@ __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNorma
 
 def compute_fans(shape) -> tuple[float, float]:
     """``(fan_in, fan_out)`` of a weight of this shape, as Keras computes them."""
-    shape = tuple(shape)
+    shape = weight_shape(shape)
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -40,14 +48,29 @@ def compute_fans(shape) -> tuple[float, float]:
 
 
 class Initializer:
-    """Base class: ``init(shape) -> float32 array``."""
+    """Base class: ``init(shape) -> float32 array``.
+
+    The shape is checked first (:func:`convsim.validation.weight_shape`): a
+    weight holds at most 2**31 - 1 numbers, so ``Dense(10**9)`` is refused
+    with its shape instead of NumPy's "Unable to allocate 2.85 TiB".
+    """
 
     def __init__(self, seed: int | None = None):
-        self.seed = seed
+        self.seed = check_seed(seed)
 
     def __call__(self, shape, dtype="float32") -> np.ndarray:
-        rng = make_rng(self.seed)
-        return np.asarray(self.sample(tuple(shape), rng), dtype=dtype)
+        shape = weight_shape(shape)
+        try:
+            return np.asarray(self._draw(shape), dtype=dtype)
+        except MemoryError:  # below the limit, but more than this machine has
+            raise ArgumentError(
+                f"A weight of shape {shape} ({4 * math.prod(shape):,} bytes of "
+                "float32) does not fit in this computer's memory. Check the layer's "
+                "units, filters or kernel_size."
+            ) from None
+
+    def _draw(self, shape):
+        return self.sample(shape, make_rng(self.seed))
 
     def sample(self, shape, rng):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -74,18 +97,13 @@ class VarianceScaling(Initializer):
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal",
                  seed=None):
         super().__init__(seed)
-        if scale <= 0:
-            raise ArgumentError(f"Argument `scale` must be positive float. "
-                                f"Received: scale={scale}")
-        allowed_modes = ("fan_in", "fan_out", "fan_avg")
-        if mode not in allowed_modes:
-            raise ArgumentError(f"Invalid `mode` argument: expected one of "
-                                f"{allowed_modes}. Received: mode={mode!r}")
-        allowed = ("uniform", "truncated_normal", "untruncated_normal")
-        if distribution not in allowed:
-            raise ArgumentError(f"Invalid `distribution` argument: expected one of "
-                                f"{allowed}. Received: distribution={distribution!r}")
-        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.scale = check_float(scale, "scale", 0, low_open=True)
+        self.mode = standardize_choice(mode, ("fan_in", "fan_out", "fan_avg"), "mode")
+        if isinstance(distribution, str) and distribution.lower() == "normal":
+            distribution = "truncated_normal"  # Keras's alias
+        self.distribution = standardize_choice(
+            distribution, ("uniform", "truncated_normal", "untruncated_normal"),
+            "distribution")
 
     def sample(self, shape, rng):
         fan_in, fan_out = compute_fans(shape)
@@ -143,7 +161,8 @@ class HeNormal(VarianceScaling):
 class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
-        self.minval, self.maxval = float(minval), float(maxval)
+        self.minval = check_float(minval, "minval")
+        self.maxval = check_float(maxval, "maxval", self.minval)
 
     def sample(self, shape, rng):
         return rng.uniform(self.minval, self.maxval, size=shape)
@@ -155,7 +174,8 @@ class RandomUniform(Initializer):
 class RandomNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean = check_float(mean, "mean")
+        self.stddev = check_float(stddev, "stddev", 0)
 
     def sample(self, shape, rng):
         return rng.normal(self.mean, self.stddev, size=shape)
@@ -167,10 +187,10 @@ class RandomNormal(Initializer):
 class Constant(Initializer):
     def __init__(self, value=0.0):
         super().__init__(None)
-        self.value = float(value)
+        self.value = check_float(value, "value")
 
-    def __call__(self, shape, dtype="float32"):
-        return np.full(tuple(shape), self.value, dtype=dtype)
+    def _draw(self, shape):  # no random numbers: takes none from the seed's stream
+        return np.full(shape, self.value, dtype=np.float32)
 
     def get_config(self):
         return {"value": self.value}
@@ -210,21 +230,26 @@ _BY_NAME = {
     "variance_scaling": VarianceScaling,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
+# Keras initializers convsim does not have: named as such, not "Did you mean".
+_KERAS_ONLY = ("identity", "lecun_normal", "lecun_uniform", "orthogonal",
+               "truncated_normal")
 
 
 def get(identifier) -> Initializer:
-    """An initializer from a name (``'glorot_uniform'``), a config dict, or itself."""
+    """An initializer from a name (``'glorot_uniform'``) or class name
+    (``'GlorotUniform'``), a config dict, or itself. A misspelt name gets a
+    suggestion."""
+    use = f"Use one of {sorted(_BY_NAME)} or an initializer object."
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
-        return _BY_CLASS[identifier["class_name"]].from_config(
-            identifier.get("config", {}))
-    raise ArgumentError(
-        f"Could not interpret initializer identifier: {identifier!r}. Use one of "
-        f"{sorted(_BY_NAME)} or an initializer object."
-    )
+    if isinstance(identifier, str) and identifier in _BY_CLASS:
+        return _BY_CLASS[identifier]()
+    if isinstance(identifier, dict):
+        return from_config_dict(identifier, _BY_CLASS, "initializer", use)
+    raise unknown_identifier("initializer", identifier, _BY_NAME, use,
+                             keras_only=_KERAS_ONLY)
 
 
 def serialize(initializer: Initializer) -> dict:

@@ -19,6 +19,15 @@ from typing import NamedTuple
 import numpy as np
 
 from convsim.errors import ArgumentError
+from convsim.validation import (
+    binary_labels,
+    check_float,
+    output_array,
+    probability_rows,
+    sparse_targets,
+    targets_like,
+    unknown_identifier,
+)
 
 __all__ = ["Metric", "binary_accuracy", "categorical_accuracy", "get",
            "sparse_categorical_accuracy"]
@@ -32,23 +41,51 @@ class Metric(NamedTuple):
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5) -> np.ndarray:
-    y_pred = np.asarray(y_pred)
-    t = np.asarray(y_true, np.float32).reshape(y_pred.shape)
-    hits = ((y_pred > threshold).astype(np.float32) == t).astype(np.float32)
-    return hits.reshape(len(y_pred), -1).mean(axis=1)
+    """``(y_pred > threshold) == y_true``, averaged over each sample's values.
+
+    Labels must be in ``[0, 1]``, as for ``binary_crossentropy``; as in Keras a
+    soft label (0.9) never equals a 0/1 prediction. Keras counts a label 2 as a
+    miss without a word; convsim refuses it.
+    """
+    y_pred = output_array(y_pred)
+    threshold = check_float(threshold, "threshold")
+    t = _labels("binary_accuracy", binary_labels,
+                lambda: targets_like(y_true, y_pred.shape))
+    return _per_sample((y_pred > threshold).astype(np.float32) == t)
 
 
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    y_pred = np.asarray(y_pred)
-    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(
-        np.float32).reshape(len(y_pred), -1).mean(axis=1)
+    """``argmax(y_pred) == argmax(y_true)``; ``y_true`` one-hot or soft rows, as
+    for ``categorical_crossentropy`` (Keras takes the argmax of any numbers)."""
+    y_pred = output_array(y_pred)
+    t = _labels("categorical_accuracy", probability_rows,
+                lambda: targets_like(y_true, y_pred.shape))
+    return _per_sample(np.argmax(t, axis=-1) == np.argmax(y_pred, axis=-1))
 
 
 def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    y_pred = np.asarray(y_pred)
-    labels = np.asarray(y_true).reshape(y_pred.shape[:-1])
-    return (labels == np.argmax(y_pred, axis=-1)).astype(np.float32).reshape(
-        len(y_pred), -1).mean(axis=1)
+    """``argmax(y_pred) == y_true`` for class indices: whole numbers in
+    ``[0, classes)``. Keras counts a label 2.7 or NaN as a miss without a word;
+    convsim refuses it."""
+    y_pred = output_array(y_pred)
+    labels = _labels("sparse_categorical_accuracy", lambda t: t,
+                     lambda: sparse_targets(y_true, y_pred.shape))
+    return _per_sample(labels == np.argmax(y_pred, axis=-1))
+
+
+def _labels(metric, check, shaped):
+    """Checked labels; an error says which metric read them (with ``'accuracy'``
+    convsim chooses it, so the name may be news)."""
+    try:
+        return check(shaped())
+    except ArgumentError as err:
+        raise ArgumentError(f"{err} (Raised by the metric {metric}.)") from None
+
+
+def _per_sample(hits) -> np.ndarray:
+    """The mean of each sample's hits (over every axis but the batch)."""
+    hits = np.asarray(hits, np.float32)
+    return hits.mean(axis=tuple(range(1, hits.ndim))) if hits.ndim > 1 else hits
 
 
 def _auto_accuracy(loss_name):
@@ -58,7 +95,7 @@ def _auto_accuracy(loss_name):
         return sparse_categorical_accuracy
 
     def accuracy(y_true, y_pred):
-        if np.shape(y_pred)[-1] == 1:
+        if output_array(y_pred).shape[-1] == 1:
             return binary_accuracy(y_true, y_pred)
         return categorical_accuracy(y_true, y_pred)
 
@@ -70,6 +107,11 @@ _FUNCTIONS = {
     "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
 }
+# Keras metrics convsim does not have: named as such, not "Did you mean" another.
+_KERAS_ONLY = ("auc", "binary_crossentropy", "categorical_crossentropy",
+               "f1_score", "mae", "mean_absolute_error", "mean_squared_error",
+               "mse", "precision", "recall", "sparse_categorical_crossentropy",
+               "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy")
 
 
 def get(identifier, loss_name: str | None = None) -> Metric:
@@ -88,8 +130,7 @@ def get(identifier, loss_name: str | None = None) -> Metric:
             return Metric(identifier, _FUNCTIONS[key])
     elif callable(identifier):
         return Metric(getattr(identifier, "__name__", "metric"), identifier)
-    raise ArgumentError(
-        f"Could not interpret metric identifier: {identifier!r}. Use 'accuracy' "
-        f"(or 'acc'), one of {sorted(_FUNCTIONS)}, or a function "
-        "fn(y_true, y_pred) returning one value per sample."
-    )
+    raise unknown_identifier(
+        "metric", identifier, ["accuracy", "acc", *_FUNCTIONS],
+        f"Use 'accuracy' (or 'acc'), one of {sorted(_FUNCTIONS)}, or a function "
+        "fn(y_true, y_pred) returning one value per sample.", keras_only=_KERAS_ONLY)

@@ -5,7 +5,8 @@ A learner can write ``ops.conv(x, kernel, strides=2, padding="same")`` here and
 same numbers. Every function here:
 
 1. checks its arguments and explains any mistake (never a numba error);
-2. accepts ints or pairs for window sizes, strides and dilation, like Keras;
+2. accepts ints or pairs for window sizes, strides and dilation, like Keras,
+   each at most 2**31 - 1 (:data:`convsim.validation.MAX_SIZE` says why);
 3. converts arrays to C-contiguous float32 (computation is always float32);
 4. works out sizes and padding in :mod:`convsim.shapes`, then calls a kernel.
 
@@ -30,6 +31,9 @@ from convsim.runtime import kernel_call
 from convsim.validation import (
     PADDINGS,
     as_float32,
+    build_shape,
+    check_axis,
+    check_bool,
     standardize_choice,
     standardize_data_format,
     standardize_tuple,
@@ -92,17 +96,27 @@ def conv_backward(
     x, k, _, geo, st, dil = _conv_setup(inputs, kernel, strides, padding,
                                         None, dilation_rate, None)
     dy = _grad_like(grad_output, (x.shape[0], geo.out_h, geo.out_w, k.shape[3]))
-    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil, bool(input_grad))
+    input_grad = check_bool(input_grad, "input_grad")
+    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil, input_grad)
 
 
 def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",
                   dilation_rate=1) -> shapes.Geometry2D:
-    """Output size and padding of a convolution, after validating the arguments."""
+    """Output size and padding of a convolution, after validating the arguments.
+
+    ``input_shape`` is ``(batch, height, width, channels)``; the batch and the
+    channels may be ``None``.
+    """
+    shape = build_shape(input_shape)
+    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+        raise ArgumentError("`input_shape` must be (batch, height, width, channels) "
+                            "with a known height and width. Received: "
+                            f"input_shape={input_shape!r}")
     kh_kw = standardize_tuple(kernel_size, 2, "kernel_size")
     st = standardize_tuple(strides, 2, "strides")
     dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
     padding = standardize_choice(padding, PADDINGS, "padding")
-    return _fit_window(input_shape, kh_kw, st, padding, dil, "kernel")
+    return _fit_window(shape, kh_kw, st, padding, dil, "kernel")
 
 
 def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bias):
@@ -323,10 +337,7 @@ def _rows_along(arr, axis):
     if arr.ndim == 0:
         raise ArgumentError("`x` must have at least 1 dimension for softmax. "
                             "Received: a scalar")
-    if not -arr.ndim <= axis < arr.ndim:
-        raise ArgumentError(f"`axis` must be in [-{arr.ndim}, {arr.ndim - 1}] for an "
-                            f"array of shape {arr.shape}. Received: axis={axis}")
-    return np.moveaxis(arr, axis, -1)
+    return np.moveaxis(arr, check_axis(axis, arr.ndim, arr.shape), -1)
 
 
 def _elementwise(kernel, *arrays):
@@ -360,7 +371,8 @@ def _grad_like(grad_output, shape) -> np.ndarray:
 def _fit_window(input_shape, window, strides, padding, dilation, what):
     """Geometry of the windows, or a clear error when the window does not fit."""
     h, w = input_shape[1], input_shape[2]
-    if h < 1 or w < 1 or input_shape[3] < 1:
+    channels = input_shape[3]
+    if h < 1 or w < 1 or (channels is not None and channels < 1):
         raise ArgumentError(f"`inputs` must have height, width and channels >= 1. "
                             f"Received: inputs.shape={tuple(input_shape)}")
     geo = shapes.window_geometry((h, w), window, strides, padding, dilation)

@@ -29,6 +29,7 @@ import types
 import numpy as np
 
 from convsim.errors import ArgumentError, WrongTypeError
+from convsim.validation import unknown_identifier
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
 
@@ -271,16 +272,20 @@ _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
 
 def get(identifier) -> Optimizer:
     """An optimizer from ``'rmsprop'``/``'adam'``/``'sgd'`` (Keras defaults), a
-    config dict, or an :class:`Optimizer` object (returned as is)."""
+    config dict, or an :class:`Optimizer` object (returned as is). A misspelt
+    name gets a suggestion: ``get('rmsprob')`` asks "Did you mean 'rmsprop'?"."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
         return _BY_CLASS[identifier["class_name"]].from_config(identifier["config"])
-    raise ArgumentError(f"Could not interpret optimizer identifier: {identifier!r}. "
-                        f"Use one of {sorted(_BY_NAME)} or an optimizer object such as "
-                        "optimizers.RMSprop(learning_rate=1e-4).")
+    raise unknown_identifier(
+        "optimizer", identifier, _BY_NAME,
+        f"Use one of {sorted(_BY_NAME)} or an optimizer object such as "
+        "optimizers.RMSprop(learning_rate=1e-4).",
+        keras_only=("adadelta", "adafactor", "adagrad", "adamax", "adamw", "ftrl",
+                    "lamb", "lion", "muon", "nadam"))
 
 
 def serialize(optimizer: Optimizer) -> dict:

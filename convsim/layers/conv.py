@@ -13,6 +13,7 @@ from convsim.errors import ArgumentError
 from convsim.layers.base import ActivatedLayer, InputSpec
 from convsim.validation import (
     PADDINGS,
+    check_bool,
     positive_int,
     standardize_choice,
     standardize_data_format,
@@ -60,7 +61,7 @@ class Conv2D(ActivatedLayer):
                 f"1`. Received: strides={self.strides} and "
                 f"dilation_rate={self.dilation_rate}"
             )
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.input_spec = InputSpec(ndim=4)

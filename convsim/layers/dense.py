@@ -8,7 +8,7 @@ import numpy as np
 from convsim import initializers, ops
 from convsim.errors import ArgumentError
 from convsim.layers.base import ActivatedLayer, InputSpec
-from convsim.validation import positive_int
+from convsim.validation import check_bool, positive_int
 
 __all__ = ['Dense']
 
@@ -32,7 +32,7 @@ class Dense(ActivatedLayer):
                  **kwargs):
         super().__init__(activation=activation, **kwargs)
         self.units = positive_int(units, "units")
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.input_spec = InputSpec(min_ndim=2)

@@ -10,6 +10,7 @@ import numpy as np
 from convsim.errors import ArgumentError
 from convsim.layers.base import Layer
 from convsim.random import make_rng
+from convsim.validation import shape_tuple
 
 __all__ = ['Dropout']
 
@@ -28,12 +29,14 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+        if (not isinstance(rate, numbers.Real) or isinstance(rate, (bool, np.bool_))
+                or not 0 <= rate < 1):
             raise ArgumentError("Invalid value received for argument `rate`. Expected "
                                 f"a float value between 0 and 1 (1 excluded). "
                                 f"Received: rate={rate!r}")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = (None if noise_shape is None
+                            else shape_tuple(noise_shape, "noise_shape"))
         self.seed = seed
         self.rng = make_rng(seed)
         self._mask = None

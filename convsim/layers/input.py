@@ -6,7 +6,7 @@ from __future__ import annotations
 from convsim.errors import ArgumentError
 from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor, Node
-from convsim.validation import shape_tuple
+from convsim.validation import positive_int, shape_tuple
 
 __all__ = ['Input', 'InputLayer']
 
@@ -20,7 +20,13 @@ class InputLayer(Layer):
         if batch_shape is None and "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name, dtype=dtype, **kwargs)
+        if batch_size is not None:
+            positive_int(batch_size, "batch_size")
         if batch_shape is not None:
+            if not isinstance(batch_shape, (tuple, list)) or not batch_shape:
+                raise ArgumentError("`batch_shape` must be a tuple (batch, ...), e.g. "
+                                    "(None, 28, 28, 1). Received: "
+                                    f"batch_shape={batch_shape!r}")
             batch_shape = (None, *shape_tuple(tuple(batch_shape)[1:], "batch_shape"))
         elif shape is not None:
             batch_shape = (batch_size, *shape_tuple(shape, "shape"))

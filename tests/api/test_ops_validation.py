@@ -1,6 +1,11 @@
 """Every mistake convsim.ops rejects, with its wording pinned (argument, rule,
 received value), and proof that odd-but-valid inputs are converted instead of
-reaching numba as a typing error or a crash."""
+reaching numba as a typing error or a crash.
+
+Every integer that reaches a kernel (strides, dilation, pool and kernel sizes)
+is at most 2**31 - 1 (convsim.validation.MAX_SIZE): ``strides=2**64`` used to
+reach numba as a TypingError, 2**62 as a raw OverflowError; the boundary itself
+still computes the right numbers."""
 
 from __future__ import annotations
 
@@ -23,10 +28,19 @@ def strides_error(name, value):
             f"Received: {name}={value!r}")
 
 
+def too_large(name, value):
+    return (f"The `{name}` argument must be a tuple of 2 positive integers, each at "
+            f"most 2147483647 (2**31 - 1: convsim's kernels index in 64-bit integers "
+            f"without overflow checks, and below 2**31 none can overflow). "
+            f"Received: {name}={value!r}")
+
+
 PADDING = "`padding` must be one of {'valid', 'same'}. Received: padding="
 DATA_FORMAT = ("`data_format` must be 'channels_last' (or None): convsim stores "
                "images as (batch, height, width, channels). Received: data_format=")
 NUMERIC = "must have a real numeric dtype (bool, int, uint or float). Received: "
+AXIS = ("`axis` must be an integer in [-2, 1] for an array of shape (2, 3). "
+        "Received: axis=")
 
 REJECTIONS = [
     # --- rank and shape of arrays
@@ -138,6 +152,45 @@ REJECTIONS = [
      ValueError, strides_error("strides", (2, -2))),
     ("kernel-size-0", lambda: ops.conv_geometry((1, 5, 5, 1), 0), ValueError,
      strides_error("kernel_size", 0)),
+    # --- integers too large for the kernels' int64 arithmetic (were a numba
+    # TypingError at 2**64 and a raw OverflowError at 2**62 with 'same')
+    ("strides-2**64", lambda: ops.conv(X, K, strides=2**64), ValueError,
+     too_large("strides", 2**64)),
+    ("strides-2**31", lambda: ops.conv(X, K, strides=(1, 2**31)), ValueError,
+     too_large("strides", (1, 2**31))),
+    ("strides-uint64", lambda: ops.conv(X, K, strides=np.uint64(2**64 - 1)),
+     ValueError, too_large("strides", np.uint64(2**64 - 1))),
+    ("dilation-2**62", lambda: ops.conv(X, K, dilation_rate=2**62, padding="same"),
+     ValueError, too_large("dilation_rate", 2**62)),
+    ("dilation-backward-2**64", lambda: ops.conv_backward(
+        X, K, np.zeros((1, 3, 3, 4)), dilation_rate=2**64), ValueError,
+     too_large("dilation_rate", 2**64)),
+    ("pool-size-2**63", lambda: ops.average_pool(X, 2**63, padding="same"),
+     ValueError, too_large("pool_size", 2**63)),
+    ("pool-strides-2**64", lambda: ops.max_pool(X, 2, strides=2**64), ValueError,
+     too_large("strides", 2**64)),
+    ("pool-backward-2**64", lambda: ops.max_pool_backward(
+        X, np.zeros((1, 2, 2, 2)), 2, strides=(2, 2**64)), ValueError,
+     too_large("strides", (2, 2**64))),
+    ("kernel-size-2**64", lambda: ops.conv_geometry((1, 5, 5, 1), 2**64),
+     ValueError, too_large("kernel_size", 2**64)),
+    # --- conv_geometry's input_shape
+    ("geometry-rank", lambda: ops.conv_geometry((5, 5, 1), 3), ValueError,
+     "`input_shape` must be (batch, height, width, channels) with a known height "
+     "and width. Received: input_shape=(5, 5, 1)"),
+    ("geometry-unknown", lambda: ops.conv_geometry((1, None, 5, 1), 3), ValueError,
+     "`input_shape` must be (batch, height, width, channels) with a known height "
+     "and width. Received: input_shape=(1, None, 5, 1)"),
+    ("geometry-string", lambda: ops.conv_geometry((1, "a", 5, 1), 3), ValueError,
+     "`input_shape` must be a tuple (batch, ...) of non-negative integers or None. "
+     "Received: input_shape=(1, 'a', 5, 1)"),
+    ("geometry-2**64", lambda: ops.conv_geometry((1, 2**64, 5, 1), 3), ValueError,
+     "`input_shape` must be a tuple (batch, ...) of non-negative integers or None, "
+     "each at most 2147483647"),
+    # --- flags
+    ("input-grad-string", lambda: ops.conv_backward(X, K, np.zeros((1, 3, 3, 4)),
+                                                    input_grad="no"),
+     TypeError, "`input_grad` must be True or False. Received: input_grad='no'"),
     # --- padding and data_format
     ("padding-full", lambda: ops.conv(X, K, padding="full"), ValueError,
      PADDING + "'full'"),
@@ -147,6 +200,8 @@ REJECTIONS = [
      PADDING + "1"),
     ("padding-causal", lambda: ops.average_pool(X, 2, padding="causal"),
      ValueError, PADDING + "'causal'"),
+    ("padding-misspelt", lambda: ops.conv(X, K, padding="smae"), ValueError,
+     PADDING + "'smae'. Did you mean 'same'?"),
     ("channels-first-conv", lambda: ops.conv(X, K, data_format="channels_first"),
      ValueError, DATA_FORMAT + "'channels_first'"),
     ("channels-first-pool", lambda: ops.max_pool(X, 2,
@@ -191,9 +246,17 @@ REJECTIONS = [
      "`x` must be a numeric array. Could not convert it: "),
     # --- softmax's axis
     ("softmax-axis", lambda: ops.softmax(np.zeros((2, 3)), axis=2), ValueError,
-     "`axis` must be in [-2, 1] for an array of shape (2, 3). Received: axis=2"),
+     AXIS + "2"),
     ("softmax-axis-neg", lambda: ops.softmax(np.zeros((2, 3)), axis=-3), ValueError,
-     "`axis` must be in [-2, 1] for an array of shape (2, 3). Received: axis=-3"),
+     AXIS + "-3"),
+    ("softmax-axis-string", lambda: ops.softmax(np.zeros((2, 3)), axis="a"),
+     ValueError, AXIS + "'a'"),  # was a raw TypeError from a comparison
+    ("softmax-axis-float", lambda: ops.softmax(np.zeros((2, 3)), axis=1.5),
+     ValueError, AXIS + "1.5"),  # was a raw TypeError from np.moveaxis
+    ("softmax-axis-bool", lambda: ops.softmax(np.zeros((2, 3)), axis=True),
+     ValueError, AXIS + "True"),  # was taken as axis 1
+    ("softmax-backward-axis", lambda: ops.softmax_backward(
+        np.zeros((2, 3)), np.zeros((2, 3)), axis=2), ValueError, AXIS + "2"),
     ("softmax-scalar", lambda: ops.softmax(1.0), ValueError,
      "`x` must have at least 1 dimension for softmax. Received: a scalar"),
 ]
@@ -273,9 +336,25 @@ def test_case_insensitive_padding_and_numpy_integers_like_keras():
 
 
 def test_docstring_examples():
-    for module in (ops, validation):
+    for module in (ops, validation.arguments, validation.labels):
         failures, tried = doctest.testmod(module)
         assert tried > 0 and failures == 0, module.__name__
+
+
+def test_the_largest_allowed_integers_still_compute_the_right_numbers():
+    """2**31 - 1 is allowed and exact: with 'same' padding a 3x3 kernel dilated
+    that far has only its centre tap on the image (every other tap lands on
+    padding), and a pooling window that large sees the whole image."""
+    biggest = validation.MAX_SIZE
+    kernel = np.random.default_rng(1).normal(size=(3, 3, 2, 3)).astype(np.float32)
+    got = ops.conv(SOURCE, kernel, dilation_rate=biggest, padding="same")
+    np.testing.assert_allclose(got, ops.conv(SOURCE, kernel[1:2, 1:2]), rtol=1e-5,
+                               atol=1e-6)
+    whole = ops.max_pool(SOURCE, biggest, strides=biggest, padding="same")
+    np.testing.assert_array_equal(whole[:, 0, 0], SOURCE.max(axis=(1, 2)))
+    assert ops.conv(SOURCE, kernel, strides=biggest).shape == (2, 1, 1, 3)
+    with pytest.raises(ValueError, match=re.escape(too_large("strides", 2**31))):
+        ops.conv(SOURCE, kernel, strides=biggest + 1)
 
 
 def test_as_float32_keeps_rank_and_gives_one_array_type_to_numba():
