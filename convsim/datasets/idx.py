@@ -103,7 +103,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES
     """
     path = Path(path)
     try:
-        resolved = regular_file(path, "IDX file")
+        resolved = regular_file(path, "data file")
         size = resolved.stat().st_size
         with open(resolved, "rb") as raw:
             compressed = raw.read(2) == _GZIP_MAGIC

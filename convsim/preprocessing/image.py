@@ -33,6 +33,7 @@ from convsim.preprocessing.generator import ImageDataGenerator
 from convsim.preprocessing.image_utils import (
     IMAGE_EXTENSIONS,
     ImageReadError,
+    ImageTooLargeError,
     array_to_img,
     img_to_array,
     load_img,
@@ -51,6 +52,7 @@ __all__ = [
     "DirectoryIterator",
     "ImageDataGenerator",
     "ImageReadError",
+    "ImageTooLargeError",
     "Iterator",
     "NumpyArrayIterator",
     "Prefetcher",

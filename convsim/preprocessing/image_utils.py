@@ -6,9 +6,15 @@ channels)``, ``array_to_img`` -> PIL image again, ``save_img`` -> file. These ar
 defaults (``interpolation='nearest'`` when resizing, ``scale=True`` when turning
 an array back into a picture), same colour conversions.
 
-One difference on purpose: an unreadable file raises :class:`ImageReadError`
-(an ``OSError``) that names the file, instead of whatever PIL happened to raise
-deep inside a batch.
+What differs, on purpose: a path a learner points convsim at may be anything,
+so only regular files are opened (symlinks are followed; a FIFO, which would
+block forever, or ``/dev/zero``, which never ends, is refused); a file larger
+than :data:`MAX_IMAGE_BYTES` or an image of more than :data:`MAX_IMAGE_PIXELS`
+pixels is refused from its header, before any pixel is decoded (a 50 kB PNG can
+claim a gigapixel); and a file Pillow cannot decode raises
+:class:`ImageReadError` naming it, instead of whatever Pillow raised deep
+inside a batch. :func:`image_file_problem` is the cheap check
+``flow_from_directory`` runs on every file when it lists a folder.
 """
 
 from __future__ import annotations
@@ -17,19 +23,32 @@ import io
 import os
 import pathlib
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 
-from convsim.errors import ArgumentError, WrongTypeError
+from convsim.errors import (
+    ArgumentError,
+    ConvsimError,
+    DatasetError,
+    FileError,
+    FileTooLargeError,
+    WrongTypeError,
+)
+from convsim.files import regular_file
 from convsim.validation import standardize_data_format, standardize_tuple
 
 __all__ = [
     "COLOR_MODES",
     "IMAGE_EXTENSIONS",
     "INTERPOLATIONS",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
     "ImageReadError",
+    "ImageTooLargeError",
     "array_to_img",
+    "image_file_problem",
     "img_to_array",
     "load_img",
     "save_img",
@@ -49,10 +68,52 @@ INTERPOLATIONS = {
 }
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
+#: The largest image file convsim opens: 200 MiB. Photos are far smaller (a
+#: 12-megapixel phone JPEG is 2-5 MB, a 61-megapixel camera JPEG about 30 MB);
+#: the largest honest files are uncompressed BMP, TIFF or PPM, and one of
+#: :data:`MAX_IMAGE_PIXELS` RGB pixels is 192 MB. Checked from the file's size,
+#: before reading. Raise it (``image_utils.MAX_IMAGE_BYTES = ...``) to read a
+#: larger file on purpose.
+MAX_IMAGE_BYTES = 200 * 2**20
 
-class ImageReadError(OSError):
-    """An image file exists but cannot be decoded (corrupt, truncated, or not
-    an image at all). ``filename`` holds its path."""
+#: The most pixels an image may have: 64 megapixels, the largest photos phones
+#: and most cameras take (48-61 MP); decoded as RGB that is 192 MB, at most
+#: 256 MB for 4-byte pixels. Checked from the file's header, before anything
+#: is decoded, because a small file can claim a huge picture (a 50 kB PNG can
+#: hold a gigapixel of one colour). This is convsim's own limit, lower than
+#: Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``, 89.5 MP,
+#: above which Pillow warns, and twice that, above which it raises), and it
+#: holds even if that one is switched off; whatever Pillow refuses is refused
+#: too, as :class:`ImageTooLargeError`. (Pillow may still print its own
+#: warning for an image above 89.5 MP before convsim's error: silencing it
+#: would change the warning filters of the whole program, in every thread.)
+MAX_IMAGE_PIXELS = 64_000_000
+
+_ADVICE = ("Delete the file or move it out of the data folder (or replace it "
+           "with a good copy).")
+_JPEG_END = b"\xff\xd9"  # the end-of-image marker that closes every whole JPEG
+
+
+class ImageReadError(DatasetError):
+    """An image file exists but cannot be used: corrupt, truncated, not an
+    image at all, or too large. ``path`` holds its name and ``reason`` a few
+    words on what is wrong.
+
+    A :class:`~convsim.errors.DatasetError`, so also an ``OSError``, like the
+    errors Pillow and Keras raise for unreadable images."""
+
+
+class ImageTooLargeError(ImageReadError, FileTooLargeError):
+    """An image file is larger than :data:`MAX_IMAGE_BYTES`, or its header says
+    it has more than :data:`MAX_IMAGE_PIXELS` pixels."""
+
+
+def _unreadable(name: str, reason: str, kind: type = ImageReadError
+                ) -> ImageReadError:
+    """The error for the file ``name``, with ``reason`` kept for listings."""
+    error = kind(f"Could not read the image file {name!r}: {reason}. {_ADVICE}")
+    error.path, error.reason = name, reason  # (OSError.filename changes str())
+    return error
 
 
 def standardize_interpolation(interpolation) -> str:
@@ -102,7 +163,10 @@ def load_img(
         A PIL image with its pixels already decoded.
 
     Raises:
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file (:class:`~convsim.errors.MissingFileError`).
+        NotARegularFileError: a FIFO, a device or a folder.
+        ImageTooLargeError: more than :data:`MAX_IMAGE_BYTES` bytes or
+            :data:`MAX_IMAGE_PIXELS` pixels.
         ImageReadError: the file is not a readable image; the message names it.
     """
     if grayscale:
@@ -114,28 +178,119 @@ def load_img(
         target_size = standardize_tuple(target_size, 2, "target_size")
     interpolation = standardize_interpolation(interpolation)
     if isinstance(path, io.BytesIO):
-        data, name = path, "<BytesIO>"
-    elif isinstance(path, (str, bytes, os.PathLike)):
-        name = os.fsdecode(path)
-        with open(path, "rb") as f:  # read first, so the file is closed at once
-            data = io.BytesIO(f.read())
-    else:
+        return _decode(path, "<BytesIO>", color_mode, target_size, interpolation,
+                       keep_aspect_ratio)
+    if not isinstance(path, (str, bytes, os.PathLike)):
         raise WrongTypeError(
             f"path should be path-like or io.BytesIO, not {type(path).__name__}"
         )
+    name = os.fsdecode(path)
+    with _open_image_file(path, name) as handle:  # closed once decoded
+        return _decode(handle, name, color_mode, target_size, interpolation,
+                       keep_aspect_ratio)
+
+
+def _open_image_file(path, name: str) -> BinaryIO:
+    """The file ``path`` opened for reading, once it is known to be a regular
+    file of at most :data:`MAX_IMAGE_BYTES` (checked by its size)."""
+    resolved = regular_file(path, "picture file")
+    size = resolved.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise _unreadable(name, f"the file holds {size:,} bytes, more than "
+                          f"image_utils.MAX_IMAGE_BYTES = {MAX_IMAGE_BYTES:,}",
+                          ImageTooLargeError)
+    return open(resolved, "rb")
+
+
+def _open_checked(handle: BinaryIO, name: str) -> Image.Image:
+    """``Image.open`` (which reads the header only), then the pixel limit,
+    before anything is decoded."""
     try:
-        img = Image.open(data)
+        img = Image.open(handle)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        # Pillow's own limit: an error above it, a warning that the warning
+        # filters (pytest's "error", python -W error) may turn into one.
+        raise _unreadable(name, f"Pillow refused it as too large ({err})",
+                          ImageTooLargeError) from err
+    width, height = img.size
+    if width * height > MAX_IMAGE_PIXELS:
+        img.close()
+        raise _unreadable(name, f"its header says {width} x {height} = "
+                          f"{width * height:,} pixels, more than "
+                          f"image_utils.MAX_IMAGE_PIXELS = {MAX_IMAGE_PIXELS:,}",
+                          ImageTooLargeError)
+    return img
+
+
+def _decode(handle: BinaryIO, name: str, color_mode: str, target_size,
+            interpolation: str, keep_aspect_ratio: bool) -> Image.Image:
+    """Open, check, decode, convert and resize one image."""
+    try:
+        img = _open_checked(handle, name)
         img.load()  # decode now, so a corrupt file fails here, naming itself
         img = _convert(img, color_mode)
         if target_size is not None:
             img = _resize(img, target_size, interpolation, keep_aspect_ratio)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise ImageReadError(
-            f"Could not read the image file {name!r}: {err}. The file is "
-            "corrupt, truncated or not an image; delete it or move it out of "
-            "the data folder."
-        ) from err
+    except (ConvsimError, MemoryError):
+        raise
+    except Exception as err:  # see below
+        # Pillow's decoders answer a damaged file with whatever the parsing
+        # code met: OSError, SyntaxError, ValueError, EOFError, IndexError,
+        # struct.error, ZeroDivisionError, ... Every one means "this file is
+        # not a readable image", which is what the learner needs to hear.
+        raise _unreadable(name, f"{_reason(err)}; the file is corrupt, "
+                          "truncated or not an image") from err
     return img
+
+
+def _reason(err: Exception) -> str:
+    """Pillow's message, or the exception's name when it has none."""
+    if isinstance(err, Image.UnidentifiedImageError):  # its message shows a repr
+        return "Pillow cannot identify an image format in it"
+    return str(err) or type(err).__name__
+
+
+def image_file_problem(path) -> str | None:
+    """Why the file ``path`` cannot be used as an image, in a few words, or
+    ``None`` when it looks whole; cheap enough to run on every file of a folder.
+
+    Checks what :func:`load_img` checks before decoding (a regular file, its
+    size, its header and pixel count), then: a PNG's chunks up to the end
+    (Pillow's ``verify``: checksums, no decompression); that a JPEG ends with
+    its end-of-image marker (a truncated download does not). Only a JPEG with
+    data after that marker (phones' "motion photos") and the rarer formats
+    (BMP, TIFF, PPM) are decoded in full to be sure.
+
+    >>> image_file_problem(pathlib.Path("/nowhere.jpg"))
+    "No picture file found at '/nowhere.jpg'."
+    """
+    name = os.fsdecode(path)
+    try:
+        with _open_image_file(path, name) as handle:
+            with _open_checked(handle, name) as img:
+                kind = img.format
+                img.verify()
+            if kind == "PNG" or (kind == "JPEG" and _ends_with(handle, _JPEG_END)):
+                return None
+            handle.seek(0)
+            _decode(handle, name, "rgb", None, "nearest", False).close()
+    except ImageReadError as err:
+        return err.reason
+    except FileError as err:
+        return str(err)
+    except (ConvsimError, MemoryError):
+        raise
+    except Exception as err:  # verify() raises as the decoders do
+        return f"{_reason(err)}; the file is corrupt, truncated or not an image"
+    return None
+
+
+def _ends_with(handle: BinaryIO, marker: bytes) -> bool:
+    handle.seek(0, os.SEEK_END)
+    if handle.tell() < len(marker):
+        return False
+    handle.seek(-len(marker), os.SEEK_END)
+    return handle.read(len(marker)) == marker
 
 
 def _convert(img: Image.Image, color_mode: str) -> Image.Image:

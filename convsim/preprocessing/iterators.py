@@ -21,9 +21,18 @@ import threading
 import numpy as np
 
 from convsim.errors import ArgumentError, MissingFileError, WrongTypeError
+from convsim.preprocessing.image_folders import (
+    ON_ERROR,
+    class_names,
+    list_class_files,
+    skipped_message,
+    unreadable_message,
+)
 from convsim.preprocessing.image_utils import (
     IMAGE_EXTENSIONS,
+    ImageReadError,
     array_to_img,
+    image_file_problem,
     img_to_array,
     load_img,
     standardize_color_mode,
@@ -35,7 +44,6 @@ from convsim.validation import check_seed, positive_int, standardize_tuple
 __all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator"]
 
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
-_SUFFIXES = tuple("." + ext for ext in IMAGE_EXTENSIONS)
 
 
 def _split_bounds(generator, subset) -> tuple[float, float] | None:
@@ -220,9 +228,17 @@ class DirectoryIterator(Iterator):
     folder order unless ``classes`` is given), ``classes`` (label of every
     file), ``filenames`` (paths relative to ``directory``), ``filepaths``,
     ``samples``/``n``, ``num_classes``, ``image_shape``, ``batch_size``.
-    Labels are float32: 0/1 for ``'binary'``, the index for ``'sparse'``,
-    one-hot rows for ``'categorical'``; ``'input'`` returns the images
-    themselves and ``None`` no labels.
+    Labels are float32: 0/1 for ``'binary'`` (which needs exactly 2 classes,
+    as Keras's ``image_dataset_from_directory`` requires), the index for
+    ``'sparse'``, one-hot rows for ``'categorical'``; ``'input'`` returns the
+    images themselves and ``None`` no labels.
+
+    Every file's header is checked when the folder is listed (a few hundred
+    microseconds a photo, no decoding): with ``on_error='raise'`` (default)
+    a folder holding unreadable files is refused with the list of them
+    (:class:`~convsim.preprocessing.image_utils.ImageReadError`); with
+    ``on_error='skip'`` they are left out, counted on ``console``, and listed
+    with the reasons in ``skipped`` (a tuple of ``(file name, reason)``).
     """
 
     allowed_class_modes = set(CLASS_MODES)
@@ -232,7 +248,7 @@ class DirectoryIterator(Iterator):
                  batch_size=32, shuffle=True, seed=None, data_format=None,
                  save_to_dir=None, save_prefix="", save_format="png",
                  follow_links=False, subset=None, interpolation="nearest",
-                 keep_aspect_ratio=False, console=None):
+                 keep_aspect_ratio=False, console=None, on_error="raise"):
         from convsim.validation import standardize_data_format
 
         standardize_data_format(data_format)
@@ -249,7 +265,10 @@ class DirectoryIterator(Iterator):
             raise ArgumentError("`class_mode` must be one of {'categorical', 'binary', "
                                 f"'sparse', 'input', None}}. Received: "
                                 f"class_mode={class_mode!r}")
-        self.class_mode = class_mode
+        if on_error not in ON_ERROR:
+            raise ArgumentError("`on_error` must be one of {'raise', 'skip'}. "
+                                f"Received: on_error={on_error!r}")
+        self.class_mode, self.on_error = class_mode, on_error
         self.interpolation = standardize_interpolation(interpolation)
         self.keep_aspect_ratio = bool(keep_aspect_ratio)
         self.save_to_dir, self.save_prefix = save_to_dir, save_prefix
@@ -257,27 +276,41 @@ class DirectoryIterator(Iterator):
         self.dtype = "float32"
         self.split = _split_bounds(image_data_generator, subset)
         self.subset = subset
-        if not classes:
-            classes = sorted(d for d in os.listdir(self.directory)
-                             if os.path.isdir(os.path.join(self.directory, d)))
+        classes = class_names(self.directory, classes, class_mode)
         self.num_classes = len(classes)
         self.class_indices = dict(zip(classes, range(len(classes)), strict=True))
-        self.filenames, labels = [], []
-        for name in classes:
-            found = _list_class_files(self.directory, name, self.split,
-                                      bool(follow_links))
-            self.filenames += found
-            labels += [self.class_indices[name]] * len(found)
-        self.classes = np.array(labels, dtype=np.int32)
-        self.samples = len(self.filenames)
-        self._filepaths = [os.path.join(self.directory, f) for f in self.filenames]
+        self._list_files(classes, bool(follow_links))
         if console is None:
             from rich.console import Console
 
             console = Console()
         console.print(f"Found {self.samples} images belonging to "
                       f"{self.num_classes} classes.", markup=False, highlight=False)
+        if self.skipped:
+            console.print(skipped_message(self.skipped), markup=False,
+                          highlight=False, soft_wrap=True)
         super().__init__(self.samples, batch_size, shuffle, seed)
+
+    def _list_files(self, classes, follow_links: bool) -> None:
+        """Find every class's image files and check each one's header; set
+        ``filenames``, ``classes``, ``samples`` and ``skipped``."""
+        filenames, labels = [], []
+        for name in classes:
+            found = list_class_files(self.directory, name, self.split, follow_links)
+            filenames += found
+            labels += [self.class_indices[name]] * len(found)
+        problems = {f: image_file_problem(os.path.join(self.directory, f))
+                    for f in filenames}
+        #: ``(file name, reason)`` of every file left out (``on_error='skip'``).
+        self.skipped = tuple((f, why) for f, why in problems.items() if why)
+        if self.skipped and self.on_error == "raise":
+            raise ImageReadError(unreadable_message(self.directory, self.skipped,
+                                                    len(filenames)))
+        keep = [i for i, f in enumerate(filenames) if not problems[f]]
+        self.filenames = [filenames[i] for i in keep]
+        self.classes = np.array([labels[i] for i in keep], dtype=np.int32)
+        self.samples = len(self.filenames)
+        self._filepaths = [os.path.join(self.directory, f) for f in self.filenames]
 
     @property
     def filepaths(self) -> list[str]:
@@ -315,25 +348,3 @@ class DirectoryIterator(Iterator):
             batch_y[np.arange(len(labels)), labels] = 1.0
             return batch_x, batch_y
         return batch_x
-
-
-def _list_class_files(directory, class_name, split, follow_links) -> list[str]:
-    """Image files under ``directory/class_name`` (recursively, sorted like
-    Keras), relative to ``directory``; other files are skipped."""
-    class_dir = os.path.join(directory, class_name)
-    if not os.path.isdir(class_dir):
-        raise MissingFileError(f"Class folder {class_name!r} not found in "
-                               f"{directory!r}.")
-    found = []
-    for root, _, files in sorted(os.walk(class_dir, followlinks=follow_links),
-                                 key=lambda entry: entry[0]):
-        for fname in sorted(files):
-            # Hidden files are skipped too: macOS "._photo.jpg" copies are not
-            # images although their names end like one.
-            if fname.lower().endswith(_SUFFIXES) and not fname.startswith("."):
-                rel = os.path.relpath(os.path.join(root, fname), class_dir)
-                found.append(os.path.join(class_name, rel))
-    if split is not None:
-        start, stop = int(split[0] * len(found)), int(split[1] * len(found))
-        found = found[start:stop]
-    return found

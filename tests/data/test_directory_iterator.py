@@ -1,6 +1,7 @@
 """flow_from_directory on a small tree of images the test writes with Pillow."""
 
 import io
+import re
 import threading
 
 import numpy as np
@@ -9,7 +10,9 @@ from numpy.testing import assert_array_equal
 from PIL import Image
 from rich.console import Console
 
+from convsim.errors import ArgumentError
 from convsim.preprocessing.image import (
+    DirectoryIterator,
     ImageDataGenerator,
     ImageReadError,
     Prefetcher,
@@ -138,12 +141,103 @@ def test_no_shuffle_keeps_file_order(tree):
     assert_array_equal(next(it)[1], [0, 0, 0])
 
 
-def test_corrupt_image_names_the_file(tree):
+def test_a_corrupt_photo_is_found_when_the_folder_is_read(tree):
     bad = tree / "cats" / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 definitely not a whole jpeg")
-    it = flow(tree, shuffle=False, batch_size=5)
-    with pytest.raises(ImageReadError, match="broken.jpg"):
-        next(it)
+    with pytest.raises(ImageReadError, match=r"^1 of the 6 image files in "
+                       r"'.*train' cannot be used:\n  cats/broken\.jpg: .*; the "
+                       r"file is corrupt, truncated or not an image\nDelete or "
+                       r"replace them, or pass on_error='skip' to "
+                       r"flow_from_directory to leave them out\.$"):
+        flow(tree, shuffle=False, batch_size=5)
+
+
+def test_every_unreadable_file_is_listed_with_its_reason(tree, fifo):
+    photo = (tree / "cats" / "c1.png").read_bytes()
+    (tree / "cats" / "cut.png").write_bytes(photo[:len(photo) // 2])
+    (tree / "dogs" / "text.jpg").write_text("not a photo")
+    (tree / "dogs" / "null.jpg").symlink_to("/dev/null")
+    fifo(tree / "dogs" / "pipe.jpg")
+    with pytest.raises(ImageReadError) as info:
+        flow(tree)
+    message = str(info.value)
+    assert message.startswith(f"4 of the 9 image files in {str(tree)!r} cannot "
+                              "be used:\n")
+    listed = [line.split(":")[0].strip() for line in message.splitlines()[1:-1]]
+    assert listed == ["cats/cut.png", "dogs/null.jpg", "dogs/pipe.jpg",
+                      "dogs/text.jpg"]
+    assert "is a device, not a regular file" in message
+    assert "is a FIFO (named pipe)" in message
+
+
+def test_on_error_skip_leaves_them_out_and_says_how_many(tree):
+    data = (tree / "cats" / "more" / "c2.jpg").read_bytes()
+    (tree / "cats" / "cut.jpg").write_bytes(data[:len(data) // 2])
+    console = capture_console()
+    it = DirectoryIterator(str(tree), ImageDataGenerator(), target_size=(4, 4),
+                           class_mode="binary", shuffle=False, batch_size=5,
+                           console=console, on_error="skip")
+    assert console.file.getvalue() == (
+        "Found 5 images belonging to 2 classes.\n"
+        "Skipped 1 unreadable image file(s) (on_error='skip'): cats/cut.jpg. The "
+        "iterator's .skipped lists them with the reasons.\n")
+    assert it.filenames == ["cats/c1.png", "cats/c3.png", "cats/more/c2.jpg",
+                            "dogs/d1.bmp", "dogs/d2.TIF"]
+    assert_array_equal(it.classes, [0, 0, 0, 1, 1])
+    assert [name for name, _ in it.skipped] == ["cats/cut.jpg"]
+    assert "truncated" in it.skipped[0][1].lower()
+    for _ in range(3):  # whole epochs, never meeting the cut photo
+        x, y = next(it)
+        assert_array_equal(x[:, 0, 0, 0], [10, 30, 20, 200, 210])
+
+
+def test_a_clean_folder_skips_nothing_and_prints_only_keras_line(tree):
+    console = capture_console()
+    it = DirectoryIterator(str(tree), None, target_size=(4, 4), console=console,
+                           on_error="skip")
+    assert console.file.getvalue() == "Found 5 images belonging to 2 classes.\n"
+    assert it.skipped == ()
+
+
+def test_on_error_must_be_raise_or_skip(tree):
+    with pytest.raises(ValueError, match=r"^`on_error` must be one of \{'raise', "
+                       r"'skip'\}\. Received: on_error='ignore'$"):
+        DirectoryIterator(str(tree), None, on_error="ignore")
+
+
+@pytest.mark.parametrize("folders", [["a", "b", "c"], ["a"]])
+def test_binary_labels_need_exactly_two_classes(tmp_path, folders):
+    for name in folders:
+        write(tmp_path / name / "1.png", "RGB", (2, 2), 1)
+    with pytest.raises(ArgumentError, match=r"^class_mode='binary' needs exactly "
+                       rf"2 classes \(one sub-folder each\), whose labels are 0 "
+                       rf"and 1; found {len(folders)} in '.*': "
+                       rf"{re.escape(str(folders))}\. Use class_mode='categorical' "
+                       r"or 'sparse' for more classes"):
+        flow(tmp_path, class_mode="binary")
+    assert flow(tmp_path, class_mode="sparse").num_classes == len(folders)
+
+
+def test_binary_with_two_chosen_classes_of_three(tmp_path):
+    for value, name in enumerate(["a", "b", "c"]):
+        write(tmp_path / name / "1.png", "RGB", (2, 2), value)
+    it = flow(tmp_path, class_mode="binary", classes=["c", "a"], shuffle=False)
+    assert_array_equal(next(it)[1], [0, 1])
+
+
+@pytest.mark.parametrize("classes", ["cats", ["cats", "cats"], ["cats", 3]])
+def test_classes_must_be_distinct_folder_names(tree, classes):
+    with pytest.raises(ArgumentError, match=r"^`classes` must be a list of "
+                       r"distinct sub-folder names, e\.g\. \['cats', 'dogs'\]\. "
+                       rf"Received: classes={re.escape(repr(classes))}$"):
+        flow(tree, classes=classes)
+
+
+def test_a_link_back_to_a_folder_is_listed_once(tree):
+    (tree / "cats" / "more" / "loop").symlink_to(tree / "cats")
+    it = flow(tree, follow_links=True, shuffle=False)
+    assert it.filenames == ["cats/c1.png", "cats/c3.png", "cats/more/c2.jpg",
+                            "dogs/d1.bmp", "dogs/d2.TIF"]
 
 
 def test_missing_directory_and_bad_arguments(tree):
