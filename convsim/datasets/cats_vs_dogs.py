@@ -226,7 +226,11 @@ def _fill(archive: PhotoArchive, root: Path, counts: dict[str, int],
             for index, split in enumerate(targets):
                 for member in members:
                     examined += 1
-                    data = archive.read(member)
+                    try:  # not a regular file, too large, damaged in the zip
+                        data = archive.read(member)
+                    except OSError as err:
+                        skipped.append(SkippedFile(member, f"unreadable ({err})"))
+                        continue
                     reason = check_image(data)
                     if reason is None:
                         break

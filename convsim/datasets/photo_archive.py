@@ -10,7 +10,12 @@ from (see :mod:`convsim.datasets.cats_vs_dogs`, which builds that folder):
 
 Both are read the same way, as a zip or as an extracted folder. Microsoft's
 archive holds some zero-byte files, a few broken JPEGs and ``Thumbs.db``
-files, so :func:`check_image` decodes every photo before it is used.
+files, so :func:`check_image` decodes every photo before it is used. A photo
+is read only when it is within the limits ``load_img`` sets
+(:data:`~convsim.preprocessing.image_utils.MAX_IMAGE_BYTES` by the size the
+zip declares or the file has, :data:`~convsim.preprocessing.image_utils.
+MAX_IMAGE_PIXELS` by its header) and, in a folder, only when it is a regular
+file; anything else is skipped with the reason, like a broken JPEG.
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 from PIL import Image
 
 from convsim.datasets.errors import DatasetError, DatasetNotFoundError
+from convsim.errors import FileTooLargeError
+from convsim.files import read_bytes
+from convsim.preprocessing import image_utils
 
 __all__ = ["ARCHIVE_NAME", "PhotoArchive", "check_image"]
 
@@ -48,6 +57,10 @@ def check_image(data: bytes) -> str | None:
             with Image.open(io.BytesIO(data)) as image:
                 if image.format != "JPEG":
                     return f"not a JPEG ({image.format})"
+                width, height = image.size
+                if caught or width * height > image_utils.MAX_IMAGE_PIXELS:
+                    return (f"too large ({width} x {height} pixels; at most "
+                            f"{image_utils.MAX_IMAGE_PIXELS:,})")
                 image.load()
         except (Image.UnidentifiedImageError, Image.DecompressionBombError):
             return "not an image"
@@ -105,9 +118,27 @@ class PhotoArchive:
         return None
 
     def read(self, member: str) -> bytes:
-        if self.zip is not None:
+        """The bytes of one photo, at most ``MAX_IMAGE_BYTES`` of them.
+
+        Raises:
+            FileTooLargeError: the zip declares, or the file has, more.
+            DatasetError: the zip's copy is damaged (checksum, compression).
+            FileError: in a folder, the photo is not a regular file (a FIFO, a
+                device, a link to one).
+        """
+        limit = image_utils.MAX_IMAGE_BYTES
+        if self.zip is None:
+            return read_bytes(self.source / member, limit, "photo")
+        declared = self.zip.getinfo(member).file_size
+        if declared > limit:  # zipfile never inflates past the declared size
+            raise FileTooLargeError(f"{member} declares {declared:,} bytes; a "
+                                    f"photo may have at most {limit:,}.")
+        try:
             return self.zip.read(member)
-        return (self.source / member).read_bytes()
+        # zipfile's answers to a damaged or encrypted member
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+                RuntimeError) as err:
+            raise DatasetError(f"{member}: damaged in the archive ({err})") from err
 
     def close(self) -> None:
         if self.zip is not None:

@@ -81,6 +81,58 @@ def test_check_image_reasons():
     assert cvd.check_image(TRUNCATED).startswith("corrupt image")
 
 
+def with_size(data: bytes, width: int, height: int) -> bytes:
+    """A JPEG whose header (its SOF0 marker) claims another size."""
+    data = bytearray(data)
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("width, height", [(9000, 8000), (10_000, 10_000)])
+def test_check_image_refuses_huge_photos_before_decoding(width, height):
+    # 72 MP: over convsim's 64 MP; 100 MP: over Pillow's 89.5 MP, which warns.
+    # Before, both were decoded first (216 and 300 MB), then refused.
+    assert cvd.check_image(with_size(jpeg(9), width, height)) == (
+        f"too large ({width} x {height} pixels; at most 64,000,000)")
+
+
+def test_photos_that_are_not_regular_files_are_skipped(tmp_path, fifo):
+    members = archive_members()
+    folder = make_folder(tmp_path / "extracted", members)
+    (folder / "PetImages/Cat/0.jpg").unlink()
+    fifo(folder / "PetImages/Cat/0.jpg")  # reading it would hang the build
+    (folder / "PetImages/Dog/0.jpg").unlink()
+    (folder / "PetImages/Dog/0.jpg").symlink_to("/dev/null")
+    report = cvd.build_small_dataset(folder, tmp_path / "small", train=2,
+                                     validation=1, test=1, verbose=False)
+    reasons = {s.name: s.reason for s in report.skipped}
+    assert "is a FIFO (named pipe)" in reasons["PetImages/Cat/0.jpg"]
+    assert "is a device" in reasons["PetImages/Dog/0.jpg"]
+    assert report.skipped_by_reason["unreadable"] == 2
+
+
+def test_zip_members_too_large_or_damaged_are_skipped(tmp_path, monkeypatch):
+    members = archive_members()
+    members["PetImages/Cat/0.jpg"] = jpeg(0, size=(300, 300))  # the largest one
+    data = bytearray(make_zip(tmp_path / "pets.zip", members))
+    good = jpeg(50)  # Cat/5.jpg: flip a byte inside its stored copy
+    where = data.index(good) + len(good) // 2
+    data[where] ^= 0xFF
+    (tmp_path / "pets.zip").write_bytes(bytes(data))
+    from convsim.preprocessing import image_utils
+
+    monkeypatch.setattr(image_utils, "MAX_IMAGE_BYTES", len(jpeg(0, (64, 64))))
+    report = cvd.build_small_dataset(tmp_path / "pets.zip", tmp_path / "small",
+                                     train=1, validation=1, test=1, verbose=False)
+    reasons = {s.name: s.reason for s in report.skipped}
+    assert reasons["PetImages/Cat/0.jpg"].startswith(
+        f"unreadable (PetImages/Cat/0.jpg declares {len(jpeg(0, (300, 300))):,} "
+        "bytes; a photo may have at most")
+    assert reasons["PetImages/Cat/5.jpg"].startswith(
+        "unreadable (PetImages/Cat/5.jpg: damaged in the archive (Bad CRC-32")
+
+
 def test_build_from_zip(tmp_path):
     make_zip(tmp_path / "pets.zip", archive_members())
     console, out = capture()
