@@ -1,9 +1,11 @@
 """Keras's ``callbacks`` namespace: ``from convsim import callbacks``.
 
 The callbacks live with the rest of training, in
-:mod:`convsim.training.callbacks`; this module gives them Keras's import path.
+:mod:`convsim.training.callbacks` (``BackupAndRestore``: in
+:mod:`convsim.training.backup`); this module gives them Keras's import path.
 """
 
+from convsim.training.backup import BackupAndRestore
 from convsim.training.callbacks import (
     Callback,
     EarlyStopping,
@@ -12,4 +14,5 @@ from convsim.training.callbacks import (
     ProgbarLogger,
 )
 
-__all__ = ["Callback", "EarlyStopping", "History", "ModelCheckpoint", "ProgbarLogger"]
+__all__ = ["BackupAndRestore", "Callback", "EarlyStopping", "History",
+           "ModelCheckpoint", "ProgbarLogger"]

@@ -10,10 +10,13 @@ rotations, shifts, shears, zooms and flips of every photo) plus a Dropout
 layer before the classifier close most of that gap (about 80% after 100
 epochs).
 
-Everything the run produces is kept even when you stop it with Ctrl+C: the
-history so far (a JSON file written after every epoch, read by
+Nothing is lost when you stop it: Ctrl+C finishes the current batch and
+saves a checkpoint (also written after every epoch, so even a killed run
+keeps its last epoch), then the history so far (a JSON file read by
 ``python -m convsim.lesson overfitting --history FILE``), the accuracy/loss
-figure and the model (saved atomically: never half a file).
+figure and the model (all saved atomically: never half a file). The same
+command with ``--resume`` continues exactly (see
+:mod:`convsim.experiments.runs`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ from convsim.experiments.options import (
     positive_count,
     positive_number,
 )
-from convsim.experiments.outputs import figure_path, report_test_accuracy, save_outputs
+from convsim.experiments.outputs import report_test_accuracy, save_outputs
+from convsim.experiments.runs import (
+    CTRL_C_HELP,
+    add_run_options,
+    check_outputs,
+    ctrl_c_stops_cleanly,
+    prepare_backup,
+    run_files,
+    train_until_done,
+)
 
 __all__ = ["AUGMENTED_LEARNING_RATE", "NOTES_AUGMENTATION", "TARGET_SIZE",
            "add_parser", "describe", "run"]
@@ -53,7 +65,7 @@ DEFAULT_PLOT = "cats-vs-dogs-curves.png"
 #: Settings a resumed run must share with the run it continues: anything else
 #: would glue two different experiments into one curve.
 SAME_ON_RESUME = ("augment", "dropout", "learning_rate", "batch_size",
-                  "steps_per_epoch", "validation_steps", "seed")
+                  "steps_per_epoch", "validation_steps", "seed", "validate_on")
 
 HELP = "the book's cats-vs-dogs convnet, plain or with augmentation + dropout"
 EPILOG = """\
@@ -83,12 +95,12 @@ cats_and_dogs_small, then ~/.cache/convsim/cats_and_dogs_small. To make
 that folder: python -m convsim.datasets cats-vs-dogs
 
 Time: one epoch (2,000 photos + 1,000 validation photos) takes minutes on
-a small CPU. Ctrl+C stops training cleanly: the history so far, the figure
-and the model are still saved; the same command with --resume continues
-from there (the model file of --save holds the optimizer state too). With
---save the model is also saved after every epoch, so even a killed run
-can be resumed from its last complete epoch. With --seed, the resumed run
-sees exactly the batches and dropout masks the uninterrupted run would have.
+a small CPU. Ctrl+C stops after the current batch and saves a checkpoint
+(in --backup-dir, also written after every epoch, so even a killed run
+keeps its last epoch), then the history so far, the figure and the model;
+the same command with --resume continues exactly. With --seed the resumed
+run sees exactly the batches, augmentations and dropout masks of an
+unbroken run, and ends with bit-identical weights and history.
 
 Examples:
   python -m convsim train cats-vs-dogs --epochs 2 --steps-per-epoch 5
@@ -128,25 +140,25 @@ def add_parser(subparsers) -> None:
     add("--validate-on", choices=("validation", "test"), default="validation",
         help="folder checked after each epoch (default: validation; the notes "
              "use test)")
-    add("--resume", action="store_true",
-        help="continue a stopped run: load the --save model and its history, "
-             "train up to --epochs in total")
-    groups.outputs.add_argument(
-        "--history", metavar="JSON",
-        help="where to write the per-epoch history (default: next to the model, "
-             "else next to the figure: NAME.history.json)")
+    add_run_options(parser, groups)
     parser.set_defaults(run=run)
 
 
 def run(args, console: Console) -> int:
     """Train the book's cats-vs-dogs convnet; returns the process exit code."""
+    from convsim.experiments.book_models import build_cats_model
     from convsim.utils import set_random_seed
 
     epochs = args.epochs or (100 if args.augment else 30)
     if args.learning_rate is None:
         args.learning_rate = (AUGMENTED_LEARNING_RATE if args.augment
                               else NOTES_LEARNING_RATE)
-    root = _find_photos(args.data, console)
+    files = run_files(args, DEFAULT_PLOT, "cats-vs-dogs")
+    settings = {option: getattr(args, option) for option in SAME_ON_RESUME}
+    if not check_outputs(files, console):
+        return 1
+    backup = prepare_backup(args, files, settings, epochs, console)
+    root = None if backup is None else _find_photos(args.data, console)
     if root is None:
         return 1
     if args.seed is not None:
@@ -155,29 +167,26 @@ def run(args, console: Console) -> int:
     batches = _open_photos(args, root, console)
     if batches is None:
         return 1
-    recorder = _start_history(args, epochs, root, console)
-    if recorder is None:
-        return 1
-    model = _new_or_resumed_model(args, recorder, epochs, batches, console)
-    if model is None:
-        return 1
+    recorder = _history_recorder(files, settings, epochs, root, args)
+    model = build_cats_model(args.dropout, args.learning_rate)
     model.summary(console=console)
     what = describe(args.augment, args.dropout)
     console.print(f"Training the {what} for {epochs} epoch(s) of "
                   f"{args.steps_per_epoch} x {args.batch_size} photos, validating "
                   f"on {args.validation_steps} x {args.batch_size} photos from "
-                  f"{args.validate_on}/. Ctrl+C stops and keeps what was learnt.",
-                  highlight=False)
-    interrupted = _train(model, args, epochs, recorder, batches, console)
-    if recorder.history.get("val_acc"):
-        _report_epochs(console, recorder.history, recorder.seconds)
-    recorder.info["interrupted"] = interrupted
-    if not interrupted:
-        _evaluate_test(model, root, args, recorder, console)
-    status = save_outputs(model, recorder.history, console, model_path=args.save,
-                          plot=figure_path(args, DEFAULT_PLOT),
-                          title=f"Accuracy & Loss: cats vs dogs, {what}",
-                          recorder=recorder)
+                  f"{args.validate_on}/. {CTRL_C_HELP}.", highlight=False)
+    with ctrl_c_stops_cleanly(backup):
+        interrupted = _train(model, args, epochs, [recorder, backup], batches,
+                             console)
+        if recorder.history.get("val_acc"):
+            _report_epochs(console, recorder.history, recorder.seconds)
+        recorder.info["interrupted"] = interrupted
+        if not interrupted:
+            interrupted = not _evaluate_test(model, root, args, recorder, console)
+        status = save_outputs(model, recorder.history, console,
+                              model_path=files.model, plot=files.plot,
+                              title=f"Accuracy & Loss: cats vs dogs, {what}",
+                              recorder=recorder)
     return 130 if interrupted else status
 
 
@@ -227,126 +236,66 @@ def _open_photos(args, root: Path, console: Console):
     return train_generator, valid_generator
 
 
-def _start_history(args, epochs: int, root: Path, console: Console):
-    """The history recorder of this run, its file's folder made now (not
-    after hours of training); None (after saying why) if it cannot be."""
+def _history_recorder(files, settings: dict, epochs: int, root: Path, args):
+    """The recorder of the per-epoch history file, with the run's settings."""
     from convsim.training.history_file import HistoryRecorder
 
-    history_path = _history_path(args)
-    try:
-        for path in (args.save, args.plot, history_path):
-            if path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        console.print(f"[red]Cannot write the outputs:[/] {err}", highlight=False)
-        return None
-    info = {"experiment": "cats-vs-dogs", "augment": bool(args.augment),
-            "dropout": args.dropout, "learning_rate": args.learning_rate,
-            "epochs_planned": epochs,
-            "steps_per_epoch": args.steps_per_epoch,
-            "validation_steps": args.validation_steps,
-            "batch_size": args.batch_size, "validate_on": args.validate_on,
-            "seed": args.seed, "data": str(root)}
-    return HistoryRecorder(history_path, info)
-
-
-def _history_path(args) -> Path | None:
-    if args.history:
-        return Path(args.history)
-    if args.save:
-        return Path(args.save).with_suffix(".history.json")
-    if not args.no_plot:
-        return Path(args.plot or DEFAULT_PLOT).with_suffix(".history.json")
-    return None
-
-
-def _new_or_resumed_model(args, recorder, epochs: int, batches, console: Console):
-    """The book's model, or with --resume the saved one with the batches
-    moved on past the epochs already done; None if it cannot be resumed."""
-    from convsim.experiments.book_models import build_cats_model
-
-    if not args.resume:
-        return build_cats_model(args.dropout, args.learning_rate)
-    model = _resume(args, recorder, epochs, console)
-    if model is not None:
-        # Same batches as an uninterrupted run (exactly so with --seed).
-        done = len(recorder.epoch)
-        train_generator, valid_generator = batches
-        train_generator.skip(done * args.steps_per_epoch)
-        valid_generator.skip(done * args.validation_steps)
-    return model
-
-
-def _resume(args, recorder, epochs: int, console: Console):
-    """The saved model, with ``recorder`` holding its history so far; None
-    (after saying why) if the run cannot be continued."""
-    from convsim.models import load_model
-    from convsim.training.history_file import load_history
-
-    if not args.save or recorder.path is None:
-        console.print("[red]--resume needs --save MODEL[/] (the file of the run "
-                      "to continue).")
-        return None
-    try:
-        previous = load_history(recorder.path)
-        model = load_model(args.save)
-    except (OSError, ValueError) as err:
-        console.print(f"[red]Cannot resume:[/] {err}", highlight=False)
-        return None
-    for option in SAME_ON_RESUME:
-        before, now = previous.get(option), recorder.info[option]
-        if option in previous and before != now:
-            console.print(f"[red]Cannot resume:[/] the run used {option}="
-                          f"{before!r}, this command {option}={now!r}. Pass the "
-                          "same options.", highlight=False)
-            return None
-    recorder.restore(previous)
-    done = len(recorder.epoch)
-    if done >= epochs:
-        console.print(f"[red]Nothing to resume:[/] {done} epoch(s) done already; "
-                      f"pass --epochs N with N > {done}.", highlight=False)
-        return None
-    console.print(f"Resuming after epoch {done} ({args.save}, {recorder.path}).",
-                  highlight=False)
-    return model
+    return HistoryRecorder(files.history, {
+        "experiment": "cats-vs-dogs", **settings, "epochs_planned": epochs,
+        "data": str(root)})
 
 
 # ---------------------------------------------------------------- training
-def _train(model, args, epochs: int, recorder, batches, console: Console) -> bool:
+def _train(model, args, epochs: int, callbacks, batches, console: Console) -> bool:
     """Fit until ``epochs`` or Ctrl+C; returns True if it was interrupted."""
-    from convsim.preprocessing.image import prefetch
-
-    # Decoding and warping the next batches overlaps the training step.
-    train_batches, valid_batches = (prefetch(generator) for generator in batches)
+    # Decoding and warping the next batches overlaps the training step; the
+    # background thread starts after a resumed run has moved the generators
+    # on (BackupAndRestore calls their skip()).
+    train_batches, valid_batches = (SkipThenPrefetch(generator)
+                                    for generator in batches)
     try:
-        model.fit(train_batches, steps_per_epoch=args.steps_per_epoch,
-                  epochs=epochs, initial_epoch=len(recorder.epoch),
-                  validation_data=valid_batches,
-                  validation_steps=args.validation_steps, verbose=args.verbose,
-                  callbacks=_epoch_callbacks(args, recorder), console=console)
-    except KeyboardInterrupt:
-        console.print("\n[yellow]Interrupted (Ctrl+C):[/] stopping after "
-                      f"{len(recorder.epoch)} complete epoch(s); saving what "
-                      "there is.", highlight=False)
-        return True
+        return train_until_done(lambda: model.fit(
+            train_batches, steps_per_epoch=args.steps_per_epoch, epochs=epochs,
+            validation_data=valid_batches, validation_steps=args.validation_steps,
+            verbose=args.verbose, callbacks=callbacks, console=console), console)
     finally:
         train_batches.close()
         valid_batches.close()
-    return False
 
 
-def _epoch_callbacks(args, recorder):
-    """What runs after every epoch: with --save, the model is saved first
-    (atomically, optimizer state included), then the history is written, so
-    a run that is killed outright (power cut, closed laptop, kill -9) loses at
-    most the epoch in progress and ``--resume`` finds a model that matches its
-    history."""
-    from convsim.training.callbacks import ModelCheckpoint
+class SkipThenPrefetch:
+    """A generator whose batches are made ahead in a background thread
+    (:func:`~convsim.preprocessing.image.prefetch`) from the first ``next()``
+    on; before that, ``skip(n)`` moves the generator itself on, so a resumed
+    run's first batch is the one an unbroken run would have had."""
 
-    if not args.save:
-        return [recorder]
-    save_every_epoch = ModelCheckpoint(args.save.replace("{", "{{").replace("}", "}}"))
-    return [save_every_epoch, recorder]
+    def __init__(self, generator):
+        self.generator = generator
+        self._prefetcher = None
+
+    def skip(self, batches: int) -> None:
+        from convsim.errors import NotReadyError
+
+        if self._prefetcher is not None:
+            raise NotReadyError("skip() must come before the first batch.")
+        self.generator.skip(batches)
+
+    def __len__(self) -> int:
+        return len(self.generator)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._prefetcher is None:
+            from convsim.preprocessing.image import prefetch
+
+            self._prefetcher = prefetch(self.generator)
+        return next(self._prefetcher)
+
+    def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.close()
 
 
 # ---------------------------------------------------------------- after training
@@ -362,9 +311,9 @@ def _report_epochs(console: Console, logs: dict, epoch_seconds: list) -> None:
                   f"{val[best]:.4f} at epoch {best + 1}).", highlight=False)
 
 
-def _evaluate_test(model, root: Path, args, recorder, console: Console) -> None:
+def _evaluate_test(model, root: Path, args, recorder, console: Console) -> bool:
     """Score the photos of ``test/`` once, report it and keep it in the
-    history (unless Ctrl+C skips it)."""
+    history; False if Ctrl+C skipped it."""
     from convsim.preprocessing.image import ImageDataGenerator, prefetch
 
     try:
@@ -380,7 +329,8 @@ def _evaluate_test(model, root: Path, args, recorder, console: Console) -> None:
             with_prefetch.close()
     except KeyboardInterrupt:
         console.print("[yellow]Test evaluation skipped (Ctrl+C).[/]")
-        return
+        return False
     report_test_accuracy(console, test_loss, test_acc, test_generator.samples,
                          "photos")
     recorder.info["test"] = {"loss": test_loss, "acc": test_acc}
+    return True

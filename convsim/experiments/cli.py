@@ -40,10 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     """Run ``train`` with ``argv`` (default: the command line); returns the
     exit status: 0 done, 1 a problem reported on ``console``, 2 no experiment
-    named (the help is printed), 130 stopped with Ctrl+C."""
+    named (the help is printed), 130 stopped with Ctrl+C.
+
+    During training, Ctrl+C is handled by the experiment (the batch finishes,
+    a checkpoint is saved, it says where); before (loading the data), it
+    simply stops.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 2
-    return args.run(args, console or Console())
+    console = console or Console()
+    try:
+        return args.run(args, console)
+    except KeyboardInterrupt:
+        console.print("\n[yellow]Ctrl+C:[/] stopped.")
+        return 130

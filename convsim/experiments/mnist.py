@@ -12,12 +12,20 @@ with RMSprop, and score it on the test digits.
 from __future__ import annotations
 
 import argparse
-import time
 
 from rich.console import Console
 
 from convsim.experiments.options import add_shared_options, positive_count
-from convsim.experiments.outputs import figure_path, report_test_accuracy, save_outputs
+from convsim.experiments.outputs import report_test_accuracy, save_outputs
+from convsim.experiments.runs import (
+    CTRL_C_HELP,
+    add_run_options,
+    check_outputs,
+    ctrl_c_stops_cleanly,
+    prepare_backup,
+    run_files,
+    train_until_done,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -34,11 +42,19 @@ a download of the full 70,000 digits, or the 5,000-digit sample bundled with
 convsim (used offline; set CONVSIM_OFFLINE=1 to skip trying the network).
 The line before training says which one was used.
 
+Ctrl+C stops after the current batch and saves a checkpoint (in --backup-dir,
+also written after every epoch, so even a killed run keeps its last epoch);
+the same command with --resume continues exactly: with the same options the
+weights and the history end bit-identical to a run that never stopped.
+
 Examples:
   python -m convsim train mnist
   python -m convsim train mnist --epochs 1 --limit 2000
   python -m convsim train mnist --dataset fashion-mnist --save fashion.convsim
+  python -m convsim train mnist --dataset fashion-mnist --save fashion.convsim --resume
 """
+#: Options a resumed run must share with the run it continues.
+SAME_ON_RESUME = ("dataset", "limit", "batch_size")
 
 
 def add_parser(subparsers) -> None:
@@ -63,14 +79,23 @@ def add_parser(subparsers) -> None:
     groups.training.add_argument(
         "--limit", type=positive_count, metavar="N",
         help="use only the first N training and first N test images (a quick run)")
+    add_run_options(parser, groups)
     parser.set_defaults(run=run)
 
 
 def run(args, console: Console) -> int:
     """Reproduce the book's MNIST run; returns the process exit code."""
     from convsim.experiments.book_models import build_mnist_model
+    from convsim.training.history_file import HistoryRecorder
     from convsim.utils import set_random_seed
 
+    files = run_files(args, f"{args.dataset}-curves.png", args.dataset)
+    settings = {option: getattr(args, option) for option in SAME_ON_RESUME}
+    if not check_outputs(files, console):
+        return 1
+    backup = prepare_backup(args, files, settings, args.epochs, console)
+    if backup is None:
+        return 1
     if args.seed is not None:
         set_random_seed(args.seed)
     data = _load(args, console)
@@ -81,22 +106,44 @@ def run(args, console: Console) -> int:
     model.summary(console=console)
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy",
                   metrics=["accuracy"])
-    start = time.perf_counter()
-    history = model.fit(train_images, train_labels, epochs=args.epochs,
-                        batch_size=args.batch_size,
-                        validation_data=(test_images, test_labels),
-                        verbose=args.verbose, console=console)
-    seconds = time.perf_counter() - start
-    test_loss, test_acc = model.evaluate(test_images, test_labels, verbose=0)
-    per_epoch = seconds / max(len(history.epoch), 1)
+    recorder = HistoryRecorder(files.history, {
+        "experiment": args.dataset, **settings, "epochs_planned": args.epochs,
+        "seed": args.seed})
+    console.print(f"{CTRL_C_HELP}.", highlight=False)
+    with ctrl_c_stops_cleanly(backup):
+        interrupted = train_until_done(lambda: model.fit(
+            train_images, train_labels, epochs=args.epochs,
+            batch_size=args.batch_size, validation_data=(test_images, test_labels),
+            verbose=args.verbose, callbacks=[recorder, backup], console=console),
+            console)
+        recorder.info["interrupted"] = interrupted
+        if not interrupted:
+            interrupted = _report(model, recorder, len(train_images),
+                                  (test_images, test_labels), console)
+        status = save_outputs(model, recorder.history, console,
+                              model_path=files.model, plot=files.plot,
+                              recorder=recorder)
+    return 130 if interrupted else status
+
+
+def _report(model, recorder, samples: int, test, console: Console) -> bool:
+    """Say how fast training was and score the test images; True if Ctrl+C
+    stopped the scoring."""
+    seconds = sum(recorder.seconds)
+    epochs = len(recorder.seconds)
+    per_epoch = seconds / max(epochs, 1)
     console.print(
-        f"Trained on {len(train_images):,} images for {len(history.epoch)} epoch(s) "
-        f"in {seconds:.1f} s ({per_epoch:.1f} s/epoch, "
-        f"{len(train_images) / per_epoch:,.0f} images/s incl. validation).",
-        highlight=False)
-    report_test_accuracy(console, test_loss, test_acc, len(test_images), "images")
-    return save_outputs(model, history.history, console, model_path=args.save,
-                        plot=figure_path(args, f"{args.dataset}-curves.png"))
+        f"Trained on {samples:,} images for {epochs} epoch(s) in {seconds:.1f} s "
+        f"({per_epoch:.1f} s/epoch, {samples / max(per_epoch, 1e-9):,.0f} images/s "
+        "incl. validation).", highlight=False)
+    try:
+        test_loss, test_acc = model.evaluate(*test, verbose=0)
+    except KeyboardInterrupt:
+        console.print("[yellow]Test evaluation skipped (Ctrl+C).[/]")
+        return True
+    report_test_accuracy(console, test_loss, test_acc, len(test[0]), "images")
+    recorder.info["test"] = {"loss": test_loss, "acc": test_acc}
+    return False
 
 
 def _load(args, console: Console):

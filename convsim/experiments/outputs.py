@@ -14,15 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-__all__ = ["figure_path", "report_test_accuracy", "save_outputs"]
-
-
-def figure_path(args, default: str) -> str | None:
-    """Where the figure goes: ``--plot``, else ``default``; None with
-    ``--no-plot``. Kept as typed, so the report repeats your spelling."""
-    if args.no_plot:
-        return None
-    return args.plot or default
+__all__ = ["report_test_accuracy", "save_outputs"]
 
 
 def report_test_accuracy(console: Console, loss: float, accuracy: float,
@@ -38,18 +30,23 @@ def save_outputs(model, logs: dict, console: Console, *, model_path=None,
                  recorder=None) -> int:
     """Write the history, the model and the figure; returns the exit status.
 
+    A history with no complete epoch is not written: an empty file would only
+    be refused by whoever reads it.
+
     Args:
         model: the trained model.
         logs: ``history.history``: one list of values per metric.
         console: where each saved file (or failure) is reported.
         model_path: ``--save``; None saves no model.
-        plot: the figure's path (see :func:`figure_path`); None draws none.
+        plot: the figure's path; None draws none.
         title: the figure's title.
         recorder: a :class:`~convsim.training.history_file.HistoryRecorder`
             whose file is written first, if it has a path.
     """
     status = 0
-    if recorder is not None and recorder.path is not None:
+    if recorder is not None and recorder.path is not None and not recorder.epoch:
+        console.print("No complete epoch: no history to save.")
+    elif recorder is not None and recorder.path is not None:
         try:
             recorder.write()
             console.print(f"Saved the history to {recorder.path}", highlight=False)

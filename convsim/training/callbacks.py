@@ -197,6 +197,17 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
+    def _checkpoint_state(self) -> dict:
+        """What a checkpoint keeps (BackupAndRestore): the best value so far."""
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                "best": float(self.best), "best_epoch": self.best_epoch,
+                "best_weights": self.best_weights}
+
+    def _restore_checkpoint_state(self, state: dict) -> None:
+        self.wait, self.stopped_epoch = int(state["wait"]), int(state["stopped_epoch"])
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.best_weights = state["best_weights"]
+
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose:
             self._print(f"Epoch {self.stopped_epoch + 1}: early stopping")
@@ -237,6 +248,13 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def _checkpoint_state(self) -> dict:
+        """What a checkpoint keeps (BackupAndRestore): the best value so far."""
+        return {"best": float(self.best), "batches": self._batches}
+
+    def _restore_checkpoint_state(self, state: dict) -> None:
+        self.best, self._batches = float(state["best"]), int(state["batches"])
 
     def on_train_batch_end(self, batch, logs=None):
         if isinstance(self.save_freq, int):

@@ -51,11 +51,14 @@ def split_validation(x, y, validation_split):
     return x[:cut], y[:cut], (x[cut:], y[cut:])
 
 
-def array_batches(x, y, batch_size, shuffle, rng, steps):
-    """``steps`` batches of ``(x, y)``, a new permutation per call if ``shuffle``."""
-    n = len(x)
-    order = rng.permutation(n) if shuffle else None
-    for i in range(steps):
+def array_batches(x, y, batch_size, order, steps, start=0):
+    """Batches ``start`` to ``steps - 1`` of ``(x, y)``: consecutive rows, or
+    the rows ``order`` (a permutation, drawn once per epoch) lists.
+
+    Starting at ``start`` is how a resumed ``fit`` continues in the middle of
+    an epoch: same permutation, the first ``start`` batches left out.
+    """
+    for i in range(start, steps):
         if order is None:
             sl = slice(i * batch_size, (i + 1) * batch_size)
             xb, yb = x[sl], (None if y is None else y[sl])
@@ -65,19 +68,22 @@ def array_batches(x, y, batch_size, shuffle, rng, steps):
         yield _floats(xb), yb
 
 
-def iterator_batches(it, steps, need_y=True):
-    """Up to ``steps`` batches from an iterator (all of it if ``steps`` is None).
+def iterator_batches(it, steps, need_y=True, start=0):
+    """Batches ``start`` to ``steps - 1`` of an epoch from an iterator (all it
+    has if ``steps`` is None).
 
     Objects with ``__getitem__`` and ``__len__`` but no ``__next__`` (like
-    ``keras.utils.Sequence``) are indexed ``0, 1, 2, ...`` instead.
+    ``keras.utils.Sequence``) are indexed ``start, start + 1, ...``; an
+    iterator simply gives its next batches (a resumed ``fit`` moves it on
+    with its ``skip`` method first).
     """
     if hasattr(it, "__next__"):
         source = it
     elif hasattr(it, "__getitem__") and hasattr(it, "__len__"):
-        source = (it[i % len(it)] for i in range(steps if steps else len(it)))
+        source = (it[i % len(it)] for i in range(start, steps if steps else len(it)))
     else:
         source = iter(it)
-    count = 0
+    count = start
     while steps is None or count < steps:
         try:
             batch = next(source)

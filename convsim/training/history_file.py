@@ -1,8 +1,8 @@
 """The per-epoch history of a training run, as a JSON file.
 
-``python -m convsim train cats-vs-dogs`` rewrites ``NAME.history.json`` after
-every epoch, so a run that is stopped (Ctrl+C) or crashes still leaves its
-curve behind, ``--resume`` can continue it, and ``python -m convsim.lesson
+``python -m convsim train mnist`` and ``train cats-vs-dogs`` rewrite
+``NAME.history.json`` after every epoch, so a run that is stopped (Ctrl+C) or
+crashes still leaves its curve behind, and ``python -m convsim.lesson
 overfitting --history FILE`` can read it, even while the run is going. The
 file holds the run's settings next to Keras's ``history.history``::
 
@@ -21,18 +21,23 @@ import time
 from pathlib import Path
 
 from convsim.errors import ArgumentError
-from convsim.files import atomic_write
+from convsim.files import atomic_write, read_bytes
 from convsim.training.callbacks import Callback
 
-__all__ = ["HISTORY_FORMAT", "HistoryRecorder", "load_history"]
+__all__ = ["HISTORY_FORMAT", "MAX_HISTORY_BYTES", "HistoryRecorder", "load_history"]
 
 HISTORY_FORMAT = "convsim-history"
+#: A history holds a few numbers per epoch: 64 MB is thousands of years of it.
+MAX_HISTORY_BYTES = 64 * 2**20
 
 
 class HistoryRecorder(Callback):
     """Keeps every epoch's logs and its duration, and rewrites ``path`` (JSON)
     after each epoch, so a long run that crashes or is stopped still leaves
-    its curve behind (and a lesson can read a run that is still going)."""
+    its curve behind (and a lesson can read a run that is still going).
+
+    With ``BackupAndRestore`` its records are part of the checkpoint, so a
+    resumed run's file holds the whole run, the epoch times included."""
 
     def __init__(self, path: Path | None, info: dict):
         super().__init__()
@@ -41,20 +46,30 @@ class HistoryRecorder(Callback):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.seconds: list[float] = []
-        self._started = 0.0
+        self._started = None  # perf_counter() when the current epoch began
+        self._carried = 0.0  # seconds of the current epoch before a resume
 
-    def restore(self, document: dict) -> None:
-        """Continue the history of an earlier run (``load_history`` output)."""
-        for key, values in document["history"].items():
-            self.history[key] = [float(v) for v in values]
-        self.epoch = list(range(len(document["history"]["loss"])))
-        self.seconds = [float(s) for s in document.get("seconds_per_epoch", [])]
+    def _checkpoint_state(self) -> dict:
+        """What a checkpoint keeps (BackupAndRestore)."""
+        running = (0.0 if self._started is None
+                   else time.perf_counter() - self._started)
+        return {"history": self.history, "epoch": self.epoch,
+                "seconds": self.seconds, "current_epoch_seconds": running}
+
+    def _restore_checkpoint_state(self, state: dict) -> None:
+        self.history = {k: [float(v) for v in values]
+                        for k, values in state["history"].items()}
+        self.epoch = [int(e) for e in state["epoch"]]
+        self.seconds = [float(s) for s in state["seconds"]]
+        self._carried = float(state.get("current_epoch_seconds", 0.0))
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
+        self._started = time.perf_counter() - self._carried
+        self._carried = 0.0
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._started)
+        self._started = None
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
@@ -82,21 +97,25 @@ def load_history(path) -> dict:
         ``{"history": {"acc": [...], "val_acc": [...], ...}, ...details}``.
 
     Raises:
-        OSError: the file cannot be read.
-        ValueError: it is not a history (no per-epoch ``loss`` list).
+        OSError: the file cannot be read (missing, not a regular file, larger
+            than :data:`MAX_HISTORY_BYTES`).
+        ValueError: it is not a history (no per-epoch ``loss`` list of numbers).
     """
-    with open(path, encoding="utf-8") as f:
-        try:
-            document = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ArgumentError(f"{os.fspath(path)!r} is not JSON: {err}") from None
+    data = read_bytes(path, MAX_HISTORY_BYTES, "history file")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as err:  # bad JSON, UTF-8, or nesting
+        raise ArgumentError(f"{os.fspath(path)!r} is not JSON: "
+                            f"{type(err).__name__}: {err}") from None
     if isinstance(document, dict) and "history" not in document:
         document = {"history": document}
     logs = document.get("history") if isinstance(document, dict) else None
     if (not isinstance(logs, dict) or not isinstance(logs.get("loss"), list)
-            or not logs["loss"]):
+            or not logs["loss"] or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in logs["loss"])):
         raise ArgumentError(f"{os.fspath(path)!r} is not a training history: it needs "
-                            "a 'loss' list with one value per epoch (what "
-                            "`python -m convsim train cats-vs-dogs` writes, or "
+                            "a 'loss' list with one number per epoch (what "
+                            "`python -m convsim train` writes, or "
                             "json.dump(history.history, f)).")
     return document

@@ -25,6 +25,8 @@ from convsim import losses, metrics, optimizers
 from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.base import ActivatedLayer
 from convsim.random import make_rng
+from convsim.training import interrupts
+from convsim.training.backup import BackupAndRestore
 from convsim.training.callbacks import CallbackList, History, ProgbarLogger
 from convsim.training.data_adapters import (
     array_batches,
@@ -32,6 +34,7 @@ from convsim.training.data_adapters import (
     split_validation,
     standardize_arrays,
 )
+from convsim.training.loop import FitData, FitLoop, Means, is_iterator
 from convsim.training.progbar import Progbar
 from convsim.validation import positive_int
 
@@ -111,7 +114,7 @@ class Trainer:
     def train_on_batch(self, x, y, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        logs = self._train_step(*standardize_arrays(x, y), _Means())
+        logs = self._train_step(*standardize_arrays(x, y), Means())
         return self._format_results(logs, return_dict)
 
     def _train_step(self, x, y, means):
@@ -126,7 +129,7 @@ class Trainer:
     def test_on_batch(self, x, y, return_dict=False):
         self._require_compiled("test_on_batch")
         x, y = standardize_arrays(x, y)
-        logs = self._test_step(x, y, _Means())
+        logs = self._test_step(x, y, Means())
         return self._format_results(logs, return_dict)
 
     def _test_step(self, x, y, means):
@@ -147,73 +150,80 @@ class Trainer:
 
         ``x`` is an array (with labels ``y``) or an iterator of ``(x, y)`` batches.
         ``console`` (convsim extra) is where the progress bar is drawn.
+
+        Ctrl+C stops training after the current batch (never inside a kernel)
+        with :class:`~convsim.training.interrupts.TrainingInterrupted`, a
+        ``KeyboardInterrupt``; with a
+        :class:`~convsim.training.backup.BackupAndRestore` callback a checkpoint
+        is saved first, and the next ``fit`` with it continues exactly there
+        (the returned History then holds the whole run, earlier epochs too).
         """
         self._require_compiled("fit")
         if class_weight is not None or sample_weight is not None:
             raise ArgumentError("convsim does not support `class_weight` or "
                                 "`sample_weight` yet.")
-        batch_size = (32 if batch_size is None
-                      else positive_int(batch_size, "batch_size"))
-        epochs = positive_int(epochs, "epochs", allow_zero=True)
         verbose = 1 if verbose == "auto" else int(verbose)
         console = console or Console()
         if self._shuffle_rng is None:
             self._shuffle_rng = make_rng()
-        is_array = not _is_iterator(x)
-        x, y, steps, validation_data = self._fit_data(
-            x, y, is_array, batch_size, steps_per_epoch, validation_split,
-            validation_data)
-        self._maybe_build_from(x, is_array)
+        data = self._fit_data(x, y, batch_size, epochs, shuffle, initial_epoch,
+                              steps_per_epoch, validation_split, validation_data,
+                              validation_steps, validation_batch_size,
+                              validation_freq)
+        self._maybe_build_from(data.x, data.is_array)
         history = History()
-        cbs = [history, *(callbacks or [])]
-        if verbose:
-            cbs.insert(1, ProgbarLogger(verbose))
-        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
-        cb = CallbackList(cbs, self, params, console)
+        cbs = _ordered(history, ProgbarLogger(verbose) if verbose else None,
+                       callbacks or [])
+        params = {"epochs": data.epochs, "steps": data.steps, "verbose": verbose}
+        loop = FitLoop(self, data, CallbackList(cbs, self, params, console),
+                       history, console)
         self.stop_training = False
-        cb.on_train_begin()
+        self._fit_loop = loop
         try:
-            logs = {}
-            for epoch in range(initial_epoch, epochs):
-                cb.on_epoch_begin(epoch)
-                batches = (array_batches(x, y, batch_size, shuffle,
-                                         self._shuffle_rng, steps)
-                           if is_array else iterator_batches(x, steps))
-                logs = self._fit_epoch(batches, cb)
-                if logs is None:
-                    console.print(_RAN_OUT.format(steps, epochs), markup=False)
-                    self.stop_training = True
-                    break
-                if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                    val = self._evaluate_source(validation_data, validation_steps,
-                                                validation_batch_size or batch_size)
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+            loop.run()
         except BaseException:  # e.g. Ctrl+C: leave the terminal tidy
             for callback in cbs:
                 if isinstance(callback, ProgbarLogger):
                     callback.close()
             raise
-        cb.on_train_end(logs or {})
+        finally:
+            self._fit_loop = None
         self.history = history
         return history
 
-    def _fit_data(self, x, y, is_array, batch_size, steps_per_epoch,
-                  validation_split, validation_data):
-        """``(x, y, steps per epoch, validation data)`` for :meth:`fit`: arrays
-        checked (and split for ``validation_split``, Keras's rule: the last
-        fraction, before shuffling), or an iterator with its number of steps."""
-        if not is_array:
+    def _fit_data(self, x, y, batch_size, epochs, shuffle, initial_epoch,
+                  steps_per_epoch, validation_split, validation_data,
+                  validation_steps, validation_batch_size,
+                  validation_freq) -> FitData:
+        """What :meth:`fit` was given, checked: arrays (split for
+        ``validation_split``, Keras's rule: the last fraction, before
+        shuffling) and their steps per epoch, or an iterator and its steps."""
+        batch_size = (32 if batch_size is None
+                      else positive_int(batch_size, "batch_size"))
+        common = {"batch_size": batch_size, "shuffle": bool(shuffle),
+                  "epochs": positive_int(epochs, "epochs", allow_zero=True),
+                  "initial_epoch": positive_int(initial_epoch, "initial_epoch",
+                                                allow_zero=True),
+                  "validation_steps": validation_steps,
+                  "validation_batch_size": validation_batch_size or batch_size,
+                  "validation_freq": positive_int(validation_freq,
+                                                  "validation_freq")}
+        if is_iterator(x):
             if y is not None:
                 raise ArgumentError("`y` must be None when `x` is an iterator of "
                                     "(x, y) batches.")
             steps = steps_per_epoch if steps_per_epoch is not None else _len(x)
+            if steps_per_epoch is None and steps == 0:
+                raise ArgumentError("The training iterator is empty (its length is "
+                                    "0): `fit` needs at least one sample.")
             if steps is not None:
                 steps = positive_int(steps, "steps_per_epoch")
-            return x, y, steps, validation_data
+            return FitData(x, y, False, steps=steps,
+                           validation_data=validation_data, **common)
         x, y = standardize_arrays(x, y)
+        if len(x) == 0:
+            raise ArgumentError(f"`fit` received 0 samples (x.shape={x.shape}): "
+                                "there is nothing to train on.")
         if validation_split:
             if validation_data is not None:
                 raise ArgumentError("Pass either `validation_data` or "
@@ -222,16 +232,8 @@ class Trainer:
         steps = math.ceil(len(x) / batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, positive_int(steps_per_epoch, "steps_per_epoch"))
-        return x, y, steps, validation_data
-
-    def _fit_epoch(self, batches, cb):
-        """One pass over ``batches``; the epoch's logs, or None if there were none."""
-        means, logs = _Means(), None
-        for step, (xb, yb) in enumerate(batches):
-            cb.on_train_batch_begin(step)
-            logs = self._train_step(xb, yb, means)
-            cb.on_train_batch_end(step, logs)
-        return logs
+        return FitData(x, y, True, steps=steps, validation_data=validation_data,
+                       **common)
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
                       callbacks=None, validation_data=None, validation_steps=None,
@@ -259,11 +261,12 @@ class Trainer:
         if sample_weight is not None:
             raise ArgumentError("convsim does not support `sample_weight` yet.")
         verbose = 1 if verbose == "auto" else int(verbose)
-        source = x if _is_iterator(x) else (x, y)
-        if _is_iterator(x) and y is not None:
+        source = x if is_iterator(x) else (x, y)
+        if is_iterator(x) and y is not None:
             raise ArgumentError("`y` must be None when `x` is an iterator.")
-        logs = self._evaluate_source(source, steps, batch_size or 32, verbose,
-                                     console or Console())
+        with interrupts.deferred():
+            logs = self._evaluate_source(source, steps, batch_size or 32, verbose,
+                                         console or Console())
         return self._format_results(logs, return_dict)
 
     def evaluate_generator(self, generator, steps=None, verbose=0, **kwargs):
@@ -271,8 +274,11 @@ class Trainer:
         return self.evaluate(generator, steps=steps, verbose=verbose,
                              console=kwargs.get("console"))
 
-    def _evaluate_source(self, data, steps, batch_size, verbose=0, console=None):
-        if _is_iterator(data):
+    def _evaluate_source(self, data, steps, batch_size, verbose=0, console=None,
+                         after_batch=None):
+        """The loss and metrics over ``data``; ``after_batch()`` runs after each
+        batch (by default: stop there if Ctrl+C was pressed)."""
+        if is_iterator(data):
             if steps is None:
                 steps = _len(data)
                 if steps is None:
@@ -288,15 +294,20 @@ class Trainer:
             x, y = standardize_arrays(data[0], data[1])
             n_batches = math.ceil(len(x) / batch_size)
             steps = n_batches if steps is None else min(steps, n_batches)
-            batches = array_batches(x, y, batch_size, False, None, steps)
+            batches = array_batches(x, y, batch_size, None, steps)
         bar = Progbar(steps, console, verbose=verbose) if verbose else None
-        means = _Means()
+        means = Means()
         logs, done = {}, 0
         for xb, yb in batches:
             logs = self._test_step(xb, yb, means)
             done += 1
             if bar:
                 bar.update(done, logs)
+            if after_batch is not None:
+                after_batch()
+            else:
+                interrupts.check(lambda n=done: f"during evaluation after "
+                                                f"batch {n}/{steps}")
         if done == 0:
             raise ArgumentError("The evaluation data produced no batches.")
         if bar:
@@ -317,7 +328,7 @@ class Trainer:
         Models with several outputs return a list of arrays, one per output.
         """
         verbose = 1 if verbose == "auto" else int(verbose)
-        if _is_iterator(x):
+        if is_iterator(x):
             steps = steps if steps is not None else _len(x)
             batches = (xb for xb, _ in iterator_batches(x, steps, need_y=False))
         else:
@@ -328,11 +339,14 @@ class Trainer:
             batches = (x[i * size:(i + 1) * size] for i in range(steps))
         bar = Progbar(steps, console or Console(), verbose=verbose) if verbose else None
         chunks = []
-        for step, xb in enumerate(batches):
-            out = self._forward(xb, training=False)
-            chunks.append(out if isinstance(out, list) else [out])
-            if bar:
-                bar.update(step + 1)
+        with interrupts.deferred():
+            for step, xb in enumerate(batches):
+                out = self._forward(xb, training=False)
+                chunks.append(out if isinstance(out, list) else [out])
+                if bar:
+                    bar.update(step + 1)
+                interrupts.check(lambda: f"during prediction after batch "
+                                         f"{len(chunks)}/{steps}")
         if bar:
             bar.update(len(chunks), finalize=True)
         if not chunks:
@@ -350,37 +364,19 @@ class Trainer:
             self.build((None, *np.shape(x)[1:]))
 
 
-class _Means:
-    """Running, sample-weighted means of the loss and metrics over an epoch."""
-
-    def __init__(self):
-        self.sums: dict[str, float] = {}
-        self.count = 0
-
-    def add(self, model, loss_values, y, y_pred):
-        n = len(loss_values)
-        self.count += n
-        batch = {"loss": float(np.sum(loss_values, dtype=np.float64))}
-        for metric in model.compiled_metrics:
-            values = np.asarray(metric.fn(y, y_pred), dtype=np.float64)
-            batch[metric.name] = float(values.sum() if values.ndim else values * n)
-        for key, value in batch.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value
-        return {key: total / self.count for key, total in self.sums.items()}
-
-
-_RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your "
-            "dataset or generator can generate at least `steps_per_epoch * epochs` "
-            "batches (here {} * {}).")
-
-
 def _metric(identifier, loss_name):
     return metrics.get(identifier, loss_name)
 
 
-def _is_iterator(x) -> bool:
-    return hasattr(x, "__next__") or (hasattr(x, "__iter__") and hasattr(
-        x, "__getitem__") and not isinstance(x, (np.ndarray, list, tuple)))
+def _ordered(history, progbar, callbacks) -> list:
+    """The callbacks in the order ``fit`` calls them: the History first, the
+    progress bar, yours, and BackupAndRestore last, so that the checkpoint
+    it writes at an epoch's end holds the other callbacks' state after that
+    epoch."""
+    callbacks = list(callbacks)
+    backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
+    others = [c for c in callbacks if not isinstance(c, BackupAndRestore)]
+    return [history, *([progbar] if progbar else []), *others, *backups]
 
 
 def _len(x):

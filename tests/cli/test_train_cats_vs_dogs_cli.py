@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 import threading
 
 import numpy as np
@@ -17,6 +19,7 @@ from rich.console import Console
 from convsim.experiments import cli as train
 from convsim.experiments.book_models import build_cats_model
 from convsim.experiments.cats_vs_dogs import describe
+from convsim.training.checkpoint import read_checkpoint, read_summary
 from convsim.training.history_file import HistoryRecorder, load_history
 
 PER_CLASS = 3
@@ -57,6 +60,17 @@ def break_in_second_epoch(patch, exception):
                   raising=False)
 
 
+def press_ctrl_c_in_epoch(patch, epoch=2):
+    """A real Ctrl+C (SIGINT to this process) as ``epoch``'s first batch
+    begins: the batch finishes, then the command stops."""
+    def hook(self, batch, logs=None):
+        if len(self.epoch) == epoch - 1 and not getattr(self, "pressed", False):
+            self.pressed = True
+            os.kill(os.getpid(), signal.SIGINT)
+
+    patch.setattr(HistoryRecorder, "on_train_batch_begin", hook, raising=False)
+
+
 def test_build_cats_model_is_the_books_convnet():
     model = build_cats_model()
     assert model.count_params() == 3_453_121
@@ -94,7 +108,8 @@ def test_trains_reports_and_saves_everything(tree, tmp_path):
     from convsim.models import load_model
     from convsim.preprocessing.image import ImageDataGenerator
 
-    out_dir = tmp_path / "runs"  # created by the command
+    out_dir = tmp_path / "runs"
+    out_dir.mkdir()
     console = capture_console()
     status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
                          "--save", str(out_dir / "m.convsim"),
@@ -128,6 +143,9 @@ def test_trains_reports_and_saves_everything(tree, tmp_path):
 
     with Image.open(out_dir / "curves.png") as figure:
         assert figure.size == (1000, 500)  # the notes' figsize=(10, 5)
+    # the checkpoint of the finished run stays, next to the model
+    assert read_summary(out_dir / "m.backup" / "latest.checkpoint")["progress"][
+        "epoch"] == 2
 
 
 @pytest.mark.slow
@@ -135,23 +153,70 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
                                                             monkeypatch):
     from convsim.models import load_model
 
-    break_in_second_epoch(monkeypatch, KeyboardInterrupt)
+    press_ctrl_c_in_epoch(monkeypatch, 2)
     console = capture_console()
     status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "5",
                          "--save", str(tmp_path / "m.h5"),
                          "--plot", str(tmp_path / "c.png"), *QUICK],
                         console=console)
-    out = console.file.getvalue()
+    out = " ".join(console.file.getvalue().split())
     assert status == 130
-    assert "Interrupted" in out and "1 complete epoch(s)" in out
+    checkpoint = tmp_path / "m.backup" / "latest.checkpoint"
+    assert (f"Ctrl+C: stopped in epoch 2/5 after batch 1/1. The checkpoint "
+            f"{checkpoint} is intact; the same command with --resume continues "
+            "exactly.") in out
     assert "Test accuracy" not in out
     document = json.loads((tmp_path / "m.history.json").read_text())
     assert document["interrupted"] and document["epochs_done"] == 1
     assert len(document["history"]["loss"]) == 1
     assert load_model(tmp_path / "m.h5").count_params() == 3_453_121
     assert (tmp_path / "c.png").stat().st_size > 0
+    assert read_summary(checkpoint)["progress"]["step"] == 1
     assert not [t for t in threading.enumerate()
                 if t.name == "convsim-prefetch" and t.is_alive()]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_first_epoch_leaves_a_run_that_resumes(tree, tmp_path,
+                                                             monkeypatch):
+    """Issue 15: Ctrl+C in epoch 1 wrote a history file with no epoch in it,
+    which --resume then refused."""
+    history = tmp_path / "m.history.json"
+    with monkeypatch.context() as patch:
+        press_ctrl_c_in_epoch(patch, 1)
+        console = capture_console()
+        assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
+                           "--save", str(tmp_path / "m.convsim"), "--no-plot",
+                           *QUICK], console=console) == 130
+    assert "No complete epoch: no history to save." in console.file.getvalue()
+    assert not history.exists()
+    console = capture_console()
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
+                       "--save", str(tmp_path / "m.convsim"), "--no-plot",
+                       "--resume", *QUICK], console=console) == 0, \
+        console.file.getvalue()
+    assert "Resuming from" in console.file.getvalue()
+    assert load_history(history)["epochs_done"] == 2
+
+
+@pytest.mark.slow
+def test_a_stopped_run_is_not_overwritten_without_resume(tree, tmp_path,
+                                                         monkeypatch):
+    with monkeypatch.context() as patch:
+        press_ctrl_c_in_epoch(patch, 2)
+        assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                           "--save", str(tmp_path / "m.convsim"), "--no-plot",
+                           *QUICK], console=capture_console()) == 130
+    checkpoint = tmp_path / "m.backup" / "latest.checkpoint"
+    before = checkpoint.read_bytes()
+    console = capture_console()
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
+                       "--save", str(tmp_path / "m.convsim"), "--no-plot",
+                       *QUICK], console=console) == 1
+    out = " ".join(console.file.getvalue().split())
+    assert "holds a stopped run (at epoch 2/3, batch 1/1). Add --resume" in out
+    assert "Epoch" not in out
+    assert checkpoint.read_bytes() == before
 
 
 @pytest.mark.slow
@@ -159,7 +224,7 @@ def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
     model_path = tmp_path / "m.convsim"
 
     with monkeypatch.context() as patch:
-        break_in_second_epoch(patch, KeyboardInterrupt)
+        press_ctrl_c_in_epoch(patch, 2)
         assert train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
                            "--save", str(model_path), "--no-plot", *QUICK],
                           console=capture_console()) == 130
@@ -168,10 +233,11 @@ def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
     status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
                          "--save", str(model_path), "--no-plot", "--resume",
                          *QUICK], console=console)
-    out = console.file.getvalue()
+    out = " ".join(console.file.getvalue().split())
     assert status == 0, out
-    assert "Resuming after epoch 1" in out and "Epoch 2/2" in out
-    assert "Epoch 1/2" not in out
+    assert (f"Resuming from {tmp_path / 'm.backup' / 'latest.checkpoint'} at "
+            "epoch 2/3, batch 1/1.") in out
+    assert "Epoch 2/2" in out and "Epoch 1/2" not in out
     document = json.loads((tmp_path / "m.history.json").read_text())
     assert document["epochs_done"] == 2 and not document["interrupted"]
     for key, values in document["history"].items():
@@ -183,8 +249,6 @@ def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
                            str(model_path), "--no-plot", "--resume", *QUICK,
                            *extra], console=console) == 1
         assert "Epoch" not in console.file.getvalue()
-    assert train.main(["cats-vs-dogs", "--data", str(tree), "--resume", *QUICK],
-                      console=capture_console()) == 1
 
 
 class HardKill(BaseException):
@@ -202,15 +266,17 @@ def test_a_killed_run_can_resume_from_its_last_complete_epoch(tree, tmp_path,
             train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "3",
                         "--save", str(model_path), "--no-plot", *QUICK],
                        console=capture_console())
-    assert model_path.exists(), "the model of epoch 1 was not saved"
+    checkpoint = read_checkpoint(tmp_path / "m.backup" / "latest.checkpoint")
+    assert checkpoint.progress["epoch"] == 1 and checkpoint.progress["step"] == 0
+    assert len(checkpoint.history["loss"]) == 1
     assert json.loads((tmp_path / "m.history.json").read_text())["epochs_done"] == 1
     console = capture_console()
     status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "2",
                          "--save", str(model_path), "--no-plot", "--resume",
                          *QUICK], console=console)
-    out = console.file.getvalue()
+    out = " ".join(console.file.getvalue().split())
     assert status == 0, out
-    assert "Resuming after epoch 1" in out and "Epoch 2/2" in out
+    assert "at the end of epoch 1/3." in out and "Epoch 2/2" in out
 
 
 @pytest.mark.parametrize("augment, learning_rate, expected_rate", [
@@ -233,18 +299,19 @@ def test_options_reach_the_model_and_the_generator(tree, tmp_path, monkeypatch,
     options = ["--augment", "--dropout", "0.5"] if augment else []
     if learning_rate:
         options += ["--learning-rate", learning_rate]
-    status = train.main(["cats-vs-dogs", "--data", str(tree), *options, "--no-plot"],
+    status = train.main(["cats-vs-dogs", "--data", str(tree), *options, "--no-plot",
+                         "--backup-dir", str(tmp_path / "b")],
                         console=capture_console())
     assert status == 130
     assert seen["epochs"] == (100 if augment else 30)
     assert seen["steps_per_epoch"] == 100 and seen["validation_steps"] == 50
-    generator = seen["batches"].image_data_generator
+    generator = seen["batches"].generator.image_data_generator
     assert generator.rotation_range == (40 if augment else 0)
     assert generator.shear_range == (0.4 if augment else 0)
     assert generator.horizontal_flip is augment
     assert generator.rescale == pytest.approx(1 / 255)
-    assert seen["validation_data"].image_data_generator.rotation_range == 0
-    assert seen["validation_data"].directory.endswith("validation")
+    assert seen["validation_data"].generator.image_data_generator.rotation_range == 0
+    assert seen["validation_data"].generator.directory.endswith("validation")
     layer_types = [type(layer).__name__ for layer in seen["model"].layers]
     assert ("Dropout" in layer_types) is augment
     assert seen["model"].optimizer.learning_rate == pytest.approx(expected_rate)
@@ -265,16 +332,20 @@ def test_missing_photos_say_how_to_get_them(tmp_path, monkeypatch):
         assert "Epoch" not in out
 
 
-def test_unwritable_outputs_fail_before_training(tree, tmp_path):
+@pytest.mark.parametrize("option", ["--save", "--plot", "--history",
+                                    "--backup-dir"])
+@pytest.mark.parametrize("problem", ["missing folder", "a file as folder"])
+def test_unwritable_outputs_fail_before_training(tree, tmp_path, option, problem):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
+    folder = tmp_path / "missing" if problem == "missing folder" else blocker
     console = capture_console()
     status = train.main(["cats-vs-dogs", "--data", str(tree),
-                         "--save", str(blocker / "m.convsim"), *QUICK],
+                         option, str(folder / "out"), *QUICK],
                         console=console)
     out = console.file.getvalue()
     assert status == 1 and "Cannot write the outputs" in out
-    assert "Epoch" not in out
+    assert "Epoch" not in out and "Found" not in out
 
 
 def test_bad_option_values_are_refused(capsys):
