@@ -36,7 +36,7 @@ from convsim.errors import (
     FileTooLargeError,
     WrongTypeError,
 )
-from convsim.files import regular_file
+from convsim.files import read_bytes, regular_file
 from convsim.validation import standardize_data_format, standardize_tuple
 
 __all__ = [
@@ -185,21 +185,23 @@ def load_img(
             f"path should be path-like or io.BytesIO, not {type(path).__name__}"
         )
     name = os.fsdecode(path)
-    with _open_image_file(path, name) as handle:  # closed once decoded
-        return _decode(handle, name, color_mode, target_size, interpolation,
-                       keep_aspect_ratio)
+    # Read first, as Keras does, so the file is closed at once and the image
+    # keeps its bytes (a multi-frame TIFF can still seek).
+    data = read_bytes(_checked_file(path, name), MAX_IMAGE_BYTES, "picture file")
+    return _decode(io.BytesIO(data), name, color_mode, target_size, interpolation,
+                   keep_aspect_ratio)
 
 
-def _open_image_file(path, name: str) -> BinaryIO:
-    """The file ``path`` opened for reading, once it is known to be a regular
-    file of at most :data:`MAX_IMAGE_BYTES` (checked by its size)."""
+def _checked_file(path, name: str) -> pathlib.Path:
+    """``path`` resolved, once it is known to be a regular file of at most
+    :data:`MAX_IMAGE_BYTES` (checked by its size, before reading)."""
     resolved = regular_file(path, "picture file")
     size = resolved.stat().st_size
     if size > MAX_IMAGE_BYTES:
         raise _unreadable(name, f"the file holds {size:,} bytes, more than "
                           f"image_utils.MAX_IMAGE_BYTES = {MAX_IMAGE_BYTES:,}",
                           ImageTooLargeError)
-    return open(resolved, "rb")
+    return resolved
 
 
 def _open_checked(handle: BinaryIO, name: str) -> Image.Image:
@@ -266,7 +268,7 @@ def image_file_problem(path) -> str | None:
     """
     name = os.fsdecode(path)
     try:
-        with _open_image_file(path, name) as handle:
+        with open(_checked_file(path, name), "rb") as handle:  # header, end
             with _open_checked(handle, name) as img:
                 kind = img.format
                 img.verify()
