@@ -25,6 +25,15 @@ ones Keras would produce:
   - ``constant`` the value ``cval`` for any position outside
     ``[0, n - 1]`` on either axis (no blending with the border).
 
+Whatever numbers reach it, the kernel reads only inside its arrays and writes
+only input values, blends of them, or ``cval``: a position that is NaN or
+infinite has no pixel to take, so it gets ``cval`` in every mode (SciPy does
+the same for NaN except in 'nearest'); a finite position however far away is
+wrapped or reflected exactly (``np.fmod``, never a float-to-integer cast that
+could overflow), and every tap index is brought inside the image in integer
+arithmetic. :func:`convsim.preprocessing.affine.warp_batch`, its only caller,
+refuses such matrices before they get here; these rules are the second line.
+
 Modes and orders arrive as small ints (:data:`MODES`) so one compiled kernel
 serves all of them. The batch loop is ``prange`` in :func:`affine_warp_parallel`;
 :func:`affine_warp_serial` is the same code compiled without threads, for
@@ -44,57 +53,71 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from convsim.errors import ArgumentError
+
 MODES = {"nearest": 0, "reflect": 1, "wrap": 2, "constant": 3}
-_NEAREST, _REFLECT, _WRAP, _CONSTANT, _MIRROR = 0, 1, 2, 3, 4
+_NEAREST, _REFLECT, _WRAP, _CONSTANT = 0, 1, 2, 3
+_OUTSIDE = -1.0  # map_coordinate's answer for "no pixel here: use cval"
 
 
 @njit(cache=True, nogil=True)
 def map_coordinate(c, n, mode):
     """Bring a position ``c`` outside ``[0, n - 1]`` back inside, SciPy-style.
 
-    Returns -1.0 for 'constant' positions outside the image (caller fills cval).
+    Returns ``-1.0`` (:data:`_OUTSIDE`) for 'constant' positions outside the
+    image and for a position that is not a number at all (NaN, +-inf), where
+    the caller writes cval; every other answer lies in ``(-1, n)``, whatever
+    finite ``c`` is. The period is taken off with ``np.fmod``, which is exact
+    for every double (no conversion to an integer that could overflow), so a
+    position 1e300 pixels away wraps or reflects as correctly as one 3 away.
     """
-    if c >= 0.0 and c <= n - 1:
+    if c >= 0.0 and c <= n - 1:  # inside; NaN is not
         return c
+    if mode == _CONSTANT or not math.isfinite(c):
+        return _OUTSIDE
     if n <= 1:
-        return -1.0 if mode == _CONSTANT else 0.0
+        return 0.0
     if mode == _NEAREST:
-        return 0.0 if c < 0.0 else float(n - 1)
-    if mode == _CONSTANT:
-        return -1.0
+        return 0.0 if c < 0.0 else n - 1.0
     if mode == _WRAP:  # period n - 1: position n - 1 is position 0 again
-        period = n - 1
-        if c < 0.0:
-            return c + period * (int(-c / period) + 1)
-        return c - period * int(c / period)
-    if mode == _MIRROR:  # whole-sample symmetric: dcb|abcd|cba
-        period = 2 * n - 2
-        if c < 0.0:
-            c = period * int(-c / period) + c
-            return c + period if c <= 1 - n else -c
-        c = c - period * int(c / period)
-        return period - c if c >= n else c
-    # reflect, half-sample symmetric: dcba|abcd|dcba
-    period = 2 * n
+        period = n - 1.0
+        if c < 0.0:  # SciPy: in (0, n - 1], so -period lands on n - 1
+            return np.fmod(c, period) + period
+        return np.fmod(c, period)  # in [0, n - 1)
+    # reflect, half-sample symmetric: dcba|abcd|dcba, period 2n
+    period = 2.0 * n
     if c < 0.0:
         if c < -period:
-            c = period * int(-c / period) + c
+            c = np.fmod(c, period)  # (-2n, 0]
         if c < -n:
             return c + period
         return (1e-15 if c > -1e-15 else -c) - 1.0  # SciPy guards against -0.0
-    c = c - period * int(c / period)
+    c = np.fmod(c, period)  # [0, 2n)
     return period - c - 1.0 if c >= n else c
 
 
 @njit(cache=True, nogil=True)
 def _tap(i, n, mode):
-    """Index of one interpolation tap: a tap that falls outside is mapped with
-    the mode's own rule (SciPy uses 'mirror' for wrap and constant, where the
-    tap outside always has weight 0)."""
+    """Index in ``[0, n - 1]`` of one interpolation tap, for any integer ``i``.
+
+    A tap outside the image is mapped with the mode's own rule in integer
+    arithmetic (SciPy uses 'mirror', dcb|abcd|cba, for wrap and constant,
+    where the tap outside always has weight 0). Numba's ``%`` on integers
+    follows Python (the result has the divisor's sign), so every branch
+    returns an index inside the image.
+    """
     if i >= 0 and i < n:
         return i
-    tap_mode = _MIRROR if mode == _WRAP or mode == _CONSTANT else mode
-    return int(map_coordinate(float(i), n, tap_mode))
+    if n <= 1:
+        return 0
+    if mode == _NEAREST:
+        return 0 if i < 0 else n - 1
+    if mode == _REFLECT:  # period 2n: -1 -> 0, n -> n - 1
+        i = i % (2 * n)
+        return 2 * n - 1 - i if i >= n else i
+    period = 2 * n - 2  # mirror, period 2n - 2: -1 -> 1, n -> n - 2
+    i = i % period
+    return period - i if i >= n else i
 
 
 @njit(cache=True, nogil=True)
@@ -103,9 +126,11 @@ def warp_image(image, m, order, mode, cval, out):
     h, w, channels = image.shape
     for row in range(h):
         for col in range(w):
-            r = map_coordinate(m[0, 0] * row + m[0, 1] * col + m[0, 2], h, mode)
-            c = map_coordinate(m[1, 0] * row + m[1, 1] * col + m[1, 2], w, mode)
-            if r <= -1.0 or c <= -1.0:  # 'constant' and outside the image
+            # added in SciPy's order (offset first), so that far-away
+            # positions round exactly as SciPy's do
+            r = map_coordinate(m[0, 2] + row * m[0, 0] + col * m[0, 1], h, mode)
+            c = map_coordinate(m[1, 2] + row * m[1, 0] + col * m[1, 1], w, mode)
+            if r <= _OUTSIDE or c <= _OUTSIDE:  # no pixel to take: cval
                 for ch in range(channels):
                     out[row, col, ch] = cval
             elif order == 0:
@@ -132,9 +157,14 @@ def _affine_warp(images, matrices, identity, order, mode, cval):
     """Warp each image of ``(batch, height, width, channels)`` with its own
     ``(2, 3)`` matrix; images flagged in ``identity`` are copied unchanged,
     as Keras skips the warp when no transform was drawn."""
+    n = images.shape[0]
+    if (matrices.shape[0] != n or matrices.shape[1] != 2
+            or matrices.shape[2] != 3 or identity.shape[0] != n):
+        raise ArgumentError("the warp needs one (2, 3) matrix and one identity "
+                            "flag per image")
     out = np.empty_like(images)  # (batch, height, width, channels)
     fill = np.float32(cval)
-    for b in prange(images.shape[0]):
+    for b in prange(n):
         if identity[b]:
             out[b] = images[b]
         else:
