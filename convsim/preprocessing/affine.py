@@ -36,10 +36,18 @@ import numpy as np
 
 from convsim.errors import ArgumentError
 from convsim.kernels import warp
-from convsim.preprocessing.arguments import standardize_fill_mode, standardize_order
+from convsim.preprocessing import arguments
 from convsim.runtime import kernel_call
 
-__all__ = ["apply_affine_transform", "flip_axis", "is_identity", "transform_matrix"]
+__all__ = ["MAX_POSITION", "apply_affine_transform", "flip_axis", "is_identity",
+           "transform_matrix", "warp_batch"]
+
+#: How far from the image (in pixels) a matrix may send a sample position. At
+#: 1e10 a float64 position is still exact to 2e-6 pixel and its integer part
+#: is nine orders of magnitude inside int64; every transform within the
+#: arguments' bounds (:mod:`convsim.preprocessing.arguments`) stays below it
+#: for images up to a million pixels on a side.
+MAX_POSITION = 1e10
 
 
 def transform_matrix(theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0, zy=1.0,
@@ -88,30 +96,39 @@ def apply_affine_transform(x, theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0,
     Args:
         x: the image (any real dtype; the result is float32).
         theta: rotation in degrees (positive turns the picture anticlockwise
-            on screen).
-        tx, ty: shift in pixels, horizontal and vertical. Positive values
-            sample further right/down, so the content moves left/up.
+            on screen); at most 1e6 in size, like ``shear``.
+        tx, ty: shift in pixels, horizontal and vertical, at most 1e6 in size.
+            Positive values sample further right/down, so the content moves
+            left/up.
         shear: shear angle in degrees.
-        zx, zy: zoom factors (>1 shrinks the content, <1 enlarges it).
+        zx, zy: zoom factors (>1 shrinks the content, <1 enlarges it, a
+            negative one also mirrors), at most 1000 in size.
         fill_mode: ``'nearest'``, ``'reflect'``, ``'wrap'`` or ``'constant'``.
-        cval: fill value for ``'constant'``.
+        cval: fill value for ``'constant'`` (a finite float32).
         order: 0 (nearest pixel) or 1 (bilinear, Keras's default).
 
     Returns:
         The warped float32 image; an exact copy when nothing was asked for.
+
+    Raises:
+        ArgumentError: for a parameter that is not a finite number within its
+            bound (NaN, inf, 1e308...), naming it.
     """
     x = np.asarray(x)
     if x.ndim != 3:
         raise ArgumentError("Input arrays must be multi-channel 2D images: shape "
                             f"(height, width, channels). Received: x.shape={x.shape}")
-    mode = standardize_fill_mode(fill_mode)
-    order = standardize_order(order)
+    geometry = arguments.geometry({"theta": theta, "tx": tx, "ty": ty,
+                                   "shear": shear, "zx": zx, "zy": zy})
+    mode = arguments.standardize_fill_mode(fill_mode)
+    order = arguments.standardize_order(order)
+    cval = arguments.pixel_value(cval, "cval")
     image = np.ascontiguousarray(x, dtype=np.float32)
-    if is_identity(theta, tx, ty, shear, zx, zy):
+    if is_identity(*geometry):
         return image.copy()
-    m = transform_matrix(theta, tx, ty, shear, zx, zy, x.shape[0], x.shape[1])
+    m = transform_matrix(*geometry, x.shape[0], x.shape[1])
     return warp_batch(image[None], m[None], np.zeros(1, np.bool_), order, mode,
-                      float(cval))[0]
+                      cval)[0]
 
 
 @kernel_call
@@ -119,18 +136,67 @@ def warp_batch(batch, matrices, identity, order: int, fill_mode: str,
                cval: float) -> np.ndarray:
     """Warp a float32 NHWC ``batch``, image ``i`` by ``matrices[i]`` (2x3, from
     :func:`transform_matrix`); images with ``identity[i]`` are copied as they
-    are. Arguments are already checked (this is the only caller of the warp
-    kernel).
+    are. The only caller of the warp kernel, so its last gate: every matrix
+    must be finite and keep every sample position within :data:`MAX_POSITION`
+    pixels (:class:`~convsim.errors.ArgumentError` otherwise).
 
     Numba's default thread pool must be entered by one thread at a time, so
     only the main thread takes the parallel kernel; the background thread that
     prepares the next batches (:mod:`convsim.preprocessing.prefetch`) takes the
     serial one.
     """
+    if not (isinstance(batch, np.ndarray) and batch.dtype == np.float32
+            and batch.ndim == 4):
+        raise ArgumentError("`batch` must be a float32 array of shape (batch, "
+                            f"height, width, channels). Received: {_describe(batch)}")
+    n, height, width = batch.shape[:3]
+    matrices = np.asarray(matrices, dtype=np.float64)
+    identity = np.asarray(identity, dtype=np.bool_)
+    if matrices.shape != (n, 2, 3) or identity.shape != (n,):
+        raise ArgumentError(f"A batch of {n} images needs `matrices` of shape ({n}, "
+                            f"2, 3) and `identity` of shape ({n},). Received: "
+                            f"matrices.shape={matrices.shape}, "
+                            f"identity.shape={identity.shape}")
+    _check_reach(matrices, height, width)
     kernel = (warp.affine_warp_parallel
               if threading.current_thread() is threading.main_thread()
               else warp.affine_warp_serial)
-    return kernel(batch, matrices, identity, order, warp.MODES[fill_mode], cval)
+    return kernel(np.ascontiguousarray(batch), matrices, identity,
+                  arguments.standardize_order(order),
+                  warp.MODES[arguments.standardize_fill_mode(fill_mode)],
+                  arguments.pixel_value(cval, "cval"))
+
+
+def _check_reach(matrices: np.ndarray, height: int, width: int) -> None:
+    """Refuse a matrix that is not finite or sends a sample position of a
+    ``height x width`` image further than :data:`MAX_POSITION` pixels. The
+    bound on ``|m0| (height - 1) + |m1| (width - 1) + |m2|`` bounds every sum
+    the kernel computes on the way, not only the last one."""
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are refused
+        reach = (np.abs(matrices[:, :, 0]) * max(height - 1, 0)
+                 + np.abs(matrices[:, :, 1]) * max(width - 1, 0)
+                 + np.abs(matrices[:, :, 2])).max(axis=1, initial=0.0)
+    bad = np.flatnonzero(~(reach <= MAX_POSITION))  # NaN is not <= anything
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    shown = matrices[i].tolist()
+    if not np.isfinite(matrices[i]).all():
+        raise ArgumentError(f"Every warp matrix must hold finite numbers. Received: "
+                            f"matrices[{i}]={shown}")
+    far = (f"up to {reach[i]:.3g}" if np.isfinite(reach[i])
+           else "more than 1.8e308")
+    raise ArgumentError(f"The warp matrix of image {i} samples positions {far} "
+                        f"pixels away; at most {MAX_POSITION:g} are "
+                        f"allowed (beyond, positions lose their sub-pixel "
+                        f"precision). Received: matrices[{i}]={shown} for a "
+                        f"{height}x{width} image")
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return f"a {type(value).__name__}"
 
 
 def flip_axis(x, axis: int) -> np.ndarray:

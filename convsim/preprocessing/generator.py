@@ -16,7 +16,6 @@ image, and ``cval`` is in the units of the raw pixels (0-255).
 
 from __future__ import annotations
 
-import math
 import threading
 import warnings
 
@@ -55,7 +54,8 @@ class ImageDataGenerator:
             the image's own range).
         fill_mode: how to fill pixels that come from outside the picture:
             ``'nearest'`` (default), ``'reflect'``, ``'wrap'``, ``'constant'``.
-        cval: the fill value for ``'constant'`` (raw pixel units).
+        cval: the fill value for ``'constant'`` (raw pixel units, a finite
+            float32).
         horizontal_flip: mirror left-right with probability 1/2.
         vertical_flip: mirror upside-down with probability 1/2.
         rescale: multiply every pixel by this after augmenting (e.g. 1/255);
@@ -67,6 +67,12 @@ class ImageDataGenerator:
             ``subset='validation'`` of ``flow``/``flow_from_directory``.
         interpolation_order: 1 (bilinear, Keras's default) or 0 (nearest).
         dtype: the float dtype of the batches (float32).
+
+    Every number must be finite and within the bounds of
+    :mod:`convsim.preprocessing.arguments` (angles at most 1e6 degrees, shifts
+    1e6 pixels, zoom and brightness factors 1000, pixel values float32's
+    range); anything else is refused here with an ``ArgumentError`` naming
+    the argument, not when the first batch is drawn.
 
     Example:
         >>> datagen = ImageDataGenerator(rescale=1. / 255, rotation_range=40)
@@ -93,20 +99,23 @@ class ImageDataGenerator:
         self.zca_whitening = bool(zca_whitening)
         check = arguments.number
         self.zca_epsilon = check(zca_epsilon, "zca_epsilon")
-        self.rotation_range = check(rotation_range, "rotation_range")
+        self.rotation_range = check(rotation_range, "rotation_range", 0,
+                                    arguments.MAX_DEGREES, arguments.DEGREES)
         self.width_shift_range = arguments.shift_range(width_shift_range,
                                                        "width_shift_range")
         self.height_shift_range = arguments.shift_range(height_shift_range,
                                                         "height_shift_range")
-        self.shear_range = check(shear_range, "shear_range")
+        self.shear_range = check(shear_range, "shear_range", 0,
+                                 arguments.MAX_DEGREES, arguments.DEGREES)
         self.zoom_range = arguments.zoom_range(zoom_range)
-        self.channel_shift_range = check(channel_shift_range, "channel_shift_range")
+        self.channel_shift_range = arguments.pixel_value(
+            channel_shift_range, "channel_shift_range", low=0)
         self.fill_mode = arguments.standardize_fill_mode(fill_mode)
-        self.cval = check(cval, "cval", low=-math.inf)
+        self.cval = arguments.pixel_value(cval, "cval")
         self.horizontal_flip = bool(horizontal_flip)
         self.vertical_flip = bool(vertical_flip)
         if rescale is not None:
-            rescale = check(rescale, "rescale", low=-math.inf)
+            rescale = arguments.pixel_value(rescale, "rescale")
         self.rescale = rescale
         if preprocessing_function is not None and not callable(
                 preprocessing_function):
@@ -123,14 +132,7 @@ class ImageDataGenerator:
             raise ArgumentError("convsim computes in float32: `dtype` must be "
                                 f"'float32'. Received: dtype={dtype!r}")
         self.dtype = "float32"
-        if brightness_range is not None:
-            if (not isinstance(brightness_range, (tuple, list))
-                    or len(brightness_range) != 2):
-                raise ArgumentError("`brightness_range should be tuple or list of two "
-                                    f"floats. Received: {brightness_range!r}")
-            brightness_range = tuple(check(b, "brightness_range")
-                                     for b in brightness_range)
-        self.brightness_range = brightness_range
+        self.brightness_range = arguments.brightness_range(brightness_range)
         if self.zca_whitening or self.featurewise_std_normalization:
             self.featurewise_center = True
         if self.samplewise_std_normalization:
@@ -194,11 +196,11 @@ class ImageDataGenerator:
         return self.apply_transform(x, self.get_random_transform(np.shape(x), seed))
 
     def _apply_batch(self, batch: np.ndarray, params: list) -> np.ndarray:
-        """Warp, channel-shift, flip and brighten a float32 NHWC batch."""
+        """Warp, channel-shift, flip and brighten a float32 NHWC batch; every
+        parameter is checked first (``apply_transform`` takes them from you)."""
         n, height, width = batch.shape[:3]
-        keys = ("theta", "tx", "ty", "shear", "zx", "zy")
-        geometry = [tuple(p.get(k, 1 if k in ("zx", "zy") else 0) for k in keys)
-                    for p in params]
+        params = [_checked(p) for p in params]
+        geometry = [p["geometry"] for p in params]
         identity = np.array([affine.is_identity(*g) for g in geometry], np.bool_)
         if not identity.all():
             matrices = np.stack([affine.transform_matrix(*g, height, width)
@@ -207,15 +209,16 @@ class ImageDataGenerator:
                                       self.interpolation_order, self.fill_mode,
                                       self.cval)
         for i, p in enumerate(params):
-            if p.get("channel_shift_intensity") is not None:
+            if p["channel_shift_intensity"] is not None:
                 img = batch[i]
                 low, high = img.min(), img.max()
-                np.clip(img + p["channel_shift_intensity"], low, high, out=img)
-            if p.get("flip_horizontal", False):
+                with np.errstate(over="ignore"):  # +-inf is clipped just below
+                    np.clip(img + p["channel_shift_intensity"], low, high, out=img)
+            if p["flip_horizontal"]:
                 batch[i] = batch[i, :, ::-1]
-            if p.get("flip_vertical", False):
+            if p["flip_vertical"]:
                 batch[i] = batch[i, ::-1]
-            if p.get("brightness") is not None:
+            if p["brightness"] is not None:
                 batch[i] = _brightness(batch[i], p["brightness"])
         return batch
 
@@ -333,6 +336,27 @@ def _draw_shift(rng, shift_range, size: int) -> float:
     if np.max(shift_range) < 1:  # a fraction of the image size
         shift *= size
     return float(shift)
+
+
+def _checked(parameters: dict) -> dict:
+    """One image's transform parameters (Keras's dictionary), each checked
+    against the bounds of :mod:`~convsim.preprocessing.arguments`."""
+    if not isinstance(parameters, dict):
+        raise WrongTypeError("`transform_parameters` must be a dict such as "
+                             "get_random_transform() returns. Received: "
+                             f"{arguments.shown(parameters)}")
+    name = "transform_parameters['{}']"
+    shift = parameters.get("channel_shift_intensity")
+    brightness = parameters.get("brightness")
+    return {
+        "geometry": arguments.geometry(parameters, name),
+        "channel_shift_intensity": None if shift is None else arguments.pixel_value(
+            shift, name.format("channel_shift_intensity")),
+        "brightness": None if brightness is None else arguments.number(
+            brightness, name.format("brightness"), 0, arguments.MAX_FACTOR),
+        "flip_horizontal": bool(parameters.get("flip_horizontal", False)),
+        "flip_vertical": bool(parameters.get("flip_vertical", False)),
+    }
 
 
 def _brightness(img: np.ndarray, factor: float) -> np.ndarray:
