@@ -19,6 +19,7 @@ Anything else escaping convsim (a NumPy or Numba error, a segfault) is a bug.
         │   └── IsAFolderError (IsADirectoryError)
         ├── FileTooLargeError     claims more than convsim will read or allocate
         ├── ModelFileError        not a model file, or a damaged one
+        │   └── ModelFileTooLargeError  (also a FileTooLargeError) a zip bomb?
         └── DatasetError          data on disk or the network (datasets.errors)
 """
 
@@ -26,8 +27,8 @@ from __future__ import annotations
 
 __all__ = ["AlreadyExistsError", "ArgumentError", "ConvsimError", "DatasetError",
            "FileError", "FileTooLargeError", "IsAFolderError", "MissingFileError",
-           "ModelFileError", "NotARegularFileError", "NotReadyError",
-           "WrongTypeError"]
+           "ModelFileError", "ModelFileTooLargeError", "NotARegularFileError",
+           "NotReadyError", "WrongTypeError"]
 
 
 class ConvsimError(Exception):
@@ -73,6 +74,10 @@ class FileTooLargeError(FileError):
 
 class ModelFileError(FileError):
     """The file is not a convsim (or Keras) model file, or it is damaged."""
+
+
+class ModelFileTooLargeError(ModelFileError, FileTooLargeError):
+    """A model file is, or says it holds, more than convsim will inflate or allocate."""
 
 
 class DatasetError(FileError):

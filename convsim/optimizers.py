@@ -19,19 +19,30 @@ For each weight ``w`` with gradient ``g`` (learning rate ``lr``):
 
 The old Keras 2 spellings work too: ``Adam(lr=0.001)`` and your notes'
 ``optimizers.adam_v2.Adam(learning_rate=0.001)``.
+
+Every hyperparameter is checked when the optimizer is made, whether you type
+it or a model file holds it, because a bad one does not fail, it trains
+nonsense: ``epsilon=-1`` or ``rho=nan`` turn the weights into NaN after one
+step, ``decay=-1`` divides by zero at the second. The ranges: learning rate,
+``clipnorm`` and ``clipvalue`` > 0 (only one of the two, as in Keras 3);
+``decay`` and ``epsilon`` >= 0; ``momentum`` in [0, 1] (Keras's own check);
+``rho``, ``beta_1`` and ``beta_2`` in [0, 1) (as PyTorch checks its betas: at
+1 the running mean never leaves 0, and Adam's bias correction divides by 0);
+``nesterov``, ``centered`` and ``amsgrad`` True or False (the string
+``'false'`` is true in Python).
 """
 
 from __future__ import annotations
 
-import numbers
+import inspect
 import types
 
 import numpy as np
 
 from convsim.errors import ArgumentError, WrongTypeError
-from convsim.validation import unknown_identifier
+from convsim.validation import check_bool, check_float, unknown_identifier
 
-__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
+__all__ = ["CLASS_NAMES", "SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
 
 
 class Optimizer:
@@ -45,6 +56,8 @@ class Optimizer:
     """
 
     slot_names: tuple[str, ...] = ()
+    #: Slots holding running means of squared gradients: never negative.
+    squared_slots: tuple[str, ...] = ()
 
     def __init__(self, learning_rate, name, clipnorm=None, clipvalue=None,
                  decay=0.0, **kwargs):
@@ -54,10 +67,16 @@ class Optimizer:
             raise WrongTypeError(f"Unrecognized keyword arguments passed to "
                                  f"{type(self).__name__}: {kwargs}")
         self.learning_rate = learning_rate
+        if not isinstance(name, str):
+            raise WrongTypeError(f"`name` must be a string. Received: name={name!r}")
         self.name = name
         self.clipnorm = _optional_positive(clipnorm, "clipnorm")
         self.clipvalue = _optional_positive(clipvalue, "clipvalue")
-        self.decay = float(decay)
+        if clipnorm is not None and clipvalue is not None:
+            raise ArgumentError("Only one of `clipnorm` and `clipvalue` can be set. "
+                                f"Received: clipnorm={clipnorm}, "
+                                f"clipvalue={clipvalue}")
+        self.decay = check_float(decay, "decay", 0)
         self.iterations = 0
         self.built = False
         self._slots: dict[str, list[np.ndarray]] = {}
@@ -68,11 +87,7 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool) \
-                or not value > 0:
-            raise ArgumentError(f"Argument `learning_rate` must be a positive float. "
-                                f"Received: learning_rate={value!r}")
-        self._learning_rate = float(value)
+        self._learning_rate = check_float(value, "learning_rate", 0, low_open=True)
 
     lr = learning_rate  # Keras 2 attribute name
 
@@ -128,15 +143,33 @@ class Optimizer:
         return state
 
     def set_state(self, state, variables) -> None:
+        """Restore :meth:`get_state`'s output for ``variables``. All of it is
+        checked before anything changes: the keys this optimizer has, the step
+        count (an integer >= 0), each slot's shape and values (finite, and
+        never negative for running means of squared gradients), so a damaged
+        state is refused instead of making NaN weights at the next step."""
+        variables = list(variables)
+        expected = {f"{slot}/{i}": tuple(v.shape) for slot in self._active_slots()
+                    for i, v in enumerate(variables)}
+        missing = sorted({"iterations", *expected} - set(state))
+        unexpected = sorted(set(state) - {"iterations", *expected})
+        if missing or unexpected:
+            raise ArgumentError(
+                f"This optimizer state does not fit {type(self).__name__} "
+                f"({self.name}) with {len(variables)} weights: missing "
+                f"{missing[:4]}, unexpected {unexpected[:4]}.")
+        steps = np.asarray(state["iterations"])
+        if steps.shape != () or steps.dtype.kind not in "iu" or int(steps) < 0:
+            raise ArgumentError("The optimizer state's `iterations` must be an "
+                                f"integer >= 0. Received: {steps!r}")
+        for key, shape in expected.items():
+            _check_slot(key, np.asarray(state[key]), shape,
+                        key.split("/")[0] in self.squared_slots)
         self.build(variables)
-        self.iterations = int(state["iterations"])
+        self.iterations = int(steps)
         for name, arrays in self._slots.items():
             for i, arr in enumerate(arrays):
-                key = f"{name}/{i}"
-                if key not in state or state[key].shape != arr.shape:
-                    raise ArgumentError(f"Optimizer state {key!r} is missing or has "
-                                        "the wrong shape for this model.")
-                arr[...] = state[key]
+                arr[...] = state[f"{name}/{i}"]
 
     def count_params(self) -> int:
         return 1 + sum(a.size for arrays in self._slots.values() for a in arrays)
@@ -148,6 +181,15 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config):
+        """The optimizer made by its constructor, which checks ``config`` as it
+        checks your arguments, with the same messages."""
+        try:  # a dict of arguments the constructor takes?
+            inspect.signature(cls.__init__).bind(None, **config)
+        except TypeError as err:
+            why = f" ({err})" if isinstance(config, dict) else ""
+            raise WrongTypeError(f"The config of a {cls.__name__} must be a dict of "
+                                 f"its arguments{why}. Received: "
+                                 f"config={repr(config):.200}") from None
         return cls(**config)
 
     def __repr__(self):
@@ -160,10 +202,8 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
                  name="SGD", **kwargs):
         super().__init__(learning_rate, name, **kwargs)
-        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
-            raise ArgumentError(f"`momentum` must be a float between [0, 1]. "
-                                f"Received: momentum={momentum!r}")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum = check_float(momentum, "momentum", 0, 1)
+        self.nesterov = check_bool(nesterov, "nesterov")
 
     def _active_slots(self):
         return ("momentum",) if self.momentum else ()
@@ -188,11 +228,15 @@ class SGD(Optimizer):
 class RMSprop(Optimizer):
     """Divide each step by a running root-mean-square of recent gradients."""
 
+    squared_slots = ("velocity",)
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, name="RMSprop", **kwargs):
         super().__init__(learning_rate, name, **kwargs)
-        self.rho, self.momentum = float(rho), float(momentum)
-        self.epsilon, self.centered = float(epsilon), bool(centered)
+        self.rho = check_float(rho, "rho", 0, 1, high_open=True)
+        self.momentum = check_float(momentum, "momentum", 0, 1)
+        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.centered = check_bool(centered, "centered")
 
     def _active_slots(self):
         return ("velocity",) + (("momentum",) if self.momentum else ()) + (
@@ -226,11 +270,15 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Momentum plus RMSprop-style scaling, with bias correction (Kingma & Ba)."""
 
+    squared_slots = ("velocity", "velocity_hat")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="adam", **kwargs):
         super().__init__(learning_rate, name, **kwargs)
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon, self.amsgrad = float(epsilon), bool(amsgrad)
+        self.beta_1 = check_float(beta_1, "beta_1", 0, 1, high_open=True)
+        self.beta_2 = check_float(beta_2, "beta_2", 0, 1, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def _active_slots(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
@@ -253,12 +301,25 @@ class Adam(Optimizer):
 
 
 def _optional_positive(value, name):
-    if value is None:
-        return None
-    if not isinstance(value, numbers.Real) or not value > 0:
-        raise ArgumentError(f"`{name}` must be a positive float or None. "
-                            f"Received: {name}={value!r}")
-    return float(value)
+    return None if value is None else check_float(value, name, 0, low_open=True)
+
+
+def _check_slot(key: str, value: np.ndarray, shape: tuple, squared: bool) -> None:
+    """One slot of a saved optimizer state: real, of ``shape``, finite in
+    float32 and, for a running mean of squares, never negative."""
+    if value.shape != shape or value.dtype.kind not in "fiu":
+        raise ArgumentError(f"Optimizer state {key!r} must be real numbers of shape "
+                            f"{shape}. Received: shape {value.shape} of {value.dtype}")
+    wide = value.astype(np.float64)
+    if wide.size and not (np.isfinite(wide).all()
+                          and np.abs(wide).max() <= np.finfo(np.float32).max):
+        raise ArgumentError(f"Optimizer state {key!r} holds NaN or infinite values "
+                            "(or values beyond float32): the next step would make "
+                            "every weight it touches NaN.")
+    if squared and wide.size and wide.min() < 0:
+        raise ArgumentError(f"Optimizer state {key!r} is a running mean of squared "
+                            f"gradients but holds {wide.min():g}: it is never "
+                            "negative, and the next step would take its root.")
 
 
 # Keras 2.x module paths that readers of older books still type.
@@ -268,6 +329,8 @@ gradient_descent_v2 = types.SimpleNamespace(SGD=SGD)
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
+#: The optimizer classes a config (``{"class_name": ...}``) may name.
+CLASS_NAMES = tuple(sorted(_BY_CLASS))
 
 
 def get(identifier) -> Optimizer:

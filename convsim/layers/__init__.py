@@ -4,7 +4,7 @@ Importing this package compiles nothing: the Numba kernels behind the layers
 compile on their first call (and are cached on disk afterwards).
 """
 
-from convsim.errors import ArgumentError
+from convsim.errors import ArgumentError, ConvsimError, WrongTypeError
 from convsim.layers.activation import Activation
 from convsim.layers.base import InputSpec, Layer, Variable
 from convsim.layers.conv import Conv2D
@@ -21,15 +21,18 @@ from convsim.layers.pooling import (
 )
 
 __all__ = [
-    "Activation", "AveragePooling2D", "AvgPool2D", "Conv2D", "Dense", "Dropout",
-    "Flatten", "Input", "InputLayer", "InputSpec", "KerasTensor", "Layer",
+    "CLASS_NAMES", "Activation", "AveragePooling2D", "AvgPool2D", "Conv2D", "Dense",
+    "Dropout", "Flatten", "Input", "InputLayer", "InputSpec", "KerasTensor", "Layer",
     "MaxPool2D", "MaxPooling2D", "Variable", "deserialize", "serialize",
+    "unknown_classes",
 ]
 
 _CLASSES = {cls.__name__: cls for cls in (
     Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, InputLayer,
     MaxPooling2D,
 )}
+#: The layer classes a config (``{"class_name": ...}``) may name.
+CLASS_NAMES = tuple(sorted(_CLASSES))
 
 
 def serialize(layer: Layer) -> dict:
@@ -38,12 +41,39 @@ def serialize(layer: Layer) -> dict:
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
-    """Re-create a layer from :func:`serialize`'s output."""
-    classes = {**_CLASSES, **(custom_objects or {})}
-    name = config.get("class_name") if isinstance(config, dict) else None
-    if name not in classes:
+    """Re-create a layer from :func:`serialize`'s output, through the closed
+    registry of convsim's layer classes (and your ``custom_objects``): a name
+    in a config is looked up there, never imported. The class's constructor
+    checks every value; its message then says which layer it was about."""
+    if not isinstance(config, dict):
+        raise WrongTypeError("A layer's config must be a dict {'class_name': ..., "
+                             f"'config': {{...}}}}. Received: {repr(config):.200}")
+    if unknown_classes([config], custom_objects):
         raise ArgumentError(
-            f"Unknown layer class {name!r}. convsim knows {sorted(_CLASSES)}; pass "
-            "custom_objects={'MyLayer': MyLayer} for your own layers."
-        )
-    return classes[name].from_config(config.get("config", {}))
+            f"Unknown layer class {repr(config.get('class_name')):.100}. convsim "
+            f"knows {sorted(_CLASSES)}; pass custom_objects={{'MyLayer': MyLayer}} "
+            "for your own layers.")
+    cls = {**_CLASSES, **(custom_objects or {})}[config["class_name"]]
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise WrongTypeError(f"custom_objects[{config['class_name']!r}] must be a "
+                             f"subclass of convsim.layers.Layer. Received: {cls!r}")
+    try:
+        return cls.from_config(config.get("config", {}))
+    except ConvsimError as err:
+        name = (config["config"].get("name") if isinstance(config.get("config"),
+                                                           dict) else None)
+        which = f"Layer {repr(name):.80}" if name is not None else "A layer"
+        raise type(err)(f"{which} ({config['class_name']}): {err}") from err
+
+
+def unknown_classes(configs, custom_objects: dict | None = None) -> list[str]:
+    """The ``class_name`` of every layer config in ``configs`` that names no
+    class convsim (or ``custom_objects``) has, with its position: e.g.
+    ``["'Lambda' (layer 3)"]``. Empty when all can be made."""
+    known = {**_CLASSES, **(custom_objects or {})}
+    found = []
+    for i, config in enumerate(configs):
+        name = config.get("class_name") if isinstance(config, dict) else config
+        if not isinstance(name, str) or name not in known:
+            found.append(f"{repr(name):.60} (layer {i})")
+    return found

@@ -32,16 +32,22 @@ avoids dividing by probabilities that round to 0 in float32.
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import inspect
+import math
 
 import numpy as np
 
 from convsim import activations
 from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.graph import KerasTensor, Node, snake_case, unique_name
-from convsim.validation import as_float32, build_shape, shape_tuple
+from convsim.validation import as_float32, build_shape, shape_tuple, weight_shape
 
-__all__ = ["ActivatedLayer", "InputSpec", "Layer", "Variable"]
+__all__ = ["ActivatedLayer", "InputSpec", "Layer", "Variable", "WEIGHTS_BACKING"]
+
+#: While a model is built from a file: ``[weight values unclaimed, file name]``.
+WEIGHTS_BACKING = contextvars.ContextVar("weights_backing", default=None)
 
 
 class Variable:
@@ -195,9 +201,14 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
-        if "batch_input_shape" in config:
-            config["batch_input_shape"] = tuple(config["batch_input_shape"])
+        """Made by the constructor, which checks ``config`` like your arguments."""
+        try:  # a dict of arguments the constructor takes?
+            inspect.signature(cls.__init__).bind(None, **config)
+        except TypeError as err:
+            why = f" ({err})" if isinstance(config, dict) else ""
+            raise WrongTypeError(f"The config of a {cls.__name__} must be a dict of "
+                                 f"its arguments{why}. Received: "
+                                 f"config={repr(config):.200}") from None
         return cls(**config)
 
     # ------------------------------------------------------------ calling
@@ -245,7 +256,9 @@ class Layer:
     # ------------------------------------------------------------ weights
     def add_weight(self, name, shape, initializer, trainable=True) -> Variable:
         """Create and track a weight. After ``build`` the state is locked, as
-        Keras 3's ``Layer._lock_state`` does: ``ValueError``, weights untouched."""
+        Keras 3's ``Layer._lock_state`` does: ``ValueError``, weights untouched.
+        The shape is checked before any allocation (:func:`weight_shape`, and
+        :data:`WEIGHTS_BACKING`)."""
         if self._state_locked:
             raise ArgumentError(
                 "You cannot add new elements of state (variables or sub-layers) to "
@@ -254,7 +267,20 @@ class Layer:
                 f"add_weight(name={name!r}, shape={tuple(shape)}) on layer "
                 f"'{self.name}', built for input_shape={self._build_input_shape}."
             )
-        value = initializer(tuple(shape))
+        backing = WEIGHTS_BACKING.get()
+        try:
+            shape = weight_shape(shape)
+            if backing is not None and math.prod(shape) > backing[0]:
+                raise ArgumentError(f"shape {shape} needs {math.prod(shape):,} "
+                                    f"values, but {backing[1]} holds only "
+                                    f"{backing[0]:,} more: its architecture and "
+                                    "its weights do not match.")
+        except ArgumentError as err:
+            raise ArgumentError(f"Layer '{self.name}' cannot create its weight "
+                                f"{name!r}: {err}") from None
+        if backing is not None:
+            backing[0] -= math.prod(shape)
+        value = initializer(shape)
         var = Variable(value, name, f"{self.name}/{name}", trainable)
         self._weights.append(var)
         return var

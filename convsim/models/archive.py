@@ -12,15 +12,22 @@ A convsim model file is a ZIP archive (whatever its extension) holding:
 * ``README.txt``: one line saying what the file is.
 
 This module writes and reads the file; :mod:`convsim.models.saving` turns what
-it reads back into a model (``models.load_model``). Nothing is pickled: arrays
-are read with ``np.load(..., allow_pickle=False)``, so opening a model file
-cannot run code. Files are written to a temporary file
-first and then renamed, so a crash never leaves half a model behind.
+it reads back into a model (``models.load_model``). Files are written to a
+temporary file first and then renamed, so a crash never leaves half a model.
+
+Reading trusts nothing in the file (a model file is often downloaded):
+the archive, its JSON and its arrays are read by :mod:`~convsim.models.safe_zip`,
+:mod:`~convsim.models.safe_json` and :mod:`~convsim.models.safe_npy` within the
+limits of :mod:`convsim.models.limits` (a file under 10 MB costs at most 100 MB
+of reading), every size checked before anything is inflated or allocated.
+Nothing is unpickled, and nothing a file names is imported or run: class names
+are looked up in convsim's closed registries. Any way a file can be wrong ends
+in a :class:`~convsim.errors.ModelFileError` saying what is wrong.
 
 ``.h5`` paths (the book's ``model.save('dog_and_cat.h5')``) are accepted and
 written in this format, not HDF5; the archive's README.txt says so. A real
 HDF5 file from Keras cannot be read (convsim does not depend on h5py) and
-gives a clear :class:`ModelFileError`.
+gives a clear :class:`~convsim.errors.ModelFileError`.
 """
 
 from __future__ import annotations
@@ -35,30 +42,34 @@ from pathlib import Path
 import numpy as np
 
 from convsim import __version__, losses, optimizers
-from convsim.errors import (
-    AlreadyExistsError,
-    IsAFolderError,
-    MissingFileError,
-    ModelFileError,
-)
-from convsim.files import atomic_write
+from convsim.errors import AlreadyExistsError, ModelFileError, WrongTypeError
+from convsim.files import atomic_write, check_can_write, regular_file
+from convsim.models.limits import MAX_JSON_BYTES
+from convsim.models.safe_json import expect, parse_json, short
+from convsim.models.safe_npy import read_npz
+from convsim.models.safe_zip import BoundedZip
 
-__all__ = ["ModelFile", "ModelFileError", "load_weights", "read_model_file",
-           "restore", "save_model", "save_weights"]
+__all__ = ["FORMAT", "MODEL_CLASSES", "ModelFile", "ModelFileError", "assign_weights",
+           "damaged", "load_weights", "read_model_file", "save_model",
+           "save_weights", "weight_list"]
 
 FORMAT = "convsim-model"
 FORMAT_VERSION = 1
+#: The model classes a file may hold; no other name is ever looked up.
+MODEL_CLASSES = ("Sequential", "Functional")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _NOTE = ("This is a convsim model file: a ZIP archive of JSON (architecture, "
          "compile settings) and NumPy .npz arrays (weights, optimizer state), "
          "whatever its file extension (.h5 included); it is not HDF5.\n")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    """What :func:`read_model_file` found in a model file."""
+    """What :func:`read_model_file` found in a model file, checked."""
 
     path: Path
+    where: str  # the path as given, quoted, for messages
     class_name: str  # "Sequential" or "Functional"
     config: dict  # the model's get_config()
     compile_config: dict | None
@@ -69,7 +80,9 @@ class ModelFile:
 
 # ---------------------------------------------------------------- save
 def save_model(model, filepath, overwrite=True) -> None:
-    path = _target(filepath, overwrite)
+    """Write ``model`` to ``filepath``. The folder is checked, and the whole file
+    made in memory, before anything is written."""
+    path = _target(filepath, overwrite, "model file")
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "convsim_version": __version__,
@@ -129,17 +142,20 @@ def _write_zip(f, members):
             archive.writestr(name, data)
 
 
-def _target(filepath, overwrite) -> Path:
-    path = Path(os.fspath(filepath))
-    if path.is_dir():
-        raise IsAFolderError(f"Cannot save to {str(path)!r}: it is a directory. "
-                                "Give a file name such as 'model.convsim'.")
+def _target(filepath, overwrite, what) -> Path:
+    """Where to save, checked before any work: the folder exists and can be
+    written, the path is not a folder, and it is new unless ``overwrite``."""
+    path = check_can_write(_path_of(filepath, what), what)
     if not overwrite and path.exists():
         raise AlreadyExistsError(f"{str(path)!r} already exists (overwrite=False).")
-    if not path.parent.exists():
-        raise MissingFileError(f"Cannot save to {str(path)!r}: the folder "
-                               f"{str(path.parent)!r} does not exist.")
     return path
+
+
+def _path_of(filepath, what) -> str:
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise WrongTypeError(f"The {what} path must be a string or a path. "
+                             f"Received: {short(filepath)}")
+    return os.fspath(filepath)
 
 
 # ---------------------------------------------------------------- load
@@ -147,137 +163,151 @@ def read_model_file(filepath) -> ModelFile:
     """Everything a convsim model file holds, checked and read into memory.
 
     Raises:
-        FileNotFoundError: no such file.
-        ModelFileError (an OSError): not a convsim model file, or damaged.
+        MissingFileError: no such file (NotARegularFileError: a FIFO, a device).
+        ModelFileError: not a convsim model file, damaged or hostile
+            (ModelFileTooLargeError: it holds, or claims, too much).
     """
-    path = Path(os.fspath(filepath))
-    if not path.is_file():
-        raise MissingFileError(f"No model file found at {str(path)!r}.")
-    try:
-        with zipfile.ZipFile(_check_magic(path)) as archive:
-            return _read_members(archive, path)
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError,
-            json.JSONDecodeError) as err:
-        raise damaged(path, err) from err
-
-
-def damaged(path, err) -> ModelFileError:
-    """The error for a file whose contents do not make a model."""
-    return ModelFileError(f"{str(path)!r} is damaged or is not a convsim model "
-                          f"file ({type(err).__name__}: {err}).")
-
-
-def _read_members(archive, path) -> ModelFile:
-    names = set(archive.namelist())
-    if "config.json" not in names or "model.weights.npz" not in names:
-        raise ModelFileError(f"{str(path)!r} is a ZIP archive but not a convsim "
-                             "model file (config.json or model.weights.npz missing).")
-    config = _read_json(archive, "config.json")
-    if config.get("format") != FORMAT:
-        raise ModelFileError(f"{str(path)!r} is not a convsim model file (a Keras "
-                             ".keras archive, perhaps?).")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(f"{str(path)!r} was written by a newer convsim "
-                             f"({config.get('convsim_version')}); upgrade convsim.")
-    weights = _npz(archive, "model.weights.npz")
-    metadata = (_read_json(archive, "metadata.json") if "metadata.json" in names
-                else {})
+    given = _path_of(filepath, "model file")
+    where = repr(given)
+    path = regular_file(given, "model file")
+    _check_not_hdf5(path, where)
+    with BoundedZip.open(path, where, not_zip=(
+            f"{where} is not a convsim model file (it should be a ZIP archive "
+            "written by model.save()).")) as archive:
+        if "config.json" not in archive or "model.weights.npz" not in archive:
+            raise ModelFileError(f"{where} is a ZIP archive but not a convsim model "
+                                 "file (config.json or model.weights.npz missing).")
+        document = _check_document(parse_json(
+            archive.read("config.json", MAX_JSON_BYTES), f"{where}: config.json"),
+            where)
+        metadata = {}
+        if "metadata.json" in archive:
+            metadata = expect(parse_json(archive.read("metadata.json", MAX_JSON_BYTES),
+                                         f"{where}: metadata.json"),
+                              dict, where, "metadata.json")
+        with archive.nested("model.weights.npz") as npz:
+            weights = weight_list(read_npz(npz), f"{where}: model.weights.npz")
+        state = None
+        if "optimizer.npz" in archive:
+            with archive.nested("optimizer.npz") as npz:
+                state = read_npz(npz)
     return ModelFile(
-        path=path, class_name=config["class_name"], config=config["config"],
-        compile_config=config.get("compile_config"),
-        weights=[weights[f"w{i:04d}"] for i in range(len(weights))],
-        optimizer_state=(_npz(archive, "optimizer.npz")
-                         if "optimizer.npz" in names else None),
-        rng_states=metadata.get("rng_states", {}))
+        path=path, where=where, class_name=document["class_name"],
+        config=document["config"], compile_config=document.get("compile_config"),
+        weights=weights, optimizer_state=state,
+        rng_states=expect(metadata.get("rng_states", {}), dict, where,
+                          "metadata.json's 'rng_states'"))
 
 
-def restore(model, contents: ModelFile, custom_objects, compile) -> None:
-    """Put the file's weights, compile settings, optimizer state and random
-    generators' states into ``model`` (built from ``contents.config``)."""
-    _assign(model.weights, contents.weights, contents.path)
-    compile_config = contents.compile_config
-    if compile and compile_config:
-        metric_ids = [(custom_objects or {}).get(m, m)
-                      for m in compile_config["metrics"]]
-        model.compile(optimizer=optimizers.get(compile_config["optimizer"]),
-                      loss=None if compile_config["loss"] is None
-                      else losses.get(compile_config["loss"]),
-                      metrics=metric_ids)
-        if contents.optimizer_state is not None:
-            model.optimizer.set_state(contents.optimizer_state,
-                                      model.trainable_weights)
-    _restore_rngs(model, contents.rng_states)
+def damaged(where: str, err) -> ModelFileError:
+    """The error for a file whose contents do not make a model."""
+    return ModelFileError(f"{where} is damaged or is not a convsim model file "
+                          f"({type(err).__name__}: {short(err, 300)}).")
 
 
+def _check_document(document, where: str) -> dict:
+    """``config.json`` checked for the fields and types of the format."""
+    expect(document, dict, where, "config.json")
+    if document.get("format") != FORMAT:
+        raise ModelFileError(f"{where} is not a convsim model file (a Keras .keras "
+                             "archive, perhaps?).")
+    version = expect(document.get("format_version"), int, where,
+                     "config.json's 'format_version'")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{where} was written by a newer convsim "
+                             f"({short(document.get('convsim_version'))}); upgrade "
+                             "convsim.")
+    name = expect(document.get("class_name"), str, where, "config.json's 'class_name'")
+    if name not in MODEL_CLASSES:
+        raise ModelFileError(
+            f"{where} holds a model of class {short(name)}; convsim re-creates "
+            f"{' and '.join(map(repr, MODEL_CLASSES))} models only (no name in a "
+            "model file is ever imported or run).")
+    expect(document.get("config"), dict, where, "config.json's 'config'")
+    compile_config = expect(document.get("compile_config"), (dict, type(None)),
+                            where, "config.json's 'compile_config'")
+    if compile_config is not None:
+        metrics = expect(compile_config.get("metrics", []), list, where,
+                         "the compile settings' 'metrics'")
+        for metric in metrics:
+            expect(metric, str, where, "a metric in the compile settings")
+    return document
 
 
-def _check_magic(path: Path) -> Path:
+def _check_not_hdf5(path: Path, where: str) -> None:
     with open(path, "rb") as f:
         head = f.read(8)
     if head == _HDF5_MAGIC:
         raise ModelFileError(
-            f"{str(path)!r} is an HDF5 file (probably saved by Keras). convsim "
-            "cannot read HDF5 models; re-create the model with convsim and save it "
-            "with model.save(path)."
-        )
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{str(path)!r} is not a convsim model file (it should "
-                             "be a ZIP archive written by model.save()).")
-    return path
+            f"{where} is an HDF5 file (probably saved by Keras). convsim cannot read "
+            "HDF5 models; re-create the model with convsim and save it with "
+            "model.save(path).")
 
 
-def _read_json(archive, name):
-    return json.loads(archive.read(name).decode("utf-8"))
+def weight_list(arrays: dict, where: str) -> list:
+    """The arrays ``w0000``, ``w0001``, ... in order; any other name, or a
+    gap, means the file is damaged."""
+    names = [f"w{i:04d}" for i in range(len(arrays))]
+    if set(names) != set(arrays):
+        raise ModelFileError(f"{where} is damaged: its arrays should be named "
+                             f"w0000, w0001, ... in sequence; found "
+                             f"{short(sorted(arrays))}.")
+    return [arrays[name] for name in names]
 
 
-
-
-def _npz(archive, name) -> dict:
-    with np.load(io.BytesIO(archive.read(name)), allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
-
-
-def _assign(variables, arrays, path):
+def assign_weights(variables, arrays, where: str) -> None:
+    """Put ``arrays`` into ``variables``, after checking all of them: the count,
+    each shape, and that each value fits float32 (1e39 would become inf)."""
+    variables = list(variables)
     if len(arrays) != len(variables):
-        raise ModelFileError(f"{str(path)!r} holds {len(arrays)} weight arrays but "
-                             f"its architecture needs {len(variables)}.")
-    for var, arr in zip(variables, arrays, strict=False):
+        hint = (" (this model has no weights yet: give it an input shape or call "
+                "it once)" if not variables else "")
+        raise ModelFileError(f"{where} holds {len(arrays)} weight arrays but its "
+                             f"architecture needs {len(variables)}{hint}.")
+    for var, arr in zip(variables, arrays, strict=True):
         if tuple(arr.shape) != tuple(var.shape):
-            raise ModelFileError(f"Weight {var.path!r} in {str(path)!r} has shape "
+            raise ModelFileError(f"Weight {var.path!r} in {where} has shape "
                                  f"{arr.shape}, expected {var.shape}.")
+        peak = _beyond_float32(arr)
+        if peak is not None:
+            raise ModelFileError(f"Weight {var.path!r} in {where} holds {peak:g}, "
+                                 "beyond float32's range (3.4e38): convsim would "
+                                 "make it infinite.")
+    for var, arr in zip(variables, arrays, strict=True):
         var.assign(arr)
 
 
-def _restore_rngs(model, states):
-    if "shuffle" in states:
-        rng = np.random.default_rng()
-        rng.bit_generator.state = states["shuffle"]
-        model._shuffle_rng = rng
-    for layer in model.layers:
-        state = states.get("layers", {}).get(layer.name)
-        if state is not None and isinstance(getattr(layer, "rng", None),
-                                            np.random.Generator):
-            layer.rng.bit_generator.state = state
+def _beyond_float32(arr: np.ndarray) -> float | None:
+    """The largest finite magnitude in ``arr`` if float32 cannot hold it."""
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 4 or not arr.size:
+        return None
+    finite = np.abs(arr[np.isfinite(arr)])
+    peak = float(finite.max()) if finite.size else 0.0
+    return peak if peak > _FLOAT32_MAX else None
 
 
 # ---------------------------------------------------------------- weights only
 def save_weights(model, filepath, overwrite=True) -> None:
     """Only the weights, as one ``.npz`` archive (any file name)."""
-    path = _target(filepath, overwrite)
+    path = _target(filepath, overwrite, "weights file")
     arrays = {f"w{i:04d}": w.value for i, w in enumerate(model.weights)}
-    atomic_write(path, lambda f: f.write(_npz_bytes(arrays)))
+    data = _npz_bytes(arrays)
+    atomic_write(path, lambda f: f.write(data))
 
 
 def load_weights(model, filepath) -> None:
-    path = Path(os.fspath(filepath))
-    if not path.is_file():
-        raise MissingFileError(f"No weights file found at {str(path)!r}.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = [data[f"w{i:04d}"] for i in range(len(data.files))]
-    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ModelFileError(f"{str(path)!r} is not a convsim weights file "
-                             f"({type(err).__name__}: {err}).") from err
-    _assign(model.weights, arrays, path)
+    """Weights from :func:`save_weights`'s ``.npz`` (or from a whole model
+    file), read as safely as :func:`read_model_file` reads, into ``model``."""
+    given = _path_of(filepath, "weights file")
+    where = repr(given)
+    path = regular_file(given, "weights file")
+    _check_not_hdf5(path, where)
+    with BoundedZip.open(path, where, not_zip=(
+            f"{where} is not a convsim weights file (it should be an .npz archive "
+            "written by save_weights() or a model file).")) as archive:
+        if "model.weights.npz" in archive and "config.json" in archive:
+            with archive.nested("model.weights.npz") as npz:
+                arrays = read_npz(npz)
+        else:
+            arrays = read_npz(archive)
+    assign_weights(model.weights, weight_list(arrays, where), where)

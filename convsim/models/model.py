@@ -12,17 +12,20 @@ Training (compile/fit/evaluate/predict) comes from
 
 from __future__ import annotations
 
+import numbers
+
 from rich.console import Console
 
 from convsim.errors import ArgumentError, WrongTypeError
 from convsim.layers import deserialize, serialize
 from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor, nodes_between, unique_name
+from convsim.layers.input import InputLayer
 from convsim.models import archive
 from convsim.models.summary import print_summary
 from convsim.training import Trainer
 
-__all__ = ["Model"]
+__all__ = ["Model", "config_dict", "config_list"]
 
 
 class Model(Trainer):
@@ -34,6 +37,9 @@ class Model(Trainer):
     _DEFAULT_NAME = "functional"
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True):
+        if name is not None and not isinstance(name, str):
+            raise WrongTypeError(f"Argument `name` must be a string. Received: "
+                                 f"name={repr(name):.100}")
         self.name = name or unique_name(self._DEFAULT_NAME)
         self.trainable = bool(trainable)
         self.built = False
@@ -218,12 +224,76 @@ class Model(Trainer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        built = [deserialize(c, custom_objects) for c in config["layers"]]
-        model_input = built[0].output
-        tensors = []
-        for layer_index, source in config["nodes"]:
-            parent = model_input if source == -1 else tensors[source]
-            tensors.append(built[layer_index](parent))
-        outs = [model_input if i == -1 else tensors[i] for i in config["outputs"]]
-        return cls(model_input, outs if config["multi_output"] else outs[0],
-                   name=config["name"])
+        """The model :meth:`get_config` describes: its layers (each checked by
+        its constructor) called in the order of ``config["nodes"]``, each node
+        ``[layer index, input]`` where the input is ``-1`` (the model's input)
+        or an earlier node; every index is checked before it is used."""
+        config = config_dict(config, "functional model")
+        layer_configs = config_list(config, "layers", "functional model")
+        built = [deserialize(c, custom_objects) for c in layer_configs]
+        if not built or not isinstance(built[0], InputLayer):
+            raise ArgumentError("The first layer of a functional model's config "
+                                "must be its InputLayer. Received: "
+                                f"{built[0] if built else 'no layers'}")
+        tensors = [built[0].output]  # tensors[source + 1]: node source's output
+        for i, node in enumerate(config_list(config, "nodes", "functional model")):
+            layer_index, source = _node(node, i, len(built))
+            tensors.append(built[layer_index](tensors[source + 1]))
+        outputs = config_list(config, "outputs", "functional model")
+        if not outputs or not all(_is_index(o, -1, len(tensors) - 1)
+                                  for o in outputs):
+            raise ArgumentError(
+                "The `outputs` of a functional model's config must be a non-empty "
+                "list of node indices, each -1 (the input) to "
+                f"{len(tensors) - 2}. Received: outputs={repr(outputs):.100}")
+        outs = [tensors[o + 1] for o in outputs]
+        multi = config.get("multi_output", len(outs) > 1)
+        if multi not in (True, False) or (not multi and len(outs) != 1):
+            raise ArgumentError("`multi_output` must be true for several outputs, "
+                                f"false for one. Received: multi_output={multi!r} "
+                                f"for {len(outs)} outputs")
+        return cls(built[0].output, outs if multi else outs[0],
+                   name=config.get("name"))
+
+
+def _is_index(value, low: int, high: int) -> bool:
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and low <= value <= high)
+
+
+def _node(node, i: int, layers: int) -> tuple[int, int]:
+    """``[layer index, input]`` of node ``i``, checked: the layer is one of the
+    config's (not the InputLayer, 0), the input is -1 or an earlier node."""
+    if not (isinstance(node, (list, tuple)) and len(node) == 2):
+        raise ArgumentError(f"Node {i} of a functional model's config must be "
+                            "[layer index, input node index]. Received: "
+                            f"{repr(node):.100}")
+    layer_index, source = node
+    if not _is_index(layer_index, 1, layers - 1):
+        raise ArgumentError(f"Node {i} of a functional model's config calls layer "
+                            f"{repr(layer_index):.40}; it can call layers 1 to "
+                            f"{layers - 1} (layer 0 is the input).")
+    if not _is_index(source, -1, i - 1):
+        earlier = ("no earlier node" if i == 0 else "node 0" if i == 1
+                   else f"an earlier node, 0 to {i - 1}")
+        raise ArgumentError(f"Node {i} of a functional model's config takes the "
+                            f"output of node {repr(source):.40}; it can take -1 (the "
+                            f"model's input) or {earlier}.")
+    return int(layer_index), int(source)
+
+
+def config_dict(config, what: str) -> dict:
+    """``config`` if it is a dict, else a WrongTypeError naming ``what``."""
+    if not isinstance(config, dict):
+        raise WrongTypeError(f"The config of a {what} must be a dict. Received: "
+                             f"{repr(config):.100}")
+    return config
+
+
+def config_list(config: dict, key: str, what: str) -> list:
+    """``config[key]`` if it is a list, else an error naming it."""
+    value = config.get(key)
+    if not isinstance(value, list):
+        raise WrongTypeError(f"`{key}` in the config of a {what} must be a list. "
+                             f"Received: {key}={repr(value):.100}")
+    return value

@@ -13,7 +13,7 @@ from convsim.layers import deserialize, serialize
 from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor
 from convsim.layers.input import InputLayer
-from convsim.models.model import Model
+from convsim.models.model import Model, config_dict, config_list
 
 __all__ = ["Sequential"]
 
@@ -133,9 +133,13 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        model = cls(name=config["name"])
+        """The model :meth:`get_config` describes: its input shape, then each
+        layer made by its own constructor (which checks its values) and added."""
+        config = config_dict(config, "Sequential model")
+        layer_configs = config_list(config, "layers", "Sequential model")
+        model = cls(name=config.get("name"))
         if config.get("build_input_shape") is not None:
-            model.add(InputLayer(batch_shape=tuple(config["build_input_shape"])))
-        for layer_config in config["layers"]:
+            model.add(InputLayer(batch_shape=config["build_input_shape"]))
+        for layer_config in layer_configs:
             model.add(deserialize(layer_config, custom_objects))
         return model

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from convsim import optimizers
+from convsim.errors import ArgumentError, WrongTypeError
 from convsim.layers.base import Variable
 
 
@@ -47,15 +48,88 @@ def test_old_spellings_from_the_book():
 
 
 @pytest.mark.parametrize("make, message, error", [
-    (lambda: optimizers.Adam(learning_rate=-1), "positive float", ValueError),
-    (lambda: optimizers.SGD(momentum=1.5), r"between \[0, 1\]", ValueError),
-    (lambda: optimizers.RMSprop(beta=0.9), "Unrecognized keyword", TypeError),
-    (lambda: optimizers.get("adamw"), "Could not interpret optimizer", ValueError),
-    (lambda: optimizers.SGD(clipnorm=0), "`clipnorm` must be a positive", ValueError),
+    (lambda: optimizers.RMSprop(beta=0.9), "Unrecognized keyword", WrongTypeError),
+    (lambda: optimizers.get("adamw"), "Could not interpret optimizer", ArgumentError),
+    (lambda: optimizers.SGD(name=5), r"`name` must be a string. Received: name=5",
+     WrongTypeError),
 ])
 def test_bad_arguments(make, message, error):
     with pytest.raises(error, match=message):
         make()
+
+
+@pytest.mark.parametrize("make, message, error", [
+    # values that train nonsense: NaN weights after one step, a division by zero
+    (lambda: optimizers.RMSprop(epsilon=-1),
+     r"`epsilon` must be a finite number >= 0. Received: epsilon=-1", ArgumentError),
+    (lambda: optimizers.RMSprop(rho=float("nan")),
+     r"`rho` must be a finite number in \[0, 1\). Received: rho=nan", ArgumentError),
+    (lambda: optimizers.RMSprop(rho=1.0), r"`rho` must be a finite number in \[0, 1\)",
+     ArgumentError),
+    (lambda: optimizers.SGD(decay=-1),
+     r"`decay` must be a finite number >= 0. Received: decay=-1", ArgumentError),
+    (lambda: optimizers.Adam(learning_rate=-1),
+     r"`learning_rate` must be a finite number > 0. Received: learning_rate=-1",
+     ArgumentError),
+    (lambda: optimizers.Adam(learning_rate=float("inf")),
+     r"`learning_rate` must be a finite number > 0. Received: learning_rate=inf",
+     ArgumentError),
+    (lambda: optimizers.Adam(learning_rate="0.01"),
+     r"`learning_rate` must be a finite number > 0. Received: learning_rate='0.01'",
+     WrongTypeError),
+    (lambda: optimizers.Adam(beta_1=1.0),
+     r"`beta_1` must be a finite number in \[0, 1\). Received: beta_1=1.0",
+     ArgumentError),
+    (lambda: optimizers.Adam(beta_2=-0.1), r"`beta_2` must be a finite number in",
+     ArgumentError),
+    (lambda: optimizers.Adam(epsilon=float("-inf")), r"`epsilon` must be a finite",
+     ArgumentError),
+    (lambda: optimizers.SGD(momentum=1.5),
+     r"`momentum` must be a finite number in \[0, 1\]. Received: momentum=1.5",
+     ArgumentError),
+    (lambda: optimizers.RMSprop(momentum=-0.5), r"`momentum` must be a finite number",
+     ArgumentError),
+    (lambda: optimizers.SGD(clipnorm=0),
+     r"`clipnorm` must be a finite number > 0. Received: clipnorm=0", ArgumentError),
+    (lambda: optimizers.SGD(clipvalue=float("nan")), r"`clipvalue` must be a finite",
+     ArgumentError),
+    (lambda: optimizers.SGD(clipnorm=1.0, clipvalue=0.5),
+     r"Only one of `clipnorm` and `clipvalue` can be set. Received: clipnorm=1.0, "
+     r"clipvalue=0.5", ArgumentError),
+    # the string 'false' is true in Python
+    (lambda: optimizers.Adam(amsgrad="false"),
+     r"`amsgrad` must be True or False. Received: amsgrad='false'", WrongTypeError),
+    (lambda: optimizers.SGD(nesterov="no"), r"`nesterov` must be True or False",
+     WrongTypeError),
+    (lambda: optimizers.RMSprop(centered=2), r"`centered` must be True or False",
+     WrongTypeError),
+])
+def test_hyperparameters_that_would_train_nonsense_are_refused(make, message, error):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_a_config_gets_the_constructors_checks():
+    """A config (from a model file, say) goes through the same constructor."""
+    config = optimizers.RMSprop().get_config()
+    with pytest.raises(ArgumentError, match=r"`epsilon` must be a finite number >= 0"):
+        optimizers.RMSprop.from_config({**config, "epsilon": -1})
+    with pytest.raises(WrongTypeError,
+                       match=r"The config of a Adam must be a dict of its arguments. "
+                             r"Received: config=\[1, 2\]"):
+        optimizers.Adam.from_config([1, 2])
+    with pytest.raises(WrongTypeError, match=r"multiple values for argument 'self'"):
+        optimizers.Adam.from_config({"self": 1})
+    with pytest.raises(WrongTypeError, match="Unrecognized keyword arguments passed "
+                                             "to SGD: {'evil': 1}"):
+        optimizers.SGD.from_config({"evil": 1})
+
+
+def test_edges_of_the_ranges_are_accepted():
+    assert optimizers.RMSprop(rho=0.0, epsilon=0.0).epsilon == 0.0
+    assert optimizers.SGD(momentum=1.0, nesterov=1).nesterov is True
+    assert optimizers.Adam(beta_1=0.0, beta_2=0.999999).beta_2 == 0.999999
+    assert optimizers.Adam(np.float32(0.5)).learning_rate == 0.5
 
 
 def test_rmsprop_rule_epsilon_inside_the_root():
@@ -174,3 +248,52 @@ def test_state_round_trip_continues_identically():
     assert a.iterations == b.iterations
     for v_a, v_b in zip(vars_a, vars_b, strict=True):
         np.testing.assert_array_equal(v_a.numpy(), v_b.numpy())
+
+
+def trained_adam():
+    opt = optimizers.Adam(0.01)
+    variables = make_vars(np.random.default_rng(2))
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        opt.apply([rng.normal(size=v.shape).astype(np.float32) for v in variables],
+                  variables)
+    return opt, variables
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("velocity/1"),
+     r"This optimizer state does not fit Adam \(adam\) with 2 weights: missing "
+     r"\['velocity/1'\], unexpected \[\]"),
+    (lambda s: s.update({"momentum/7": np.zeros(1)}),
+     r"missing \[\], unexpected \['momentum/7'\]"),
+    (lambda s: s.update(iterations=np.asarray(-5)),
+     r"The optimizer state's `iterations` must be an integer >= 0. "
+     r"Received: array\(-5\)"),
+    (lambda s: s.update(iterations=np.asarray(2.5)),
+     r"`iterations` must be an integer >= 0"),
+    (lambda s: s.update({"momentum/0": np.zeros((2, 3), np.float32)}),
+     r"Optimizer state 'momentum/0' must be real numbers of shape \(3, 2\). "
+     r"Received: shape \(2, 3\) of float32"),
+    (lambda s: s.update({"momentum/0": np.zeros((3, 2), np.complex64)}),
+     r"'momentum/0' must be real numbers of shape \(3, 2\). Received: shape "
+     r"\(3, 2\) of complex64"),
+    (lambda s: s.update({"momentum/1": np.full(4, np.nan, np.float32)}),
+     r"Optimizer state 'momentum/1' holds NaN or infinite values"),
+    (lambda s: s.update({"momentum/1": np.full(4, 1e39)}),
+     r"'momentum/1' holds NaN or infinite values \(or values beyond float32\)"),
+    (lambda s: s.update({"velocity/0": -np.ones((3, 2), np.float32)}),
+     r"Optimizer state 'velocity/0' is a running mean of squared gradients but "
+     r"holds -1: it is never negative"),
+])
+def test_a_damaged_optimizer_state_is_refused_and_changes_nothing(change, message):
+    """A negative velocity or NaN slot would make NaN weights at the next step."""
+    opt, variables = trained_adam()
+    state = opt.get_state()
+    before = {k: np.array(v) for k, v in state.items()}
+    change(state)
+    fresh = optimizers.Adam(0.01)
+    with pytest.raises(ArgumentError, match=message):
+        fresh.set_state(state, variables)
+    assert not fresh.built and fresh.iterations == 0
+    for key, value in opt.get_state().items():
+        np.testing.assert_array_equal(value, before[key])

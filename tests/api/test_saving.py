@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
 import pytest
 
 from convsim import layers, models, optimizers
-from convsim.models import load_model
+from convsim.errors import (
+    MissingFileError,
+    NotARegularFileError,
+    WrongTypeError,
+)
+from convsim.models import archive, load_model
 from convsim.models.saving import ModelFileError
 from convsim.utils import set_random_seed
 
@@ -121,26 +127,6 @@ def test_real_hdf5_damaged_and_foreign_files_raise_oserror(tmp_path):
         load_model(tmp_path / "missing.convsim")
 
 
-def test_pickled_arrays_are_refused(tmp_path):
-    """An archive whose weights need pickle is rejected, never unpickled."""
-    model = small_model(dropout=False)
-    good = tmp_path / "good.convsim"
-    model.save(good)
-    evil = tmp_path / "evil.convsim"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
-        for name in src.namelist():
-            if name == "model.weights.npz":
-                import io
-
-                buffer = io.BytesIO()
-                np.savez(buffer, w0000=np.array([object()], dtype=object))
-                dst.writestr(name, buffer.getvalue())
-            else:
-                dst.writestr(name, src.read(name))
-    with pytest.raises(ModelFileError, match="damaged"):
-        load_model(evil)
-
-
 def test_save_errors_are_clear(tmp_path):
     model = small_model()
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -161,3 +147,120 @@ def test_weights_only_files(tmp_path):
     wrong = models.Sequential([layers.Dense(2, input_shape=(3,))])
     with pytest.raises(ModelFileError, match="holds 4 weight arrays"):
         wrong.load_weights(tmp_path / "a.weights")
+
+
+def test_saving_into_a_missing_folder_fails_before_writing_anything(tmp_path,
+                                                                   monkeypatch):
+    """The folder is checked first: nothing is computed or written (a long
+    training run's end is no time to learn the folder is missing)."""
+    def no_writing(*args):
+        raise AssertionError("nothing may be written")
+
+    monkeypatch.setattr(archive, "atomic_write", no_writing)
+    model = small_model()
+    monkeypatch.setattr(model, "get_config", no_writing)
+    for save in (model.save, model.save_weights):
+        with pytest.raises(MissingFileError, match=r"Cannot save the (model|weights) "
+                           r"file to '.*/missing/m.convsim': the folder "
+                           r"'.*/missing' does not exist"):
+            save(tmp_path / "missing" / "m.convsim")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_weights_keeps_an_existing_file_when_asked(tmp_path):
+    model = small_model()
+    model.save_weights(tmp_path / "w.npz")
+    with pytest.raises(FileExistsError, match=r"already exists \(overwrite=False\)"):
+        model.save_weights(tmp_path / "w.npz", overwrite=False)
+
+
+def test_load_weights_reads_the_weights_of_a_whole_model_file(tmp_path):
+    """As Keras 3's ``load_weights('model.keras')`` does."""
+    a, b = small_model(), small_model()
+    a.save(tmp_path / "a.convsim")
+    b.load_weights(tmp_path / "a.convsim")
+    x = data(2)[0]
+    np.testing.assert_array_equal(a.predict(x, verbose=0), b.predict(x, verbose=0))
+
+
+def test_weights_of_the_wrong_shape_change_no_weight(tmp_path):
+    """All arrays are checked before any is assigned: no half-loaded model."""
+    source = models.Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(5)])
+    source.save_weights(tmp_path / "w.npz")
+    target = models.Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(2)])
+    before = target.get_weights()
+    with pytest.raises(ModelFileError, match=r"Weight 'dense(_\d+)?/kernel' in "
+                       r"'.*w.npz' has shape \(4, 5\), expected \(4, 2\)"):
+        target.load_weights(tmp_path / "w.npz")
+    for a, b in zip(before, target.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_loading_weights_into_a_model_without_weights_says_to_build_it(tmp_path):
+    small_model().save_weights(tmp_path / "w.npz")
+    unbuilt = models.Sequential([layers.Dense(2)])
+    with pytest.raises(ModelFileError, match=r"holds 4 weight arrays but its "
+                       r"architecture needs 0 \(this model has no weights yet: "
+                       r"give it an input shape or call it once\)"):
+        unbuilt.load_weights(tmp_path / "w.npz")
+
+
+def test_a_weights_file_that_is_not_an_npz_is_named(tmp_path):
+    path = tmp_path / "w.npz"
+    path.write_text("hello")
+    with pytest.raises(ModelFileError, match=r"is not a convsim weights file \(it "
+                       r"should be an .npz archive written by save_weights\(\) or "
+                       r"a model file\)"):
+        small_model().load_weights(path)
+
+
+@pytest.mark.parametrize("call", [load_model, small_model().load_weights,
+                                  small_model().save])
+def test_a_path_that_is_no_path_is_a_wrong_type_error(call):
+    with pytest.raises(WrongTypeError, match=r"path must be a string or a path. "
+                       r"Received: 5"):
+        call(5)
+
+
+def test_a_fifo_is_refused_without_hanging(tmp_path):
+    """Reading a FIFO would block forever: only regular files are opened."""
+    fifo = tmp_path / "model.convsim"
+    os.mkfifo(fifo)
+    with pytest.raises(NotARegularFileError, match=r"is a FIFO \(named pipe\), not a "
+                       "regular file"):
+        load_model(fifo)
+    with pytest.raises(NotARegularFileError, match="is a FIFO"):
+        small_model().load_weights(fifo)
+
+
+def test_custom_objects_must_be_a_dict_of_layer_classes(tmp_path):
+    path = tmp_path / "m.convsim"
+    small_model().save(path)
+    with pytest.raises(WrongTypeError, match=r"`custom_objects` must be a dict "
+                       r"\{name: class\}. Received: \['Conv2D'\]"):
+        load_model(path, custom_objects=["Conv2D"])
+    with pytest.raises(WrongTypeError, match=r"custom_objects\['Conv2D'\] must be a "
+                       "subclass of convsim.layers.Layer: the file has a layer of "
+                       "that class. Received: <built-in function print>"):
+        load_model(path, custom_objects={"Conv2D": print})
+
+
+def test_compile_false_leaves_out_a_bad_optimizer(tmp_path):
+    """A file whose optimizer settings are refused still loads without them."""
+    model = small_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.save(tmp_path / "m.convsim")
+    with zipfile.ZipFile(tmp_path / "m.convsim") as src:
+        members = {n: src.read(n) for n in src.namelist()}
+    config = json.loads(members["config.json"])
+    config["compile_config"]["optimizer"]["config"]["epsilon"] = -1
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "bad.convsim", "w") as dst:
+        for name, value in members.items():
+            dst.writestr(name, value)
+    with pytest.raises(ModelFileError, match=r"`epsilon` must be a finite number >= "
+                       r"0. Received: epsilon=-1 \(load_model\(path, "
+                       r"compile=False\) loads the model without them\)"):
+        load_model(tmp_path / "bad.convsim")
+    loaded = load_model(tmp_path / "bad.convsim", compile=False)
+    assert loaded.optimizer is None
