@@ -175,7 +175,7 @@ def run(args, console: Console) -> int:
                   f"{args.steps_per_epoch} x {args.batch_size} photos, validating "
                   f"on {args.validation_steps} x {args.batch_size} photos from "
                   f"{args.validate_on}/. {CTRL_C_HELP}.", highlight=False)
-    with ctrl_c_stops_cleanly(backup):
+    with ctrl_c_stops_cleanly(backup) as pressed:
         interrupted = _train(model, args, epochs, [recorder, backup], batches,
                              console)
         if recorder.history.get("val_acc"):
@@ -187,6 +187,7 @@ def run(args, console: Console) -> int:
                               model_path=files.model, plot=files.plot,
                               title=f"Accuracy & Loss: cats vs dogs, {what}",
                               recorder=recorder)
+        interrupted = interrupted or pressed()
     return 130 if interrupted else status
 
 

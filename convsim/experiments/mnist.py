@@ -110,7 +110,7 @@ def run(args, console: Console) -> int:
         "experiment": args.dataset, **settings, "epochs_planned": args.epochs,
         "seed": args.seed})
     console.print(f"{CTRL_C_HELP}.", highlight=False)
-    with ctrl_c_stops_cleanly(backup):
+    with ctrl_c_stops_cleanly(backup) as pressed:
         interrupted = train_until_done(lambda: model.fit(
             train_images, train_labels, epochs=args.epochs,
             batch_size=args.batch_size, validation_data=(test_images, test_labels),
@@ -123,6 +123,7 @@ def run(args, console: Console) -> int:
         status = save_outputs(model, recorder.history, console,
                               model_path=files.model, plot=files.plot,
                               recorder=recorder)
+        interrupted = interrupted or pressed()
     return 130 if interrupted else status
 
 

@@ -137,10 +137,17 @@ def prepare_backup(args, files: RunFiles, settings: dict, epochs: int,
                           f"this command {key}={value!r}. Pass the same options.",
                           highlight=False)
             return None
-    if done is not None and done >= epochs:
-        console.print(f"[red]Nothing to resume:[/] {done} epoch(s) done already; "
-                      f"pass --epochs N with N > {done}.", highlight=False)
+    at = progress["epoch"] + (progress["step"] > 0)  # epochs begun
+    if at > epochs:
+        console.print(f"[red]Cannot resume:[/] the run is at "
+                      f"{describe_progress(progress)}, past --epochs {epochs}; "
+                      f"pass --epochs N with N >= {at}.", highlight=False)
         return None
+    if done == epochs:
+        console.print(f"The run in {path} has finished its {done} epoch(s): nothing "
+                      "to train; its outputs are written again (pass --epochs N "
+                      f"with N > {done} to train more).", highlight=False)
+        return backup
     console.print(f"Resuming from {path} at {describe_progress(progress)}.",
                   highlight=False)
     return backup
@@ -165,7 +172,10 @@ def _summary(path: Path, resume: bool, console: Console):
 @contextmanager
 def ctrl_c_stops_cleanly(backup: BackupAndRestore):
     """Within the block, Ctrl+C stops training between batches; a second
-    Ctrl+C exits at once (status 130), saying which checkpoint is intact."""
+    Ctrl+C exits at once (status 130), saying which checkpoint is intact.
+
+    Yields a function telling whether Ctrl+C was pressed in the block (also
+    after training, while the outputs were being written)."""
 
     def last_words() -> str:
         if backup.path.is_file():
@@ -174,7 +184,7 @@ def ctrl_c_stops_cleanly(backup: BackupAndRestore):
         return "No checkpoint had been written yet."
 
     with interrupts.deferred(second="exit", last_words=last_words):
-        yield
+        yield interrupts.requested
 
 
 def train_until_done(fit, console: Console) -> bool:

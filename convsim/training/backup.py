@@ -105,6 +105,11 @@ class BackupAndRestore(Callback):
         if self.resume:
             checkpoint = self.latest()
             if checkpoint is not None:
+                if not self.model.built:
+                    raise NotReadyError(
+                        "To use the BackupAndRestore callback, your model must be "
+                        "built before you call `fit()` (give its first layer an "
+                        "`input_shape`, or call `model.build(input_shape)`).")
                 self._check_settings(checkpoint)
                 self._loop.resume_from = checkpoint
                 if checkpoint.path == self.path:

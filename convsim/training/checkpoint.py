@@ -34,6 +34,7 @@ import io
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,10 +167,12 @@ def read_checkpoint(path) -> Checkpoint:
     with _open(path) as (archive, file):
         document = _document(archive, file)
         try:
+            _check_fields(document, file)
             arrays = {name: _read_npz(archive, name) for name in _ARRAYS
                       if name in archive.namelist()}
             weights = [arrays["weights.npz"][f"w{i:04d}"]
                        for i in range(len(arrays["weights.npz"]))]
+            _check_arrays(weights, arrays.get("optimizer.npz", {}), file)
             return Checkpoint(
                 progress=document["progress"], weights=weights,
                 optimizer=arrays.get("optimizer.npz"), sums=document["sums"],
@@ -185,24 +188,20 @@ def read_checkpoint(path) -> Checkpoint:
             raise _damaged(file, err) from None
 
 
-class _open:
-    """``with _open(path) as (archive, resolved path)``, errors made clear."""
-
-    def __init__(self, path):
-        self.given = os.fspath(path)
-
-    def __enter__(self):
-        file = regular_file(self.given, "checkpoint")
-        try:
-            self.archive = zipfile.ZipFile(file)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise ModelFileError(f"{self.given!r} is not a convsim checkpoint (not "
-                                 f"a ZIP archive: {err}).") from None
-        _check_sizes(self.archive, file)
-        return self.archive, Path(self.given)
-
-    def __exit__(self, *exc):
-        self.archive.close()
+@contextmanager
+def _open(path):
+    """``with _open(path) as (archive, path)``: the checkpoint's ZIP archive,
+    after checking it is a regular file whose members claim sane sizes."""
+    given = os.fspath(path)
+    file = regular_file(given, "checkpoint")
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise ModelFileError(f"{given!r} is not a convsim checkpoint (not a ZIP "
+                             f"archive: {err}).") from None
+    with archive:
+        _check_sizes(archive, file)
+        yield archive, Path(given)
 
 
 def _check_sizes(archive: zipfile.ZipFile, file: Path) -> None:
@@ -234,8 +233,35 @@ def _document(archive: zipfile.ZipFile, file: Path) -> dict:
     progress = document.get("progress")
     if not (isinstance(progress, dict) and _count(progress.get("epoch"))
             and _count(progress.get("step"))):
-        raise _damaged(file, ValueError("no valid progress"))
+        raise _damaged(file, "no valid progress")
     return document
+
+
+def _check_fields(document: dict, file: Path) -> None:
+    """Every field has the type a resumed fit relies on."""
+    numbers = (int, float)
+    sums, history = document["sums"], document["history"]
+    if not (isinstance(sums, dict) and all(isinstance(v, numbers)
+                                           for v in sums.values())
+            and _count(document["count"])
+            and isinstance(history, dict) and all(
+                isinstance(v, list) and all(isinstance(x, numbers) for x in v)
+                for v in history.values())
+            and isinstance(document["epochs_done"], list)
+            and all(_count(e) for e in document["epochs_done"])
+            and all(isinstance(document[k], dict)
+                    for k in ("rng", "data", "callbacks", "settings"))
+            and all(_count(v) for v in document["data"].values())
+            and isinstance(document["weights"], list)):
+        raise _damaged(file, "a field has the wrong type")
+
+
+def _check_arrays(weights: list, optimizer: dict, file: Path) -> None:
+    """Weights are real floats, optimizer slots real numbers (a complex or
+    text array would lose its meaning when assigned)."""
+    if any(w.dtype.kind != "f" for w in weights) or any(
+            a.dtype.kind not in "fiu" for a in optimizer.values()):
+        raise _damaged(file, "an array is not of real numbers")
 
 
 def _count(value) -> bool:
@@ -257,6 +283,9 @@ def _decode(value, arrays: dict):
     return value
 
 
-def _damaged(file, err) -> ModelFileError:
+def _damaged(file, why) -> ModelFileError:
+    """``why``: an exception, or words."""
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {why}"
     return ModelFileError(f"{str(file)!r} is damaged or not a convsim checkpoint "
-                          f"({type(err).__name__}: {err}).")
+                          f"({why}).")

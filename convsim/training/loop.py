@@ -224,11 +224,11 @@ class FitLoop:
         """Continue from ``checkpoint`` (after ``on_train_begin``)."""
         self._check_matches(checkpoint)
         model = self.model
-        for variable, value in zip(model.weights, checkpoint.weights, strict=True):
-            variable.assign(value)
+        _set_rngs(model, checkpoint.rng, self._name(checkpoint))
         if checkpoint.optimizer is not None:
             model.optimizer.set_state(checkpoint.optimizer, model.trainable_weights)
-        _set_rngs(model, checkpoint.rng, self._name(checkpoint))
+        for variable, value in zip(model.weights, checkpoint.weights, strict=True):
+            variable.assign(value)
         progress = checkpoint.progress
         self.epoch, self.step = progress["epoch"], progress["step"]
         model.stop_training = bool(progress.get("stopped", False))

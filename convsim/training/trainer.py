@@ -54,6 +54,7 @@ class Trainer:
     stop_training = False
     history = None
     _shuffle_rng = None
+    _fit_loop = None  # the FitLoop of the fit() in progress (BackupAndRestore)
 
     # ------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):

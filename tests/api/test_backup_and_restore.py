@@ -379,3 +379,18 @@ def test_fit_on_zero_samples_is_refused(data):
     with pytest.raises(ArgumentError, match="The training iterator is empty"):
         model.fit(ImageDataGenerator().flow(np.zeros((0, 6, 6, 1)), np.zeros(0)),
                   verbose=0)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("weights", [np.ones(3, np.complex64)]), ("history", {"loss": ["low"]}),
+    ("count", -1), ("sums", {"loss": "1"})])
+def test_a_checkpoint_with_wrong_types_is_refused(tmp_path, field, value):
+    """Hand-edited or hostile contents never reach the model half-checked (a
+    complex weight would silently lose its imaginary part)."""
+    from convsim.training.checkpoint import Checkpoint, write_checkpoint
+
+    fields = {"progress": {"epoch": 1, "step": 0}, "weights": [np.ones(3, "f4")],
+              "weight_names": ["w"], field: value}
+    write_checkpoint(tmp_path / "c", Checkpoint(**fields))
+    with pytest.raises(ModelFileError, match="is damaged or not a convsim checkpoint"):
+        read_checkpoint(tmp_path / "c")

@@ -22,28 +22,13 @@ from convsim.experiments.cats_vs_dogs import describe
 from convsim.training.checkpoint import read_checkpoint, read_summary
 from convsim.training.history_file import HistoryRecorder, load_history
 
-PER_CLASS = 3
+PER_CLASS = 3  # photos per class and split in conftest.py's `tree`
 QUICK = ["--steps-per-epoch", "1", "--validation-steps", "1", "--batch-size", "2",
          "--seed", "0", "--verbose", "2"]
 
 
 def capture_console() -> Console:
     return Console(file=io.StringIO(), width=120, color_system=None)
-
-
-@pytest.fixture
-def tree(tmp_path):
-    """The book's layout with 3 reddish cats and 3 bluish dogs per split."""
-    rng = np.random.default_rng(0)
-    root = tmp_path / "cats_and_dogs_small"
-    for split in ("train", "validation", "test"):
-        for cls, tint in (("cats", (60, 0, 0)), ("dogs", (0, 0, 60))):
-            (root / split / cls).mkdir(parents=True)
-            for i in range(PER_CLASS):
-                pixels = rng.integers(0, 190, (20, 28, 3)) + tint
-                Image.fromarray(pixels.astype(np.uint8)).save(
-                    root / split / cls / f"{cls}.{i}.jpg")
-    return root
 
 
 def number_after(text: str, label: str) -> float:
@@ -242,13 +227,25 @@ def test_resume_continues_a_stopped_run(tree, tmp_path, monkeypatch):
     assert document["epochs_done"] == 2 and not document["interrupted"]
     for key, values in document["history"].items():
         assert len(values) == 2 and values[0] == first[key][0]
-    # nothing left to do, or a different experiment: refused before training
-    for extra in (["--epochs", "2"], ["--epochs", "5", "--augment"]):
+    # fewer epochs than done, or a different experiment: refused before training
+    for extra in (["--epochs", "1"], ["--epochs", "5", "--augment"]):
         console = capture_console()
         assert train.main(["cats-vs-dogs", "--data", str(tree), "--save",
                            str(model_path), "--no-plot", "--resume", *QUICK,
                            *extra], console=console) == 1
         assert "Epoch" not in console.file.getvalue()
+    # a finished run: nothing to train, its outputs are written again (a kill
+    # during the final save loses nothing)
+    model_path.unlink()
+    console = capture_console()
+    assert train.main(["cats-vs-dogs", "--data", str(tree), "--save",
+                       str(model_path), "--no-plot", "--resume", "--epochs", "2",
+                       *QUICK], console=console) == 0
+    out = " ".join(console.file.getvalue().split())
+    assert "has finished its 2 epoch(s): nothing to train" in out
+    assert "Epoch" not in out and "Test accuracy" in out and model_path.exists()
+    assert json.loads((tmp_path / "m.history.json").read_text())["history"] == \
+        document["history"]
 
 
 class HardKill(BaseException):

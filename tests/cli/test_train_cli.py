@@ -11,7 +11,7 @@ from convsim.experiments.book_models import build_cats_model, build_mnist_model
 
 EXPERIMENTS = ["mnist", "cats-vs-dogs"]
 SHARED = ["--data", "--epochs", "--batch-size", "--seed", "--verbose", "--save",
-          "--plot", "--no-plot"]
+          "--plot", "--no-plot", "--resume", "--history", "--backup-dir"]
 
 
 def parse(argv):
@@ -29,10 +29,12 @@ def test_every_experiment_has_the_shared_options(experiment, capsys):
         assert option in out
     args = parse([experiment, "--data", "D", "--epochs", "3", "--batch-size", "7",
                   "--seed", "4", "--verbose", "2", "--save", "m.convsim",
-                  "--plot", "p.png", "--no-plot"])
+                  "--plot", "p.png", "--no-plot", "--resume", "--history", "h.json",
+                  "--backup-dir", "B"])
     assert (args.data, args.epochs, args.batch_size, args.seed, args.verbose,
-            args.save, args.plot, args.no_plot) == ("D", 3, 7, 4, 2, "m.convsim",
-                                                    "p.png", True)
+            args.save, args.plot, args.no_plot, args.resume, args.history,
+            args.backup_dir) == ("D", 3, 7, 4, 2, "m.convsim", "p.png", True, True,
+                                 "h.json", "B")
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
