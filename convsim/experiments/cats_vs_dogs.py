@@ -122,7 +122,7 @@ def add_parser(subparsers) -> None:
         batch_size=20, batch_size_help="photos per gradient step (default: 20, as "
                                        "the notes)",
         save_help="save the trained model there (.h5 works too; load it with "
-                  "convsim.models.load_model)",
+                  "convsim.models.load_model); after Ctrl+C, the model so far",
         plot_help=f"where to save the accuracy/loss figure (default: {DEFAULT_PLOT})")
     add = groups.training.add_argument
     add("--augment", action="store_true",

@@ -70,7 +70,7 @@ def add_parser(subparsers) -> None:
         batch_size=64, batch_size_help="images per gradient step (default: 64, "
                                        "as the book)",
         save_help="save the trained model there (load it with "
-                  "convsim.models.load_model)",
+                  "convsim.models.load_model); after Ctrl+C, the model so far",
         plot_help="where to save the accuracy/loss figure (default: "
                   "mnist-curves.png or fashion-mnist-curves.png)")
     groups.training.add_argument(

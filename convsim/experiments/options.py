@@ -5,7 +5,9 @@ of ``--batch-size``, can be repeated with ``--seed``, talk as much as
 ``--verbose`` says and keep their results with ``--save`` and ``--plot`` (or
 ``--no-plot``). Those options are defined here once: the names, types and
 choices are the same for every experiment; only the defaults and the words
-of the help (images or photos, the book or your notes) differ.
+of the help (images or photos, the book or your notes) differ. (``--resume``,
+``--history`` and ``--backup-dir``, which keep a run safe, come from
+:mod:`convsim.experiments.runs`.)
 
 The value checks turn a wrong number into one line from argparse, e.g.
 ``argument --epochs: expected a positive integer, got 0``; counts use the

@@ -53,8 +53,8 @@ def add_run_options(parser: argparse.ArgumentParser, groups) -> None:
     groups.training.add_argument(
         "--resume", action="store_true",
         help="continue the run stopped by Ctrl+C (or a crash) from its checkpoint "
-             "in --backup-dir, up to --epochs in total; with the same options it "
-             "ends exactly as if it had never stopped")
+             "in --backup-dir, up to --epochs in total; with the same options and "
+             "--seed it ends exactly as if it had never stopped")
     groups.outputs.add_argument(
         "--history", metavar="JSON",
         help="the per-epoch history, rewritten after every epoch (default: next "

@@ -239,7 +239,12 @@ class FitLoop:
         states = checkpoint.callbacks
         for key, callback in self._stateful_callbacks():
             if key in states:
-                callback._restore_checkpoint_state(states[key])
+                try:
+                    callback._restore_checkpoint_state(states[key])
+                except (KeyError, TypeError, ValueError, AttributeError) as err:
+                    raise ArgumentError(
+                        f"{self._name(checkpoint)!r} holds a state for {key} that "
+                        f"cannot be used ({type(err).__name__}: {err}).") from None
         self.train_batches = int(checkpoint.data.get("train_batches", 0))
         self.validation_batches = int(checkpoint.data.get("validation_batches", 0))
         self._move_on(self.data.x, self.train_batches, "training data")

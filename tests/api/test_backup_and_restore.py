@@ -394,3 +394,17 @@ def test_a_checkpoint_with_wrong_types_is_refused(tmp_path, field, value):
     write_checkpoint(tmp_path / "c", Checkpoint(**fields))
     with pytest.raises(ModelFileError, match="is damaged or not a convsim checkpoint"):
         read_checkpoint(tmp_path / "c")
+
+
+def test_a_callback_state_that_cannot_be_used_is_named(tmp_path, data):
+    from convsim.training.checkpoint import write_checkpoint
+
+    backup = callbacks.BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    fit(make_model(), data, backup, extra=[callbacks.EarlyStopping()], epochs=1)
+    path = tmp_path / "b" / CHECKPOINT_NAME
+    checkpoint = read_checkpoint(path)
+    checkpoint.callbacks["EarlyStopping.0"]["best"] = "low"
+    write_checkpoint(path, checkpoint)
+    with pytest.raises(ArgumentError, match="holds a state for EarlyStopping.0 that "
+                                            "cannot be used"):
+        fit(make_model(), data, backup, extra=[callbacks.EarlyStopping()])
