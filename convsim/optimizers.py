@@ -23,13 +23,14 @@ The old Keras 2 spellings work too: ``Adam(lr=0.001)`` and your notes'
 Every hyperparameter is checked when the optimizer is made, whether you type
 it or a model file holds it, because a bad one does not fail, it trains
 nonsense: ``epsilon=-1`` or ``rho=nan`` turn the weights into NaN after one
-step, ``decay=-1`` divides by zero at the second. The ranges: learning rate,
-``clipnorm`` and ``clipvalue`` > 0 (only one of the two, as in Keras 3);
-``decay`` and ``epsilon`` >= 0; ``momentum`` in [0, 1] (Keras's own check);
-``rho``, ``beta_1`` and ``beta_2`` in [0, 1) (as PyTorch checks its betas: at
-1 the running mean never leaves 0, and Adam's bias correction divides by 0);
-``nesterov``, ``centered`` and ``amsgrad`` True or False (the string
-``'false'`` is true in Python).
+step, ``decay=-1`` divides by zero at the second. The ranges: the learning
+rate in (0, 3.4e38] and ``epsilon`` in [0, 3.4e38] (beyond float32's range
+the float32 weights overflow); ``clipnorm`` and ``clipvalue`` > 0 (only one of
+the two, as in Keras 3); ``decay`` >= 0; ``momentum`` in [0, 1] (Keras's own
+check); ``rho``, ``beta_1`` and ``beta_2`` in [0, 1) (as PyTorch checks its
+betas: at 1 the running mean never leaves 0, and Adam's bias correction
+divides by 0); ``nesterov``, ``centered`` and ``amsgrad`` True or False (the
+string ``'false'`` is true in Python).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ from convsim.errors import ArgumentError, WrongTypeError
 from convsim.validation import check_bool, check_float, unknown_identifier
 
 __all__ = ["CLASS_NAMES", "SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
+
+#: The largest learning rate or epsilon: about float32's largest number. The
+#: weights are float32, and a larger step or epsilon overflows to infinity.
+LARGEST = 3.4e38
 
 
 class Optimizer:
@@ -87,7 +92,8 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        self._learning_rate = check_float(value, "learning_rate", 0, low_open=True)
+        self._learning_rate = check_float(value, "learning_rate", 0, LARGEST,
+                                          low_open=True)
 
     lr = learning_rate  # Keras 2 attribute name
 
@@ -122,8 +128,9 @@ class Optimizer:
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def _clip(self, g):
-        if self.clipvalue is not None:
-            g = np.clip(g, -self.clipvalue, self.clipvalue)
+        if self.clipvalue is not None:  # as float32: 1e308 would overflow the cast
+            bound = np.float32(min(self.clipvalue, LARGEST))
+            g = np.clip(g, -bound, bound)
         if self.clipnorm is not None:
             norm = float(np.sqrt(np.sum(g.astype(np.float64) ** 2)))
             if norm > self.clipnorm:
@@ -235,7 +242,7 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, name, **kwargs)
         self.rho = check_float(rho, "rho", 0, 1, high_open=True)
         self.momentum = check_float(momentum, "momentum", 0, 1)
-        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.epsilon = check_float(epsilon, "epsilon", 0, LARGEST)
         self.centered = check_bool(centered, "centered")
 
     def _active_slots(self):
@@ -277,7 +284,7 @@ class Adam(Optimizer):
         super().__init__(learning_rate, name, **kwargs)
         self.beta_1 = check_float(beta_1, "beta_1", 0, 1, high_open=True)
         self.beta_2 = check_float(beta_2, "beta_2", 0, 1, high_open=True)
-        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.epsilon = check_float(epsilon, "epsilon", 0, LARGEST)
         self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def _active_slots(self):

@@ -30,6 +30,7 @@ load with :func:`load_in_child`.
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import os
@@ -338,6 +339,7 @@ def hostile_files(sentinel) -> dict[str, bytes]:
         "model config a list": with_config(real, _set(("config",), [1, 2])),
         "layer config a string": with_config(real, _set(layer0, "conv")),
         "layers a dict": with_config(real, _set(("config", "layers"), {"a": 1})),
+        "layers a number": with_config(real, _set(("config", "layers"), 3)),
         "JSON nested 200,000 deep": with_members(real, config_json=_deep_json(
             200_000)),
         "layer config nested 500 deep": with_config(real, _set(
@@ -360,6 +362,7 @@ def hostile_files(sentinel) -> dict[str, bytes]:
             ("compile_config", "metrics"), {"a": 1})),
         "padding 'full'": with_config(real, _set((*layer0, "padding"), "full")),
         "unknown layer argument": with_config(real, _set((*layer0, "evil"), 1)),
+        "trainable 'false'": with_config(real, _set((*layer0, "trainable"), "false")),
         # weights of the wrong kind
         "complex weights": _weights_npz(real, w0000=npy_of(
             np.ones((3, 3, 1, 2), np.complex64) * 1j)),
@@ -484,12 +487,71 @@ def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     return bytes(out), ", ".join(what)
 
 
+#: What :func:`mutate_json` puts in place of any value of a model file's JSON.
+NONSENSE = (None, True, False, 0, -1, 1, 2, 3, 2**31, 2**63, 10**30, -10**30, 1e308,
+            float("nan"), float("inf"), -0.0, 0.5, 1e-300, "", "x", "relu", "same",
+            "false", "../../etc", "a" * 1000, [], [None], [1, 2, 3], [3, 3],
+            [None, 6, 6, 1], [None, 0, 0, 1], [[[]]], {}, {"class_name": "Dense"},
+            {"class_name": "Dense", "config": {}})
+
+
+def _positions(value, path=()):
+    """Every position in a JSON value, as a path of keys and indices."""
+    yield path
+    items = (value.items() if isinstance(value, dict) else
+             enumerate(value) if isinstance(value, list) else ())
+    for key, child in items:
+        yield from _positions(child, (*path, key))
+
+
+def mutate_json(data: bytes, rng: random.Random) -> tuple[bytes, str]:
+    """``data`` (a real model file) with 1 to 3 values of its ``config.json``
+    or ``metadata.json`` replaced by nonsense (:data:`NONSENSE`): the file's
+    CRCs are right, so only convsim's own checks can find what is wrong."""
+    members = members_of(data)
+    name = rng.choice(["config.json", "metadata.json"])
+    document = json.loads(members[name])
+    what = []
+    for _ in range(rng.randint(1, 3)):
+        by_depth: dict[int, list] = {}
+        for position in list(_positions(document))[1:]:
+            by_depth.setdefault(len(position), []).append(position)
+        if not by_depth:
+            break
+        # a depth first, then a position: the few structural values near the
+        # top ('layers', 'config') are hit as often as the many leaves
+        path = rng.choice(by_depth[rng.choice(sorted(by_depth))])
+        node = document
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = copy.deepcopy(rng.choice(NONSENSE))
+        what.append(f"{name}:{'/'.join(map(str, path))} = {node[path[-1]]!r:.40}")
+    members[name] = json.dumps(document).encode()
+    return rezip(members), "; ".join(what)
+
+
+def exercise(model) -> None:
+    """Use a model that loaded: predict, and one training step if compiled
+    (a file's nonsense must not surface later as a raw error)."""
+    shape = [2, *(8 if n is None else n for n in model.input.shape[1:])]
+    if np.prod(shape, dtype=float) > 1e6:
+        return
+    x = np.zeros(shape, np.float32)
+    outputs = model.predict(x, verbose=0)
+    if model.compiled and model.loss is not None and not isinstance(outputs, list):
+        sparse = "sparse" in type(model.loss).__name__.lower()
+        y = np.zeros(2, np.int64) if sparse else np.zeros_like(outputs)
+        model.fit(x, y, epochs=1, batch_size=2, verbose=0)
+
+
 def _worker(seed: int, seconds: float, timeout: float) -> None:
-    """Load mutated real model files in this process for ``seconds``, one
-    JSON line per input on stdout (the parent survives our crash)."""
+    """Load damaged real model files (random bits, or nonsense in the JSON)
+    in this process for ``seconds``, and use those that load; one JSON line
+    per input on stdout (the parent survives our crash)."""
     import resource
 
     from convsim import models
+    from convsim.errors import ConvsimError, MissingFileError, ModelFileError
 
     class Hang(BaseException):
         """Raised by the alarm; a BaseException so no ``except Exception``
@@ -506,18 +568,23 @@ def _worker(seed: int, seconds: float, timeout: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         sentinel, path = Path(folder) / "sentinel", Path(folder) / "m.convsim"
         while time.monotonic() < end:
-            data, what = mutate(rng.choice(sources), rng)
+            damage = mutate if rng.random() < 0.5 else mutate_json
+            data, what = damage(rng.choice(sources), rng)
             path.write_bytes(data)
-            result = {"input": what}
+            result, model = {"input": what}, None
             signal.alarm(int(timeout))
             try:
-                models.load_model(path)
+                model = models.load_model(path)
                 result["outcome"] = "loaded"
+                exercise(model)
             except Hang:
                 result["outcome"] = "hang"
-            except Exception as err:
-                result.update(outcome="error", error=type(err).__name__,
-                              message=str(err)[:300])
+            except Exception as err:  # loading: a model file error; using: any of ours
+                clear = isinstance(err, ConvsimError if model else (
+                    ModelFileError, MissingFileError))
+                result.update(outcome="clear" if clear else "unclear",
+                              error=type(err).__name__, message=str(err)[:300],
+                              stage="using" if model else "loading")
             finally:
                 signal.alarm(0)
             if sentinel.exists():

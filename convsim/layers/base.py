@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from convsim import activations
+from convsim import activations, validation
 from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.graph import KerasTensor, Node, snake_case, unique_name
 from convsim.validation import as_float32, build_shape, shape_tuple, weight_shape
@@ -164,7 +164,7 @@ class Layer:
             raise ArgumentError(f"Argument `name` must be a non-empty string without "
                                 f"'/'. Received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.trainable = bool(trainable)
+        self.trainable = validation.check_bool(trainable, "trainable")
         self.built = False
         self.input_spec: InputSpec | None = None
         self._weights: list[Variable] = []
@@ -255,10 +255,9 @@ class Layer:
 
     # ------------------------------------------------------------ weights
     def add_weight(self, name, shape, initializer, trainable=True) -> Variable:
-        """Create and track a weight. After ``build`` the state is locked, as
-        Keras 3's ``Layer._lock_state`` does: ``ValueError``, weights untouched.
-        The shape is checked before any allocation (:func:`weight_shape`, and
-        :data:`WEIGHTS_BACKING`)."""
+        """Create and track a weight, its shape checked before any allocation
+        (and against :data:`WEIGHTS_BACKING`). After ``build`` the state is
+        locked, as Keras 3's ``Layer._lock_state``: ValueError, weights kept."""
         if self._state_locked:
             raise ArgumentError(
                 "You cannot add new elements of state (variables or sub-layers) to "

@@ -42,7 +42,14 @@ from pathlib import Path
 import numpy as np
 
 from convsim import __version__, losses, optimizers
-from convsim.errors import AlreadyExistsError, ModelFileError, WrongTypeError
+from convsim.errors import (
+    AlreadyExistsError,
+    ArgumentError,
+    ConvsimError,
+    FileError,
+    ModelFileError,
+    WrongTypeError,
+)
 from convsim.files import atomic_write, check_can_write, regular_file
 from convsim.models.limits import MAX_JSON_BYTES
 from convsim.models.safe_json import expect, parse_json, short
@@ -155,7 +162,33 @@ def _path_of(filepath, what) -> str:
     if not isinstance(filepath, (str, os.PathLike)):
         raise WrongTypeError(f"The {what} path must be a string or a path. "
                              f"Received: {short(filepath)}")
-    return os.fspath(filepath)
+    path = os.fspath(filepath)
+    if not isinstance(path, str) or "\0" in path:
+        raise ArgumentError(f"The {what} path must be a string without NUL "
+                            f"characters (no file name holds one). Received: "
+                            f"{short(path)}")
+    return path
+
+
+def _open_archive(given: str, what: str, not_zip: str) -> BoundedZip:
+    """The regular file ``given`` opened as a :class:`BoundedZip` (an HDF5
+    file refused with its own message); the system's errors made convsim's."""
+    where = repr(given)
+    path = regular_file(given, what)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head == _HDF5_MAGIC:
+            raise ModelFileError(
+                f"{where} is an HDF5 file (probably saved by Keras). convsim cannot "
+                "read HDF5 models; re-create the model with convsim and save it "
+                "with model.save(path).")
+        return BoundedZip.open(path, where, not_zip=not_zip)
+    except ConvsimError:
+        raise
+    except OSError as err:  # no permission, an I/O error
+        raise FileError(f"Cannot read the {what} {where}: "
+                        f"{err.strerror or err}.") from None
 
 
 # ---------------------------------------------------------------- load
@@ -169,9 +202,7 @@ def read_model_file(filepath) -> ModelFile:
     """
     given = _path_of(filepath, "model file")
     where = repr(given)
-    path = regular_file(given, "model file")
-    _check_not_hdf5(path, where)
-    with BoundedZip.open(path, where, not_zip=(
+    with _open_archive(given, "model file", (
             f"{where} is not a convsim model file (it should be a ZIP archive "
             "written by model.save()).")) as archive:
         if "config.json" not in archive or "model.weights.npz" not in archive:
@@ -192,7 +223,7 @@ def read_model_file(filepath) -> ModelFile:
             with archive.nested("optimizer.npz") as npz:
                 state = read_npz(npz)
     return ModelFile(
-        path=path, where=where, class_name=document["class_name"],
+        path=Path(given), where=where, class_name=document["class_name"],
         config=document["config"], compile_config=document.get("compile_config"),
         weights=weights, optimizer_state=state,
         rng_states=expect(metadata.get("rng_states", {}), dict, where,
@@ -232,16 +263,6 @@ def _check_document(document, where: str) -> dict:
         for metric in metrics:
             expect(metric, str, where, "a metric in the compile settings")
     return document
-
-
-def _check_not_hdf5(path: Path, where: str) -> None:
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head == _HDF5_MAGIC:
-        raise ModelFileError(
-            f"{where} is an HDF5 file (probably saved by Keras). convsim cannot read "
-            "HDF5 models; re-create the model with convsim and save it with "
-            "model.save(path).")
 
 
 def weight_list(arrays: dict, where: str) -> list:
@@ -300,9 +321,7 @@ def load_weights(model, filepath) -> None:
     file), read as safely as :func:`read_model_file` reads, into ``model``."""
     given = _path_of(filepath, "weights file")
     where = repr(given)
-    path = regular_file(given, "weights file")
-    _check_not_hdf5(path, where)
-    with BoundedZip.open(path, where, not_zip=(
+    with _open_archive(given, "weights file", (
             f"{where} is not a convsim weights file (it should be an .npz archive "
             "written by save_weights() or a model file).")) as archive:
         if "model.weights.npz" in archive and "config.json" in archive:

@@ -96,7 +96,8 @@ def _refuse_unknown_classes(contents: ModelFile, custom_objects, compile) -> Non
 def _check_custom_layers(contents: ModelFile, custom_objects: dict) -> None:
     """Your ``custom_objects`` that the file's layers name must be layer
     classes: a mistake of the call, said as such (not as a damaged file)."""
-    for config in contents.config.get("layers") or []:
+    layers = contents.config.get("layers")
+    for config in layers if isinstance(layers, list) else []:
         name = config.get("class_name") if isinstance(config, dict) else None
         value = custom_objects.get(name) if isinstance(name, str) else None
         if value is not None and not (isinstance(value, type)

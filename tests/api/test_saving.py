@@ -11,6 +11,8 @@ import pytest
 
 from convsim import layers, models, optimizers
 from convsim.errors import (
+    ArgumentError,
+    FileError,
     MissingFileError,
     NotARegularFileError,
     WrongTypeError,
@@ -222,6 +224,23 @@ def test_a_path_that_is_no_path_is_a_wrong_type_error(call):
         call(5)
 
 
+def test_a_path_holding_nul_is_an_argument_error():
+    with pytest.raises(ArgumentError, match=r"The model file path must be a string "
+                       r"without NUL characters \(no file name holds one\). "
+                       r"Received: 'a\\x00b'"):
+        load_model("a\0b")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="Linux only")
+def test_a_file_the_system_cannot_read_is_a_file_error():
+    """/proc/self/mem is a regular file whose reading fails (EIO), like a file
+    without permission: a convsim error naming it, not a raw OSError."""
+    with pytest.raises(FileError, match=r"Cannot read the model file "
+                       r"'/proc/self/mem': Input/output error.") as info:
+        load_model("/proc/self/mem")
+    assert info.type is FileError
+
+
 def test_a_fifo_is_refused_without_hanging(tmp_path):
     """Reading a FIFO would block forever: only regular files are opened."""
     fifo = tmp_path / "model.convsim"
@@ -258,8 +277,8 @@ def test_compile_false_leaves_out_a_bad_optimizer(tmp_path):
     with zipfile.ZipFile(tmp_path / "bad.convsim", "w") as dst:
         for name, value in members.items():
             dst.writestr(name, value)
-    with pytest.raises(ModelFileError, match=r"`epsilon` must be a finite number >= "
-                       r"0. Received: epsilon=-1 \(load_model\(path, "
+    with pytest.raises(ModelFileError, match=r"`epsilon` must be a finite number in "
+                       r"\[0, 3.4e\+38\]. Received: epsilon=-1 \(load_model\(path, "
                        r"compile=False\) loads the model without them\)"):
         load_model(tmp_path / "bad.convsim")
     loaded = load_model(tmp_path / "bad.convsim", compile=False)
