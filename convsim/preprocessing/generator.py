@@ -305,10 +305,14 @@ class ImageDataGenerator:
                             seed=None, save_to_dir=None, save_prefix="",
                             save_format="png", follow_links=False, subset=None,
                             interpolation="nearest", keep_aspect_ratio=False,
-                            console=None):
+                            console=None, on_error="raise"):
         """Iterate forever over augmented batches of the images in
         ``directory/<class>/...``; prints "Found N images belonging to K
         classes." on ``console`` (a rich Console; default: standard output).
+
+        Every file is checked when the folder is listed: with ``on_error=
+        'raise'`` (the default) a folder holding unreadable files is refused
+        with all of them named; ``'skip'`` leaves them out and says how many.
 
         Returns a :class:`~convsim.preprocessing.iterators.DirectoryIterator`.
         """
@@ -318,7 +322,7 @@ class ImageDataGenerator:
             shuffle=shuffle, seed=seed, save_to_dir=save_to_dir,
             save_prefix=save_prefix, save_format=save_format,
             follow_links=follow_links, subset=subset, interpolation=interpolation,
-            keep_aspect_ratio=keep_aspect_ratio, console=console)
+            keep_aspect_ratio=keep_aspect_ratio, console=console, on_error=on_error)
 
 
 def _draw_shift(rng, shift_range, size: int) -> float:

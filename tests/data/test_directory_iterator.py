@@ -10,6 +10,7 @@ from numpy.testing import assert_array_equal
 from PIL import Image
 from rich.console import Console
 
+from convsim import errors
 from convsim.errors import ArgumentError
 from convsim.preprocessing.image import (
     DirectoryIterator,
@@ -356,3 +357,15 @@ def test_skip_refuses_a_negative_count():
     iterator = ImageDataGenerator().flow(np.zeros((3, 2, 2, 1)), batch_size=2)
     with pytest.raises(ValueError, match="`batches` must be a non-negative integer"):
         iterator.skip(-1)
+
+
+def test_flow_from_directory_passes_on_error_through(tree):
+    data = (tree / "cats" / "more" / "c2.jpg").read_bytes()
+    (tree / "cats" / "cut.jpg").write_bytes(data[:len(data) // 2])
+    generator = ImageDataGenerator()
+    with pytest.raises(errors.DatasetError, match="cats/cut.jpg"):
+        generator.flow_from_directory(str(tree), target_size=(4, 4),
+                                      console=capture_console())
+    it = generator.flow_from_directory(str(tree), target_size=(4, 4),
+                                       console=capture_console(), on_error="skip")
+    assert [name for name, _ in it.skipped] == ["cats/cut.jpg"]
