@@ -51,31 +51,42 @@ def regular_file(path, what: str = "file") -> Path:
     except OSError as err:
         raise NotARegularFileError(f"Cannot read the {what} {str(given)!r}: "
                                    f"{err.strerror}.") from None
+    _refuse_unless_regular(mode, given, what)
+    return given.resolve()
+
+
+def _refuse_unless_regular(mode: int, path: Path, what: str) -> None:
+    """The error for a folder, FIFO, device or socket where a file should be."""
     if stat.S_ISDIR(mode):
-        raise IsAFolderError(f"{str(given)!r} is a folder; a {what} was expected.")
+        raise IsAFolderError(f"{str(path)!r} is a folder, where a file was expected "
+                             f"({what}).")
     if not stat.S_ISREG(mode):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device"
                 if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
                 if stat.S_ISSOCK(mode) else "not a regular file")
         raise NotARegularFileError(
-            f"{str(given)!r} is {kind}, not a regular file: convsim reads only "
+            f"{str(path)!r} is {kind}, not a regular file: convsim reads only "
             f"regular files (reading this could block or never end).")
-    return given.resolve()
 
 
 def read_bytes(path, limit: int, what: str = "file") -> bytes:
     """The contents of the regular file ``path``, if it holds at most ``limit``
     bytes (else :class:`~convsim.errors.FileTooLargeError`, before reading).
 
-    The size is checked again while reading, in case the file grows meanwhile.
+    The file is opened without waiting (``O_NONBLOCK``) and checked again on the
+    open handle, so a path swapped for a FIFO after the first check cannot make
+    convsim wait; the size is checked again while reading, in case the file
+    grows meanwhile.
     """
     resolved = regular_file(path, what)
-    size = resolved.stat().st_size
-    if size > limit:
-        raise FileTooLargeError(
-            f"The {what} {os.fspath(path)!r} holds {size:,} bytes; convsim reads "
-            f"at most {limit:,} bytes for a {what}.")
-    with open(resolved, "rb") as f:
+    fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        _refuse_unless_regular(info.st_mode, resolved, what)
+        if info.st_size > limit:
+            raise FileTooLargeError(
+                f"{os.fspath(path)!r} holds {info.st_size:,} bytes; convsim reads "
+                f"at most {limit:,} bytes ({what}).")
         data = f.read(limit + 1)
     if len(data) > limit:
         raise FileTooLargeError(f"The {what} {os.fspath(path)!r} grew past "

@@ -81,3 +81,13 @@ def test_check_can_write_before_long_work(tmp_path):
         files.check_can_write(tmp_path, "model")
     assert files.check_can_write(tmp_path / "model.convsim") == (
         tmp_path / "model.convsim")
+
+
+def test_read_bytes_checks_the_open_handle_too(tmp_path, monkeypatch):
+    """A path swapped for a FIFO between the check and the open cannot make
+    convsim wait: the open does not block and the handle is checked again."""
+    fifo = tmp_path / "swapped.jpg"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(files, "regular_file", lambda path, what: fifo)
+    with pytest.raises(errors.NotARegularFileError, match="FIFO"):
+        files.read_bytes(fifo, 1000, "picture file")

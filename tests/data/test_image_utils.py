@@ -183,8 +183,8 @@ def test_a_symlink_to_a_device_is_refused_not_read(tmp_path):
     with pytest.raises(NotARegularFileError, match=r"x\.jpg' is a device, not a "
                        r"regular file"):
         image.load_img(tmp_path / "x.jpg")
-    with pytest.raises(IsADirectoryError, match=r"is a folder; a picture file "
-                       r"was expected"):
+    with pytest.raises(IsADirectoryError, match=r"is a folder, where a file was "
+                       r"expected \(picture file\)"):
         image.load_img(tmp_path)
 
 
