@@ -35,6 +35,7 @@ from pathlib import Path
 
 from convsim.errors import ConvsimError, ModelFileError, ModelFileTooLargeError
 from convsim.models.limits import (
+    FREE_INFLATION_BYTES,
     MAX_CENTRAL_DIRECTORY_BYTES,
     MAX_COMPRESSION_RATIO,
     MAX_INFLATED_BYTES,
@@ -47,7 +48,7 @@ from convsim.models.safe_json import short
 __all__ = ["BoundedZip", "Budget", "end_record"]
 
 _CHUNK = MIB
-_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 class Budget:
@@ -64,7 +65,7 @@ class Budget:
             raise ModelFileTooLargeError(
                 f"{self.where}: {what} needs {size:,} bytes, but reading this file "
                 f"may inflate or allocate only {self.total:,} bytes in all "
-                f"({self.left:,} left): the larger of {MIB * 64:,} and "
+                f"({self.left:,} left): the larger of {FREE_INFLATION_BYTES:,} and "
                 f"{MAX_COMPRESSION_RATIO} times its {self.size_on_disk:,} bytes on "
                 f"disk, at most {MAX_INFLATED_BYTES:,}. A zip bomb, or a model "
                 "larger than convsim can train?")
@@ -105,7 +106,7 @@ class BoundedZip:
     @classmethod
     def open(cls, path: Path, where: str, not_zip: str | None = None) -> BoundedZip:
         """Open the regular file ``path`` (checked by the caller)."""
-        file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        file = open(path, "rb")  # closed by close()
         try:
             return cls(file, path.stat().st_size, where, not_zip=not_zip)
         except BaseException:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import random
+import struct
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -298,6 +299,34 @@ def test_add_weight_refuses_an_absurd_weight_before_allocating():
                        r"would hold 1,000,000,000,000 numbers"):
         layer.build((None, 1000))
     assert layer.weights == []
+
+
+def zip64_end(data: bytes, members: int | None = None) -> bytes:
+    """The same archive ending with a ZIP64 end record, as archives of more
+    than 65,535 members or 4 GiB have (claiming ``members`` if given)."""
+    at = data.rfind(b"PK\x05\x06")
+    _, _, _, _, count, size, offset, _ = struct.unpack("<4s4H2IH", data[at:at + 22])
+    count = count if members is None else members
+    record = struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
+                         size, offset)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, at, 1)
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF,
+                      0xFFFFFFFF, 0)
+    return data[:at] + record + locator + end
+
+
+def test_a_zip64_end_record_is_read_and_its_claims_checked(tmp_path):
+    data = fuzz.real_model_file()
+    path = tmp_path / "zip64.convsim"
+    path.write_bytes(zip64_end(data))
+    with zipfile.ZipFile(path) as archive:  # a valid ZIP64 archive
+        assert len(archive.namelist()) == 5
+    assert models.load_model(path).count_params() == 47
+    path.write_bytes(zip64_end(data, members=10**9))
+    with pytest.raises(ModelFileTooLargeError, match=r"lists 1,000,000,000 members "
+                       r"in a table of contents of \d+ bytes; convsim reads "
+                       "archives of at most 4,096 members"):
+        models.load_model(path)
 
 
 # ------------------------------------------------------------ random damage
