@@ -135,8 +135,15 @@ def _collect(worker, cases, results, start) -> int:
 
 
 def run_interrupts(count: int, seed: int, folder: Path) -> list[dict]:
-    """Interrupt real ``train mnist`` runs and resume them (see module doc)."""
+    """Interrupt real ``train mnist`` runs and resume them (see module doc).
+
+    Each run is stopped at a random moment after its first epoch began
+    (three in four with Ctrl+C, one in four with ``kill -9``), then the same
+    command with ``--resume`` finishes it; its weights and history must equal
+    those of a run that was never stopped.
+    """
     import random
+    import signal
 
     import numpy as np
 
@@ -145,31 +152,52 @@ def run_interrupts(count: int, seed: int, folder: Path) -> list[dict]:
     chooser = random.Random(seed)
     command = [sys.executable, "-m", "convsim", "train", "mnist", "--epochs", "2",
                "--limit", "384", "--batch-size", "64", "--seed", "7", "--no-plot",
-               "--verbose", "0"]
+               "--verbose", "2"]
     unbroken = folder / "unbroken.convsim"
     subprocess.run([*command, "--save", str(unbroken)], check=True,
-                   capture_output=True, timeout=600)
+                   capture_output=True, timeout=600, preexec_fn=_default_sigint)
     reference = load_model(unbroken).get_weights()
+    reference_history = _history(unbroken)
     outcomes = []
     for i in range(count):
         path = folder / f"run{i}.convsim"
-        signal_name = "SIGKILL" if i % 4 == 3 else "SIGINT"
-        run = subprocess.Popen([*command, "--save", str(path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(chooser.uniform(1.0, 6.0))
-        run.send_signal(9 if signal_name == "SIGKILL" else 2)
-        run.wait(timeout=120)
+        how = signal.SIGKILL if i % 4 == 3 else signal.SIGINT
+        run = subprocess.Popen([*command, "--save", str(path)], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               preexec_fn=_default_sigint)
+        for line in run.stdout:  # the model is built and training has begun
+            if line.startswith("Epoch 1/"):
+                break
+        time.sleep(chooser.uniform(0.0, 2.5))
+        run.send_signal(how)
+        run.communicate(timeout=120)
         resumed = subprocess.run([*command, "--save", str(path), "--resume"],
-                                 capture_output=True, text=True, timeout=600)
+                                 capture_output=True, text=True, timeout=600,
+                                 preexec_fn=_default_sigint)
         same = False
         if resumed.returncode == 0 and path.exists():
             weights = load_model(path).get_weights()
-            same = all(np.array_equal(a, b) for a, b in zip(weights, reference,
-                                                            strict=True))
-        outcomes.append({"signal": signal_name, "exit": run.returncode,
+            same = (all(np.array_equal(a, b)
+                        for a, b in zip(weights, reference, strict=True))
+                    and _history(path) == reference_history)
+        outcomes.append({"signal": how.name, "exit": run.returncode,
                          "resume_exit": resumed.returncode, "identical": same,
                          "detail": resumed.stdout[-300:] + resumed.stderr[-300:]})
     return outcomes
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl+C does what it does in a terminal, even when this
+    script runs in the background (where SIGINT is inherited as ignored)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _history(model_path: Path) -> dict:
+    """The per-epoch values of a run (its NAME.history.json)."""
+    document = json.loads(model_path.with_suffix(".history.json").read_text())
+    return document["history"]
 
 
 def report(results: list[dict], interrupts: list[dict], seconds: float) -> int:
