@@ -54,7 +54,7 @@ from convsim.files import atomic_write, check_can_write, regular_file
 from convsim.models.limits import MAX_JSON_BYTES
 from convsim.models.safe_json import expect, parse_json, short
 from convsim.models.safe_npy import read_npz
-from convsim.models.safe_zip import BoundedZip
+from convsim.models.safe_zip import BoundedZip, open_regular
 
 __all__ = ["FORMAT", "MODEL_CLASSES", "ModelFile", "ModelFileError", "assign_weights",
            "damaged", "load_weights", "read_model_file", "save_model",
@@ -175,20 +175,23 @@ def _open_archive(given: str, what: str, not_zip: str) -> BoundedZip:
     file refused with its own message); the system's errors made convsim's."""
     where = repr(given)
     path = regular_file(given, what)
+    file = None
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-        if head == _HDF5_MAGIC:
+        file = open_regular(path, where)
+        if file.read(8) == _HDF5_MAGIC:
             raise ModelFileError(
                 f"{where} is an HDF5 file (probably saved by Keras). convsim cannot "
                 "read HDF5 models; re-create the model with convsim and save it "
                 "with model.save(path).")
-        return BoundedZip.open(path, where, not_zip=not_zip)
-    except ConvsimError:
+        return BoundedZip(file, os.fstat(file.fileno()).st_size, where,
+                          not_zip=not_zip)
+    except BaseException as err:
+        if file is not None:
+            file.close()
+        if isinstance(err, OSError) and not isinstance(err, ConvsimError):
+            raise FileError(f"Cannot read the {what} {where}: "  # no permission, EIO
+                            f"{err.strerror or err}.") from None
         raise
-    except OSError as err:  # no permission, an I/O error
-        raise FileError(f"Cannot read the {what} {where}: "
-                        f"{err.strerror or err}.") from None
 
 
 # ---------------------------------------------------------------- load

@@ -29,11 +29,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import stat
 import struct
 import zipfile
 from pathlib import Path
 
-from convsim.errors import ConvsimError, ModelFileError, ModelFileTooLargeError
+from convsim.errors import (
+    ConvsimError,
+    ModelFileError,
+    ModelFileTooLargeError,
+    NotARegularFileError,
+)
 from convsim.models.limits import (
     FREE_INFLATION_BYTES,
     MAX_CENTRAL_DIRECTORY_BYTES,
@@ -45,7 +52,7 @@ from convsim.models.limits import (
 )
 from convsim.models.safe_json import short
 
-__all__ = ["BoundedZip", "Budget", "end_record"]
+__all__ = ["BoundedZip", "Budget", "end_record", "open_regular"]
 
 _CHUNK = MIB
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -105,10 +112,11 @@ class BoundedZip:
 
     @classmethod
     def open(cls, path: Path, where: str, not_zip: str | None = None) -> BoundedZip:
-        """Open the regular file ``path`` (checked by the caller)."""
-        file = open(path, "rb")  # closed by close()
+        """Open the regular file ``path`` (checked by the caller with
+        :func:`convsim.files.regular_file`) with :func:`open_regular`."""
+        file = open_regular(path, where)
         try:
-            return cls(file, path.stat().st_size, where, not_zip=not_zip)
+            return cls(file, os.fstat(file.fileno()).st_size, where, not_zip=not_zip)
         except BaseException:
             file.close()
             raise
@@ -220,6 +228,19 @@ def read_exactly(stream, into: memoryview, what: str) -> None:
     if stream.read(1):
         raise ModelFileError(f"{what} is damaged or hostile: it holds more than the "
                              f"{len(into):,} bytes it declares.")
+
+
+def open_regular(path: Path, where: str):
+    """``path`` opened for binary reading without waiting (``O_NONBLOCK``)
+    and checked again on the open handle, as :func:`convsim.files.read_bytes`
+    does: a path swapped for a FIFO after the caller's check cannot make
+    convsim wait forever. The system's own errors (no permission) pass."""
+    file = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        file.close()
+        raise NotARegularFileError(f"{where} changed while it was opened: it is "
+                                   "no longer a regular file.")
+    return file
 
 
 def end_record(file, size: int) -> tuple[int, int] | None:

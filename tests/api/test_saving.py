@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zipfile
 
 import numpy as np
@@ -250,6 +251,29 @@ def test_a_fifo_is_refused_without_hanging(tmp_path):
         load_model(fifo)
     with pytest.raises(NotARegularFileError, match="is a FIFO"):
         small_model().load_weights(fifo)
+
+
+def test_a_path_swapped_for_a_fifo_after_the_check_cannot_hang(tmp_path,
+                                                               monkeypatch):
+    """Between the check of the path and its opening, a FIFO may take the
+    file's place: the file is opened without waiting and checked again."""
+    fifo = tmp_path / "model.convsim"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(archive, "regular_file", lambda given, what: fifo)
+    outcome = []
+
+    def load():
+        try:
+            load_model(fifo)
+        except NotARegularFileError as err:
+            outcome.append(err)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "load_model waited on a FIFO"
+    assert "changed while it was opened: it is no longer a regular file" in str(
+        outcome[0])
 
 
 def test_custom_objects_must_be_a_dict_of_layer_classes(tmp_path):
