@@ -16,9 +16,9 @@ it reads back into a model (``models.load_model``). Files are written to a
 temporary file first and then renamed, so a crash never leaves half a model.
 
 Reading trusts nothing in the file (a model file is often downloaded):
-the archive, its JSON and its arrays are read by :mod:`~convsim.models.safe_zip`,
-:mod:`~convsim.models.safe_json` and :mod:`~convsim.models.safe_npy` within the
-limits of :mod:`convsim.models.limits` (a file under 10 MB costs at most 100 MB
+the archive, its JSON and its arrays are read by :mod:`~convsim.files.bounded_zip`,
+:mod:`~convsim.files.bounded_json` and :mod:`~convsim.files.npy_arrays` within the
+limits of :mod:`convsim.files.limits` (a file under 10 MB costs at most 100 MB
 of reading), every size checked before anything is inflated or allocated.
 Nothing is unpickled, and nothing a file names is imported or run: class names
 are looked up in convsim's closed registries. Any way a file can be wrong ends
@@ -50,11 +50,11 @@ from convsim.errors import (
     ModelFileError,
     WrongTypeError,
 )
-from convsim.files import atomic_write, check_can_write, regular_file
-from convsim.models.limits import MAX_JSON_BYTES
-from convsim.models.safe_json import expect, parse_json, short
-from convsim.models.safe_npy import read_npz
-from convsim.models.safe_zip import BoundedZip, open_regular
+from convsim.files import atomic_write, check_can_write, open_regular, regular_file
+from convsim.files.bounded_json import expect, parse_json, short
+from convsim.files.bounded_zip import BoundedZip
+from convsim.files.limits import MAX_JSON_BYTES
+from convsim.files.npy_arrays import read_npz
 
 __all__ = ["FORMAT", "MODEL_CLASSES", "ModelFile", "ModelFileError", "assign_weights",
            "damaged", "load_weights", "read_model_file", "save_model",

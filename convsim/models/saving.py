@@ -31,12 +31,12 @@ from convsim.errors import (
     ModelFileError,
     WrongTypeError,
 )
+from convsim.files.bounded_json import short
 from convsim.layers import CLASS_NAMES, unknown_classes
 from convsim.layers.base import WEIGHTS_BACKING, Layer
 from convsim.models import archive
 from convsim.models.archive import ModelFile
 from convsim.models.model import Model
-from convsim.models.safe_json import short
 from convsim.models.sequential import Sequential
 
 __all__ = ["ModelFileError", "load_model", "save_model"]

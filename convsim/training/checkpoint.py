@@ -43,14 +43,19 @@ import numpy as np
 from convsim import __version__
 from convsim.errors import ModelFileError
 from convsim.files import atomic_write, regular_file
+from convsim.files.bounded_json import parse_json
+from convsim.files.bounded_zip import BoundedZip
+from convsim.files.npy_arrays import read_npz
 
 __all__ = ["FORMAT", "Checkpoint", "read_checkpoint", "read_summary",
            "write_checkpoint"]
 
 FORMAT = "convsim-checkpoint"
 FORMAT_VERSION = 1
-#: The JSON part holds the history and states: generous, but not unbounded.
-MAX_JSON_BYTES = 64 * 2**20
+#: The JSON part holds the history (a few numbers an epoch), random generators'
+#: states and positions: well under 100 KB for a 100-epoch run. 8 MiB leaves
+#: room for thousands of epochs while parsing stays far below 100 MB.
+MAX_JSON_BYTES = 8 * 2**20
 _ARRAYS = ("weights.npz", "optimizer.npz", "callbacks.npz")
 _NOTE = (b"This is a convsim training checkpoint (BackupAndRestore): a ZIP of "
          b"JSON and NumPy .npz arrays. fit() with the same BackupAndRestore, or "
@@ -168,8 +173,8 @@ def read_checkpoint(path) -> Checkpoint:
         document = _document(archive, file)
         try:
             _check_fields(document, file)
-            arrays = {name: _read_npz(archive, name) for name in _ARRAYS
-                      if name in archive.namelist()}
+            arrays = {name: read_npz(archive.nested(name)) for name in _ARRAYS
+                      if name in archive}
             weights = [arrays["weights.npz"][f"w{i:04d}"]
                        for i in range(len(arrays["weights.npz"]))]
             _check_arrays(weights, arrays.get("optimizer.npz", {}), file)
@@ -191,40 +196,22 @@ def read_checkpoint(path) -> Checkpoint:
 @contextmanager
 def _open(path):
     """``with _open(path) as (archive, path)``: the checkpoint's ZIP archive,
-    after checking it is a regular file whose members claim sane sizes."""
+    read within the limits every convsim file is read with
+    (:mod:`convsim.files.bounded_zip`: member sizes checked before inflating,
+    counted while reading)."""
     given = os.fspath(path)
     file = regular_file(given, "checkpoint")
-    try:
-        archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise ModelFileError(f"{given!r} is not a convsim checkpoint (not a ZIP "
-                             f"archive: {err}).") from None
-    with archive:
-        _check_sizes(archive, file)
+    with BoundedZip.open(file, repr(given), not_zip=(
+            f"{given!r} is not a convsim checkpoint (not a ZIP archive).")) as archive:
         yield archive, Path(given)
 
 
-def _check_sizes(archive: zipfile.ZipFile, file: Path) -> None:
-    """Refuse members that claim more than the file holds (we store arrays
-    uncompressed, so a real checkpoint never does) or too much JSON."""
-    size = file.stat().st_size
-    for info in archive.infolist():
-        limit = MAX_JSON_BYTES if info.filename.endswith(".json") else size
-        if info.file_size > limit or (info.filename.endswith(".npz")
-                                      and info.file_size > info.compress_size):
-            raise ModelFileError(f"{str(file)!r} is damaged or not a convsim "
-                                 f"checkpoint: its member {info.filename!r} "
-                                 f"claims {info.file_size:,} bytes.")
-
-
-def _document(archive: zipfile.ZipFile, file: Path) -> dict:
-    try:
-        document = json.loads(archive.read("checkpoint.json").decode("utf-8"))
-    except KeyError:
+def _document(archive: BoundedZip, file: Path) -> dict:
+    if "checkpoint.json" not in archive:
         raise ModelFileError(f"{str(file)!r} is not a convsim checkpoint (no "
-                             "checkpoint.json inside).") from None
-    except (ValueError, RecursionError, zipfile.BadZipFile, EOFError) as err:
-        raise _damaged(file, err) from None
+                             "checkpoint.json inside).")
+    document = parse_json(archive.read("checkpoint.json", MAX_JSON_BYTES),
+                          f"{str(file)!r}: checkpoint.json", MAX_JSON_BYTES)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError(f"{str(file)!r} is not a convsim checkpoint.")
     if document.get("format_version", 0) > FORMAT_VERSION:
@@ -266,11 +253,6 @@ def _check_arrays(weights: list, optimizer: dict, file: Path) -> None:
 
 def _count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _read_npz(archive: zipfile.ZipFile, name: str) -> dict:
-    with np.load(io.BytesIO(archive.read(name)), allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
 
 
 def _decode(value, arrays: dict):

@@ -339,12 +339,25 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, data):
         fit(make_model(), data, plain)
 
 
-def test_a_member_claiming_more_than_the_file_is_refused(tmp_path):
+def test_a_member_inflating_past_the_budget_is_refused(tmp_path):
+    """A checkpoint is read within the limits of every convsim file
+    (convsim.files.limits): 200 MB of deflated zeros in a 200 KB file are refused
+    before they are inflated."""
+    from convsim.training.checkpoint import Checkpoint, write_checkpoint
+
+    good = tmp_path / "good.checkpoint"
+    write_checkpoint(good, Checkpoint(progress={"epoch": 1, "step": 0},
+                                      weights=[np.ones(3, "f4")], weight_names=["w"]))
     path = tmp_path / "bomb.checkpoint"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("checkpoint.json", "{}")
-        archive.writestr("weights.npz", bytes(10_000_000))
-    with pytest.raises(ModelFileError, match="weights.npz' claims 10,000,000 bytes"):
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(
+            path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            if name != "weights.npz":
+                archive.writestr(name, source.read(name))
+        with archive.open("weights.npz", "w", force_zip64=True) as member:
+            for _ in range(200):
+                member.write(bytes(1_000_000))
+    with pytest.raises(ModelFileError, match="weights.npz.*200,000,000 bytes"):
         read_checkpoint(path)
 
 
@@ -381,10 +394,12 @@ def test_fit_on_zero_samples_is_refused(data):
                   verbose=0)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("weights", [np.ones(3, np.complex64)]), ("history", {"loss": ["low"]}),
-    ("count", -1), ("sums", {"loss": "1"})])
-def test_a_checkpoint_with_wrong_types_is_refused(tmp_path, field, value):
+@pytest.mark.parametrize("field, value, message", [
+    ("weights", [np.ones(3, np.complex64)], "dtype 'complex64'; convsim reads"),
+    ("history", {"loss": ["low"]}, "is damaged or not a convsim checkpoint"),
+    ("count", -1, "is damaged or not a convsim checkpoint"),
+    ("sums", {"loss": "1"}, "is damaged or not a convsim checkpoint")])
+def test_a_checkpoint_with_wrong_types_is_refused(tmp_path, field, value, message):
     """Hand-edited or hostile contents never reach the model half-checked (a
     complex weight would silently lose its imaginary part)."""
     from convsim.training.checkpoint import Checkpoint, write_checkpoint
@@ -392,7 +407,7 @@ def test_a_checkpoint_with_wrong_types_is_refused(tmp_path, field, value):
     fields = {"progress": {"epoch": 1, "step": 0}, "weights": [np.ones(3, "f4")],
               "weight_names": ["w"], field: value}
     write_checkpoint(tmp_path / "c", Checkpoint(**fields))
-    with pytest.raises(ModelFileError, match="is damaged or not a convsim checkpoint"):
+    with pytest.raises(ModelFileError, match=message):
         read_checkpoint(tmp_path / "c")
 
 

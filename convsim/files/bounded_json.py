@@ -1,7 +1,7 @@
 """Reading JSON that a stranger wrote: bounded in size and depth, then checked.
 
-:func:`parse_json` refuses JSON over :data:`~convsim.models.limits.MAX_JSON_BYTES`
-or nested deeper than :data:`~convsim.models.limits.MAX_JSON_DEPTH` *before*
+:func:`parse_json` refuses JSON over :data:`~convsim.files.limits.MAX_JSON_BYTES`
+or nested deeper than :data:`~convsim.files.limits.MAX_JSON_DEPTH` *before*
 parsing it (the depth is counted with C-speed string operations, so neither
 parsing nor anything walking the result can recurse too deep), and turns every
 failure (not UTF-8, not JSON, an integer of 5,000 digits) into one
@@ -20,7 +20,7 @@ import re
 import numpy as np
 
 from convsim.errors import ModelFileError, ModelFileTooLargeError
-from convsim.models.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from convsim.files.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
 
 __all__ = ["expect", "json_depth", "parse_json", "short"]
 

@@ -5,15 +5,15 @@ deflated bytes may inflate to far more (a zip bomb), or a member inside may be
 another archive. :class:`BoundedZip` reads one without trusting them:
 
 * before :mod:`zipfile` parses anything, the end record is read by hand and the
-  table of contents may hold at most :data:`~convsim.models.limits.MAX_MEMBERS`
-  members in :data:`~convsim.models.limits.MAX_CENTRAL_DIRECTORY_BYTES`;
+  table of contents may hold at most :data:`~convsim.files.limits.MAX_MEMBERS`
+  members in :data:`~convsim.files.limits.MAX_CENTRAL_DIRECTORY_BYTES`;
 * every member name must stay inside the archive (no ``../``, no absolute
   path, no drive, no backslash) and appear once; members must be stored or
   deflated, not encrypted (LZMA and bzip2 are refused: their decoders may
   allocate far more than the member);
 * a member is read only if its declared size fits its limit and the load's
   :class:`Budget` (which also bounds the compression ratio, see
-  :mod:`convsim.models.limits`), and while it is read its real size is counted:
+  :mod:`convsim.files.limits`), and while it is read its real size is counted:
   more or less than declared is an error, found at the declared size plus one
   byte at the latest;
 * anything else that goes wrong (a bad CRC, a broken deflate stream, a
@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -39,9 +38,10 @@ from convsim.errors import (
     ConvsimError,
     ModelFileError,
     ModelFileTooLargeError,
-    NotARegularFileError,
 )
-from convsim.models.limits import (
+from convsim.files import open_regular
+from convsim.files.bounded_json import short
+from convsim.files.limits import (
     FREE_INFLATION_BYTES,
     MAX_CENTRAL_DIRECTORY_BYTES,
     MAX_COMPRESSION_RATIO,
@@ -50,9 +50,8 @@ from convsim.models.limits import (
     MIB,
     inflation_budget,
 )
-from convsim.models.safe_json import short
 
-__all__ = ["BoundedZip", "Budget", "end_record", "open_regular"]
+__all__ = ["BoundedZip", "Budget", "end_record"]
 
 _CHUNK = MIB
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -60,7 +59,7 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 class Budget:
     """The bytes one load may still inflate or allocate (see
-    :func:`~convsim.models.limits.inflation_budget`)."""
+    :func:`~convsim.files.limits.inflation_budget`)."""
 
     def __init__(self, size_on_disk: int, where: str):
         self.size_on_disk, self.where = size_on_disk, where
@@ -228,19 +227,6 @@ def read_exactly(stream, into: memoryview, what: str) -> None:
     if stream.read(1):
         raise ModelFileError(f"{what} is damaged or hostile: it holds more than the "
                              f"{len(into):,} bytes it declares.")
-
-
-def open_regular(path: Path, where: str):
-    """``path`` opened for binary reading without waiting (``O_NONBLOCK``)
-    and checked again on the open handle, as :func:`convsim.files.read_bytes`
-    does: a path swapped for a FIFO after the caller's check cannot make
-    convsim wait forever. The system's own errors (no permission) pass."""
-    file = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
-    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-        file.close()
-        raise NotARegularFileError(f"{where} changed while it was opened: it is "
-                                   "no longer a regular file.")
-    return file
 
 
 def end_record(file, size: int) -> tuple[int, int] | None:

@@ -7,6 +7,13 @@ only regular files through, after following symlinks to what they point at, and
 :func:`read_bytes` reads one only when it is no larger than the caller's limit,
 so a bad path costs an error message, not a hang or gigabytes of memory.
 
+Reading what others made. A ZIP archive (a model file, a checkpoint, Keras's
+``.keras``), the JSON and the ``.npy`` arrays inside it make claims about their
+sizes that may be lies: :mod:`~convsim.files.bounded_zip`,
+:mod:`~convsim.files.bounded_json` and :mod:`~convsim.files.npy_arrays` read
+them within the budgets of :mod:`~convsim.files.limits`, checking every claim
+before inflating or allocating anything.
+
 Writing. :func:`atomic_write` writes to a temporary file beside the target
 and renames it over the target only once everything is on disk, so a crash,
 Ctrl+C or ``kill -9`` leaves either the old file or the new one, never half a
@@ -30,7 +37,8 @@ from convsim.errors import (
     NotARegularFileError,
 )
 
-__all__ = ["atomic_write", "check_can_write", "read_bytes", "regular_file"]
+__all__ = ["atomic_write", "check_can_write", "open_regular", "read_bytes",
+           "regular_file"]
 
 
 def regular_file(path, what: str = "file") -> Path:
@@ -79,10 +87,8 @@ def read_bytes(path, limit: int, what: str = "file") -> bytes:
     grows meanwhile.
     """
     resolved = regular_file(path, what)
-    fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb") as f:
+    with open_regular(resolved, what) as f:
         info = os.fstat(f.fileno())
-        _refuse_unless_regular(info.st_mode, resolved, what)
         if info.st_size > limit:
             raise FileTooLargeError(
                 f"{os.fspath(path)!r} holds {info.st_size:,} bytes; convsim reads "
@@ -92,6 +98,20 @@ def read_bytes(path, limit: int, what: str = "file") -> bytes:
         raise FileTooLargeError(f"The {what} {os.fspath(path)!r} grew past "
                                 f"{limit:,} bytes while it was read.")
     return data
+
+
+def open_regular(path, what: str = "file") -> BinaryIO:
+    """``path`` opened for binary reading without waiting (``O_NONBLOCK``) and
+    checked again on the open handle: a path swapped for a FIFO after the
+    caller's :func:`regular_file` check cannot make convsim wait forever."""
+    handle = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)),
+                       "rb")
+    try:
+        _refuse_unless_regular(os.fstat(handle.fileno()).st_mode, Path(path), what)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 def check_can_write(path, what: str = "file") -> Path:

@@ -3,12 +3,12 @@
 An ``.npz`` is a ZIP archive of ``.npy`` files, each a short header (a Python
 dict literal such as ``{'descr': '<f4', 'fortran_order': False, 'shape': (3,
 3, 1, 32), }``) followed by the raw values. :func:`read_npz` reads an ``.npz``
-opened as a :class:`~convsim.models.safe_zip.BoundedZip` and, for each array,
+opened as a :class:`~convsim.files.bounded_zip.BoundedZip` and, for each array,
 before reading or allocating its values:
 
 * parses the header with NumPy's own readers (``numpy.lib.format``, which
   evaluate only literals, at most
-  :data:`~convsim.models.limits.MAX_NPY_HEADER_BYTES` of them);
+  :data:`~convsim.files.limits.MAX_NPY_HEADER_BYTES` of them);
 * checks the dtype is a plain real number (float16/32/64, int8 to int64,
   uint8 to uint64): complex numbers, text, dates, records and Python objects
   are refused, the last because only pickle reads them and unpickling can run
@@ -28,9 +28,9 @@ import math
 import numpy as np
 
 from convsim.errors import ConvsimError, ModelFileError
-from convsim.models.limits import MAX_ARRAY_NDIM, MAX_NPY_HEADER_BYTES
-from convsim.models.safe_json import short
-from convsim.models.safe_zip import BoundedZip, read_exactly
+from convsim.files.bounded_json import short
+from convsim.files.bounded_zip import BoundedZip, read_exactly
+from convsim.files.limits import MAX_ARRAY_NDIM, MAX_NPY_HEADER_BYTES
 
 __all__ = ["NpyHeader", "check_npy_header", "read_npz"]
 
@@ -62,7 +62,7 @@ def check_npy_header(stream, where: str) -> NpyHeader:
     Raises:
         ModelFileError: not an NPY header, a dtype that is not a plain real
             number, or a shape that is not a tuple of up to
-            :data:`~convsim.models.limits.MAX_ARRAY_NDIM` sizes.
+            :data:`~convsim.files.limits.MAX_ARRAY_NDIM` sizes.
     """
     try:
         version = np.lib.format.read_magic(stream)
