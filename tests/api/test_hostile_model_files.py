@@ -32,7 +32,7 @@ from convsim.errors import (
     ModelFileError,
     ModelFileTooLargeError,
 )
-from convsim.models.limits import MIB, inflation_budget
+from convsim.files.limits import MIB, inflation_budget
 
 ROOT = Path(__file__).resolve().parents[2]
 _SPEC = importlib.util.spec_from_file_location("model_files",
