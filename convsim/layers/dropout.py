@@ -41,14 +41,33 @@ class Dropout(Layer):
         self.rng = make_rng(seed)
         self._mask = None
 
+    def build(self, input_shape):
+        """Check ``noise_shape`` against the inputs (at build, so a model file
+        asking for an impossible mask is refused when it is loaded)."""
+        self._mask_shape(tuple(input_shape))
+
+    def _mask_shape(self, input_shape: tuple) -> tuple:
+        """The mask's shape for inputs of ``input_shape``: ``noise_shape`` with
+        its ``None`` entries filled in; each other entry must be 1 (the mask is
+        shared along that axis) or the input's size there."""
+        if self.noise_shape is None:
+            return input_shape
+        fits = len(self.noise_shape) == len(input_shape) and all(
+            s is None or s == 1 or n is None or s == n
+            for s, n in zip(self.noise_shape, input_shape, strict=False))
+        if not fits:
+            raise ArgumentError(
+                f"Layer '{self.name}': `noise_shape` must have one entry per input "
+                "axis, each None, 1 or the input's size. Received: noise_shape="
+                f"{self.noise_shape} for inputs of shape {input_shape}")
+        return tuple(n if s is None else s
+                     for s, n in zip(self.noise_shape, input_shape, strict=True))
+
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             self._mask = None
             return inputs
-        shape = inputs.shape
-        if self.noise_shape is not None:
-            shape = tuple(n if s is None else s
-                          for s, n in zip(self.noise_shape, inputs.shape, strict=True))
+        shape = self._mask_shape(inputs.shape)
         keep = self.rng.random(shape, dtype=np.float32) >= self.rate
         self._mask = keep.astype(np.float32) / np.float32(1.0 - self.rate)
         return inputs * self._mask

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import convsim.random
-from convsim import layers, models
+from convsim import errors, layers, models
 from convsim.experiments.book_models import build_cats_model as cats_model
 from convsim.experiments.book_models import build_mnist_model as mnist_model
 from convsim.layers import deserialize, serialize
@@ -219,3 +219,15 @@ def test_weights_are_glorot_uniform_and_zero_bias():
     assert np.abs(k).max() <= limit and np.abs(k).max() > 0.95 * limit
     assert abs(k.std() - limit / np.sqrt(3)) < 0.02 * limit
     np.testing.assert_array_equal(np.asarray(conv.bias), np.zeros(64))
+
+
+def test_dropout_noise_shape_must_fit_the_inputs():
+    layer = layers.Dropout(0.5, noise_shape=(None, 1, 1, None), seed=1)
+    x = np.ones((2, 3, 3, 4), np.float32)
+    y = layer(x, training=True)
+    # one decision per image and channel, shared over the 3x3 positions
+    assert np.all(y == y[:, :1, :1, :])
+    for bad in [(None, 2, 1, None), (None, 1, None), ()]:
+        with pytest.raises(errors.ArgumentError, match=r"`noise_shape` must have one "
+                           r"entry per input axis"):
+            layers.Dropout(0.5, noise_shape=bad)(x, training=True)
