@@ -75,35 +75,64 @@ BAD_NUMBERS = [0, -1, 2**64, 1e308, float("nan"), float("inf"), -float("inf"), 2
                True, "3", None, (1, 2, 3), (0, 1), []]
 
 
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _window(v) -> bool:
+    """A window size or stride: a positive int (below 2**31) or two of them."""
+    values = v if isinstance(v, tuple) else (v,)
+    return (len(values) in (1, 2) and all(_whole(x) and 1 <= x < 2**31
+                                          for x in values))
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: For each argument, which of BAD_NUMBERS are in fact allowed (Keras allows
+#: them too): those must be accepted, every other one refused.
+VALID = {
+    "strides": _window, "dilation_rate": _window, "pool_size": _window,
+    "pool strides": lambda v: v is None or _window(v),
+    "count": lambda v: _whole(v) and 1 <= v < 2**31,
+    "rate": lambda v: _number(v) and 0 <= v < 1,
+    "learning_rate": lambda v: _number(v) and 0 < v <= 3.4e38,
+    "epsilon": lambda v: _number(v) and 0 <= v <= 3.4e38,
+}
+
+
 def argument_cases(rng) -> list[Case]:
-    """Ops, layers, optimizers and the trainer called with absurd arguments."""
+    """Ops, layers and optimizers called with absurd (and a few surprising but
+    allowed) arguments."""
     from convsim import layers, ops, optimizers
 
     x = rng.random((1, 6, 6, 2), dtype=np.float32)
     k = rng.random((3, 3, 2, 4), dtype=np.float32)
+    calls = [
+        ("ops.conv strides", "strides", lambda v: ops.conv(x, k, strides=v)),
+        ("ops.conv dilation_rate", "dilation_rate",
+         lambda v: ops.conv(x, k, dilation_rate=v)),
+        ("ops.max_pool pool_size", "pool_size", lambda v: ops.max_pool(x, v)),
+        ("ops.average_pool strides", "pool strides",
+         lambda v: ops.average_pool(x, 2, v)),
+        ("Conv2D filters", "count", lambda v: layers.Conv2D(v, 3)),
+        ("Dense units", "count", lambda v: layers.Dense(v)),
+        ("Dropout rate", "rate", lambda v: layers.Dropout(v)),
+        ("RMSprop learning_rate", "learning_rate",
+         lambda v: optimizers.RMSprop(learning_rate=v)),
+        ("Adam epsilon", "epsilon", lambda v: optimizers.Adam(epsilon=v)),
+    ]
     cases = []
     for value in BAD_NUMBERS:
-        tag = repr(value)
-        cases += [
-            Case(f"ops.conv strides={tag}", "arguments", REFUSE,
-                 lambda v=value: ops.conv(x, k, strides=v)),
-            Case(f"ops.conv dilation_rate={tag}", "arguments", REFUSE,
-                 lambda v=value: ops.conv(x, k, dilation_rate=v)),
-            Case(f"ops.max_pool pool_size={tag}", "arguments", REFUSE,
-                 lambda v=value: ops.max_pool(x, v)),
-            Case(f"ops.average_pool strides={tag}", "arguments", REFUSE,
-                 lambda v=value: ops.average_pool(x, 2, v)),
-            Case(f"Conv2D(filters={tag})", "arguments", REFUSE,
-                 lambda v=value: layers.Conv2D(v, 3)),
-            Case(f"Dense(units={tag})", "arguments", REFUSE,
-                 lambda v=value: layers.Dense(v)),
-            Case(f"Dropout(rate={tag})", "arguments", REFUSE,
-                 lambda v=value: layers.Dropout(v)),
-            Case(f"RMSprop(learning_rate={tag})", "arguments", REFUSE,
-                 lambda v=value: optimizers.RMSprop(learning_rate=v)),
-            Case(f"Adam(epsilon={tag})", "arguments", REFUSE,
-                 lambda v=value: optimizers.Adam(epsilon=v)),
-        ]
+        for label, kind, call in calls:
+            fits = VALID[kind](value)
+            # a pooling window larger than the 6x6 input is refused too
+            if kind == "pool_size" and fits:
+                fits = max(value if isinstance(value, tuple) else (value,)) <= 6
+            cases.append(Case(f"{label}={value!r}", "arguments",
+                              ACCEPT if fits else REFUSE,
+                              lambda c=call, v=value: c(v)))
     for name in ("smae", "full", "SAME ", "", 3):
         cases.append(Case(f"ops.conv padding={name!r}", "arguments", REFUSE,
                           lambda v=name: ops.conv(x, k, padding=v)))

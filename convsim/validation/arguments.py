@@ -268,7 +268,17 @@ def as_float32(x, name: str, ndim: int | None = None, what: str = "",
                             f"Received: {name}.shape={arr.shape}")
     # Not np.ascontiguousarray: it turns a 0-d array (a scalar) into shape (1,),
     # so ``relu(3.0)`` would come back as ``[3.]``. ``order="C"`` keeps the rank.
-    out = np.asarray(arr, dtype=np.float32, order="C")
+    # A finite value past float32's range (3.4e38) would silently become inf:
+    # refused instead (the check is the cast itself: nothing extra to compute).
+    with np.errstate(over="raise"):
+        try:
+            out = np.asarray(arr, dtype=np.float32, order="C")
+        except FloatingPointError:
+            raise ArgumentError(
+                f"`{name}` holds values beyond float32's range (about 3.4e38), "
+                "where convsim computes; they would become infinite. Received: "
+                f"largest magnitude {np.nanmax(np.abs(arr[np.isfinite(arr)])):.3g}"
+            ) from None
     if not out.flags.writeable:
         # Numba compiles every kernel a second time (seconds each) for read-only
         # arrays (np.frombuffer, memory maps, a user's frozen array); a copy costs

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from convsim import ops, validation
-from convsim.errors import ConvsimError
+from convsim.errors import ArgumentError, ConvsimError
 
 X = np.zeros((1, 5, 5, 2), np.float32)  # (batch, height, width, channels)
 K = np.zeros((3, 3, 2, 4), np.float32)  # (kh, kw, in_channels, filters)
@@ -367,3 +367,13 @@ def test_as_float32_keeps_rank_and_gives_one_array_type_to_numba():
     assert got.flags.writeable and got.flags.c_contiguous
     assert validation.as_float32(SOURCE, "x") is SOURCE
     assert ops.relu(np.float32(-2)).shape == () and ops.sigmoid(0).item() == 0.5
+
+
+def test_values_past_float32s_range_are_refused_not_made_infinite():
+    with pytest.raises(ArgumentError, match=r"`x` holds values beyond float32's range"
+                       r".*largest magnitude 1e\+39"):
+        ops.relu(np.array([1.0, -1e39]))
+    with pytest.raises(ArgumentError, match="`inputs` holds values beyond float32"):
+        ops.conv(np.full((1, 3, 3, 1), 1e39), np.ones((3, 3, 1, 1)))
+    # infinities the user gave stay theirs (a NaN or inf passes through)
+    assert np.isinf(ops.relu(np.array([np.inf])))[0]
