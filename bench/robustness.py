@@ -16,8 +16,10 @@ Ctrl+C (SIGINT) and ``kill -9`` at random moments and resumes them. It prints:
   **silent wrong result** (no error, but a result that breaks the case's
   check: e.g. pixel values never in the input), or fine;
 * **code executions** (a hostile file made the sentinel file appear);
-* the **peak memory** a single input cost (Python and NumPy allocations,
-  traced), and which input;
+* the **peak memory** a single input cost: the growth of the worker's peak
+  resident memory (Linux's VmHWM, reset before each input, so C libraries'
+  allocations count too) and the Python/NumPy allocations traced, with which
+  input;
 * for interrupts: how many left a checkpoint that loaded and resumed to the
   exact weights and history of an unbroken run.
 
@@ -48,8 +50,9 @@ MEMORY_CAP = 6 * 2**30  # address space of a worker: a runaway allocation fails
 # ---------------------------------------------------------------- worker side
 
 def run_worker(seed: int, rounds: int, scratch: Path, start: int,
-               fixed: bool) -> None:
-    """Run cases from ``start`` on, one JSON line per case on stdout."""
+               fixed: bool, only: bool = False) -> None:
+    """Run cases from ``start`` on (only that one with ``only``), one JSON line
+    per case on stdout."""
     import resource
     import tracemalloc
 
@@ -61,9 +64,11 @@ def run_worker(seed: int, rounds: int, scratch: Path, start: int,
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
     cases = all_cases(seed, rounds, scratch, fixed)
     tracemalloc.start()
-    for index in range(start, len(cases)):
+    for index in range(start, start + 1 if only else len(cases)):
         case = cases[index]
         tracemalloc.reset_peak()
+        traced_before = tracemalloc.get_traced_memory()[0]
+        resident = _reset_peak_rss()
         began = time.perf_counter()
         outcome, detail = "fine", ""
         try:
@@ -80,12 +85,34 @@ def run_worker(seed: int, rounds: int, scratch: Path, start: int,
             last = traceback.extract_tb(err.__traceback__)[-1]
             detail = (f"{type(err).__name__}: {str(err)[:200]} "
                       f"({Path(last.filename).name}:{last.lineno})")
-        peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1] - traced_before
+        rss = max(_peak_rss() - resident, 0) if resident is not None else 0
         if (scratch / SENTINEL).exists():
             outcome, detail = "code execution", "the sentinel file appeared"
         print(json.dumps({"index": index, "outcome": outcome, "detail": detail[:300],
-                          "peak": peak, "seconds": time.perf_counter() - began}),
-              flush=True)
+                          "peak": peak, "rss": rss,
+                          "seconds": time.perf_counter() - began}), flush=True)
+
+
+def _reset_peak_rss() -> int | None:
+    """Reset the process's peak resident memory (Linux: /proc/self/clear_refs)
+    and return the resident memory now, in bytes; None where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _peak_rss()
+    except OSError:
+        return None
+
+
+def _peak_rss() -> int:
+    """Peak resident memory since the last reset, in bytes (VmHWM): every
+    allocation counts, C libraries' (Pillow, zlib, Numba) included."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 # ---------------------------------------------------------------- runner side
@@ -132,6 +159,27 @@ def _collect(worker, cases, results, start) -> int:
         expected += 1
     worker.wait()
     return expected
+
+
+def fresh_peaks(results: list[dict], seed: int, rounds: int, scratch: Path,
+                count: int = 8) -> list[dict]:
+    """The file inputs that cost most, each again in a fresh worker: there the
+    growth of resident memory is the input's own (in a long-lived worker, memory
+    freed by earlier inputs is reused and hides it)."""
+    files = [r for r in results if r["category"] in (
+        "model files", "IDX files", "images", "history files")]
+    heaviest = sorted(files, key=lambda r: r.get("peak", 0), reverse=True)[:count]
+    measured = []
+    for result in heaviest:
+        done = subprocess.run(
+            [sys.executable, __file__, "--worker", "--seed", str(seed), "--rounds",
+             str(rounds), "--scratch", str(scratch), "--start",
+             str(result["index"]), "--only"],
+            capture_output=True, text=True, timeout=300)
+        if done.stdout.strip():
+            line = json.loads(done.stdout.strip().splitlines()[-1])
+            measured.append({"name": result["name"], "rss": line["rss"]})
+    return measured
 
 
 def run_interrupts(count: int, seed: int, folder: Path) -> list[dict]:
@@ -200,7 +248,8 @@ def _history(model_path: Path) -> dict:
     return document["history"]
 
 
-def report(results: list[dict], interrupts: list[dict], seconds: float) -> int:
+def report(results: list[dict], interrupts: list[dict], seconds: float,
+           fresh: list[dict]) -> int:
     """Print the counts; exit status 1 when a target is missed."""
     counts = Counter(r["outcome"] for r in results)
     print(f"\ninputs tried: {len(results):,} in {seconds:.0f} s")
@@ -209,8 +258,12 @@ def report(results: list[dict], interrupts: list[dict], seconds: float) -> int:
         print(f"  {outcome:20s} {counts.get(outcome, 0):6,}")
     worst = max(results, key=lambda r: r.get("peak", 0), default=None)
     if worst:
-        print(f"peak memory of one input: {worst['peak'] / 2**20:,.1f} MiB "
-              f"({worst.get('name')})")
+        print(f"peak memory of one input, traced (Python and NumPy): "
+              f"{worst['peak'] / 2**20:,.1f} MiB ({worst.get('name')})")
+    for item in fresh:
+        print(f"  in a fresh process, resident memory grew by "
+              f"{item['rss'] / 2**20:,.1f} MiB: {item['name']}")
+    grew = max(fresh, key=lambda r: r["rss"], default=None)
     bad = [r for r in results if r["outcome"] in (
         "unclear error", "silent wrong result", "crash", "hang", "code execution")]
     by_category = Counter((r["category"], r["outcome"]) for r in bad)
@@ -227,7 +280,7 @@ def report(results: list[dict], interrupts: list[dict], seconds: float) -> int:
             if not o["identical"]:
                 print(f"    {o['signal']} exit {o['exit']}, resume exit "
                       f"{o['resume_exit']}: {o['detail'][-200:]!r}")
-    missed = bad or (worst and worst["peak"] > 500 * 2**20) or (
+    missed = bad or (grew and grew["rss"] > 500 * 2**20) or (
         interrupts and same < len(interrupts)) or len(results) < 2000
     return 1 if missed else 0
 
@@ -246,22 +299,26 @@ def main(argv=None) -> int:
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--random-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         run_worker(args.seed, args.rounds, Path(args.scratch), args.start,
-                   not args.random_only)
+                   not args.random_only, args.only)
         return 0
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="convsim-robustness-") as scratch:
         results = run_matrix(args.seed, args.rounds, Path(scratch) / "cases")
+        first_round_cases = len(results)
         extra = 0
         while args.minutes and time.perf_counter() - began < 60 * args.minutes:
             extra += 1
             results += run_matrix(args.seed + 1000 * extra, 1,
                                   Path(scratch) / f"more{extra}", fixed=False)
+        fresh = fresh_peaks(results[:first_round_cases], args.seed, args.rounds,
+                            Path(scratch) / "cases")
         interrupts = (run_interrupts(args.interrupts, args.seed, Path(scratch))
                       if args.interrupts else [])
-    return report(results, interrupts, time.perf_counter() - began)
+    return report(results, interrupts, time.perf_counter() - began, fresh)
 
 
 if __name__ == "__main__":

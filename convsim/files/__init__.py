@@ -93,7 +93,11 @@ def read_bytes(path, limit: int, what: str = "file") -> bytes:
             raise FileTooLargeError(
                 f"{os.fspath(path)!r} holds {info.st_size:,} bytes; convsim reads "
                 f"at most {limit:,} bytes ({what}).")
-        data = f.read(limit + 1)
+        # Read what the file holds (Python would set aside all of
+        # ``limit + 1`` bytes for read(limit + 1)), then what it grew by since.
+        data = f.read(info.st_size + 1)
+        if len(data) > info.st_size:
+            data += f.read(limit + 1 - len(data))
     if len(data) > limit:
         raise FileTooLargeError(f"The {what} {os.fspath(path)!r} grew past "
                                 f"{limit:,} bytes while it was read.")
