@@ -49,6 +49,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from common import memory_cap, print_outcomes
+
 GOOD = ("read", "clear")
 #: Sizes at the edges: empty, one, MNIST's, powers of two around int32/uint32.
 EDGE_SIZES = (0, 1, 2, 3, 28, 255, 256, 10_000, 60_000, 65_535, 65_536, 2**24,
@@ -246,7 +248,7 @@ def run(minutes: float, seed: int, timeout: float, memory_mb: int, out: Path
         worker = subprocess.Popen(
             [sys.executable, __file__, "--worker", str(seed * 1000 + round_),
              "--seconds", str(seconds), "--timeout", str(timeout)],
-            stdout=subprocess.PIPE, text=True, preexec_fn=_cap(memory_mb))
+            stdout=subprocess.PIPE, text=True, preexec_fn=memory_cap(memory_mb))
         last = None
         for line in worker.stdout:
             result = json.loads(line)
@@ -265,15 +267,6 @@ def run(minutes: float, seed: int, timeout: float, memory_mb: int, out: Path
     return counts
 
 
-def _cap(memory_mb: int):
-    def cap():
-        import resource
-
-        limit = memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return cap
-
-
 def _report_bad(result: dict, out: Path, number: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     saved = out / f"{number:06d}-{result['reader']}-input"
@@ -283,12 +276,7 @@ def _report_bad(result: dict, out: Path, number: int) -> None:
 
 
 def _summary(counts: Counter, by_kind: Counter, slowest, peak: float) -> None:
-    print(f"\n{sum(counts.values()):,} inputs tried: " + ", ".join(
-        f"{k} {v:,}" for k, v in counts.most_common()))
-    for kind in sorted({k for k, _ in by_kind}):
-        line = ", ".join(f"{o} {n:,}" for (k, o), n in sorted(by_kind.items())
-                         if k == kind)
-        print(f"  {kind}: {line}")
+    print_outcomes(counts, by_kind)
     print(f"slowest read: {slowest[0] * 1000:.1f} ms ({slowest[1]})")
     print(f"largest peak memory: {peak:.0f} MB (a whole worker process)")
 

@@ -53,6 +53,8 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
+from common import memory_cap, print_outcomes
+
 GOOD = ("loaded", "clear")
 SIZES = (0, 1, 2, 27, 29, 4000, 8000, 65_535, 2**31 - 1, 2**32 - 1)
 
@@ -228,7 +230,7 @@ def run(minutes: float, seed: int, timeout: float, memory_mb: int, out: Path,
                  "--seconds", str(seconds), "--timeout", str(timeout),
                  "--photos", str(photos or "")],
                 stdout=subprocess.PIPE, stderr=stderr, text=True,
-                preexec_fn=_cap(memory_mb))
+                preexec_fn=memory_cap(memory_mb))
         last = None
         for line in worker.stdout:
             result = last = json.loads(line)
@@ -248,15 +250,6 @@ def run(minutes: float, seed: int, timeout: float, memory_mb: int, out: Path,
     return counts
 
 
-def _cap(memory_mb: int):
-    def cap():
-        import resource
-
-        limit = memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return cap
-
-
 def _report_bad(result: dict, out: Path, number: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     saved = out / f"{number:06d}-input{result['suffix']}"
@@ -267,12 +260,7 @@ def _report_bad(result: dict, out: Path, number: int) -> None:
 
 def _summary(counts: Counter, notes: Counter, by_kind: Counter, slowest,
              peak: float) -> None:
-    print(f"\n{sum(counts.values()):,} inputs tried: " + ", ".join(
-        f"{k} {v:,}" for k, v in counts.most_common()))
-    for kind in sorted({k for k, _ in by_kind}):
-        line = ", ".join(f"{o} {n:,}" for (k, o), n in sorted(by_kind.items())
-                         if k == kind)
-        print(f"  {kind}: {line}")
+    print_outcomes(counts, by_kind)
     for note in ("listing missed", "listing stricter"):
         total = sum(n for (what, _), n in notes.items() if what == note)
         kinds = ", ".join(f"{kind} {n:,}" for (what, kind), n in sorted(

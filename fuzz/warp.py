@@ -57,6 +57,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from common import memory_cap, print_outcomes
 
 GOOD = ("ok", "clear")
 MODES = ("nearest", "reflect", "wrap", "constant")
@@ -248,7 +249,7 @@ def run(minutes: float, seed: int, timeout: float, memory_mb: int, out: Path
         worker = subprocess.Popen(
             [sys.executable, __file__, "--worker", str(seed * 1000 + round_),
              "--seconds", str(seconds)],
-            stdout=subprocess.PIPE, text=True, preexec_fn=_cap(memory_mb))
+            stdout=subprocess.PIPE, text=True, preexec_fn=memory_cap(memory_mb))
         threading.Thread(target=_pump, args=(worker.stdout, lines), daemon=True).start()
         spec = None
         while True:
@@ -290,15 +291,6 @@ def _pump(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def _cap(memory_mb: int):
-    def cap():
-        import resource
-
-        limit = memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return cap
-
-
 def _report_bad(outcome: str, detail: str, spec: dict, out: Path, number: int
                 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -308,12 +300,7 @@ def _report_bad(outcome: str, detail: str, spec: dict, out: Path, number: int
 
 
 def _summary(counts: Counter, by_door: Counter, slowest) -> None:
-    print(f"\n{sum(counts.values()):,} inputs tried: " + ", ".join(
-        f"{k} {v:,}" for k, v in counts.most_common()))
-    for door in sorted({d for d, _ in by_door}):
-        line = ", ".join(f"{o} {n:,}" for (d, o), n in sorted(by_door.items())
-                         if d == door)
-        print(f"  {door}: {line}")
+    print_outcomes(counts, by_door)
     if slowest[1] is not None:
         spec = slowest[1]
         print(f"slowest input: {slowest[0] * 1000:.0f} ms ({spec['door']}, image "
