@@ -35,13 +35,17 @@ string ``'false'`` is true in Python).
 
 from __future__ import annotations
 
-import inspect
 import types
 
 import numpy as np
 
 from convsim.errors import ArgumentError, WrongTypeError
-from convsim.validation import check_bool, check_float, unknown_identifier
+from convsim.validation import (
+    check_bool,
+    check_float,
+    construct,
+    unknown_identifier,
+)
 
 __all__ = ["CLASS_NAMES", "SGD", "Adam", "Optimizer", "RMSprop", "adam_v2", "get"]
 
@@ -190,14 +194,7 @@ class Optimizer:
     def from_config(cls, config):
         """The optimizer made by its constructor, which checks ``config`` as it
         checks your arguments, with the same messages."""
-        try:  # a dict of arguments the constructor takes?
-            inspect.signature(cls.__init__).bind(None, **config)
-        except TypeError as err:
-            why = f" ({err})" if isinstance(config, dict) else ""
-            raise WrongTypeError(f"The config of a {cls.__name__} must be a dict of "
-                                 f"its arguments{why}. Received: "
-                                 f"config={repr(config):.200}") from None
-        return cls(**config)
+        return construct(cls, config)
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={self._learning_rate}>"

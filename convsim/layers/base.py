@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import math
 
 import numpy as np
@@ -42,7 +41,13 @@ import numpy as np
 from convsim import activations, validation
 from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.graph import KerasTensor, Node, snake_case, unique_name
-from convsim.validation import as_float32, build_shape, shape_tuple, weight_shape
+from convsim.validation import (
+    as_float32,
+    build_shape,
+    construct,
+    shape_tuple,
+    weight_shape,
+)
 
 __all__ = ["ActivatedLayer", "InputSpec", "Layer", "Variable", "WEIGHTS_BACKING"]
 
@@ -202,14 +207,7 @@ class Layer:
     @classmethod
     def from_config(cls, config: dict):
         """Made by the constructor, which checks ``config`` like your arguments."""
-        try:  # a dict of arguments the constructor takes?
-            inspect.signature(cls.__init__).bind(None, **config)
-        except TypeError as err:
-            why = f" ({err})" if isinstance(config, dict) else ""
-            raise WrongTypeError(f"The config of a {cls.__name__} must be a dict of "
-                                 f"its arguments{why}. Received: "
-                                 f"config={repr(config):.200}") from None
-        return cls(**config)
+        return construct(cls, config)
 
     # ------------------------------------------------------------ calling
     def __call__(self, inputs, training=None):

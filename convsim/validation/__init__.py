@@ -23,6 +23,7 @@ from convsim.validation.arguments import (
     check_bool,
     check_float,
     check_seed,
+    construct,
     did_you_mean,
     from_config_dict,
     numeric_array,
@@ -45,7 +46,8 @@ from convsim.validation.labels import (
 )
 
 __all__ = ["MAX_SIZE", "PADDINGS", "as_float32", "binary_labels", "build_shape",
-           "check_axis", "check_bool", "check_float", "check_seed", "did_you_mean",
+           "check_axis", "check_bool", "check_float", "check_seed", "construct",
+           "did_you_mean",
            "finite_values", "from_config_dict", "numeric_array", "output_array",
            "positive_int", "probability_rows", "shape_tuple", "sparse_labels",
            "sparse_targets", "standardize_choice", "standardize_data_format",

@@ -205,6 +205,21 @@ def unknown_identifier(kind: str, identifier, names, use: str,
     return ArgumentError(f"{message} {use}")
 
 
+def construct(cls, config):
+    """``cls(**config)``, after checking ``config`` is a dict of arguments
+    ``cls``'s constructor takes; the constructor then checks their values, so
+    a config read from a file gets the same checks and messages as arguments
+    typed by hand (``from_config`` of layers and optimizers)."""
+    try:
+        inspect.signature(cls.__init__).bind(None, **config)
+    except TypeError as err:
+        why = f" ({err})" if isinstance(config, dict) else ""
+        raise WrongTypeError(f"The config of a {cls.__name__} must be a dict of "
+                             f"its arguments{why}. Received: "
+                             f"config={repr(config):.200}") from None
+    return cls(**config)
+
+
 def from_config_dict(identifier: dict, classes: dict, kind: str, use: str):
     """An object from ``{"class_name": ..., "config": {...}}`` (Keras's
     serialised form): the class must be one of ``classes`` and the config a
