@@ -114,7 +114,8 @@ class ProgbarLogger(Callback):
         self._print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}")
         self._bar = Progbar(self.params.get("steps"), self.console or Console(),
                             verbose=self.verbose, clock=self.clock)
-        self._seen = 0
+        # a resumed epoch starts where the stopped run left it (training.loop)
+        self._seen = getattr(self.model, "_epoch_first_step", 0)
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen = batch + 1

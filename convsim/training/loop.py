@@ -114,6 +114,9 @@ class FitLoop:
 
     def _epoch(self) -> dict | None:
         """The rest of the current epoch; its logs, or None if no batch came."""
+        # Batches of this epoch trained before a resume: the progress bar
+        # counts on from there rather than from 0.
+        self.model._epoch_first_step = self.step
         self.cb.on_epoch_begin(self.epoch)
         for xb, yb in self._batches():
             self.cb.on_train_batch_begin(self.step)

@@ -562,3 +562,20 @@ def test_an_interrupted_fit_stops_the_live_bar():
         model.fit(x, labels, batch_size=8, verbose=1, console=console,
                   callbacks=[CtrlC()])
     assert buf.getvalue().endswith("\x1b[?25h")  # cursor shown again
+
+
+def test_a_resumed_epoch_counts_on_from_where_it_stopped():
+    """After --resume, an epoch whose batches were all trained before the stop
+    shows 7/7, not 0/7 (which reads as if nothing had been trained)."""
+    import types
+
+    from convsim.training.callbacks import ProgbarLogger
+
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    bar = ProgbarLogger(verbose=2)
+    bar.set_model(types.SimpleNamespace(_epoch_first_step=7))
+    bar.set_params({"epochs": 2, "steps": 7, "verbose": 2})
+    bar.console = console
+    bar.on_epoch_begin(1)
+    bar.on_epoch_end(1, {"loss": 0.5})
+    assert "Epoch 2/2\n7/7 - " in console.file.getvalue()
