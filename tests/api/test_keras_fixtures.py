@@ -1,7 +1,8 @@
 """Proof against the real thing: files written by real Keras load in convsim.
 
 The files in ``tests/fixtures/keras/`` were written by Keras 3.15.1 on the
-PyTorch backend (``make_fixtures.py`` there, run once by hand; its README says
+PyTorch backend and, the ``keras2_*`` ones, by Keras 2 (tf_keras 2.21 on
+TensorFlow) (``make_fixtures.py`` there, run once by hand; its README says
 what each file is). For each of them convsim must
 
 * read every weight bit for bit (the SHA-256 of each weight's float32 bytes is
@@ -129,7 +130,8 @@ def test_every_file_has_a_manifest_entry_and_predictions():
     for name in FILES:
         assert f"{name}/x" in PREDICTIONS.files
         assert keras_outputs(name)
-    assert MANIFEST["keras_version"].startswith("3.")
+        assert expected(name)["keras_version"].startswith(
+            "2." if name.startswith("keras2_") else "3.")
 
 
 def test_the_fixtures_stay_small():
@@ -224,6 +226,17 @@ def summary_rows(model) -> tuple[dict, list[str]]:
     return rows, [line.rstrip() for line in lines if "params:" in line]
 
 
+def counts(lines: list[str]) -> dict[str, int]:
+    """{'Total': 186646, 'Trainable': 93322, ...} from summary lines, in
+    Keras 3's format (``93,322``) or Keras 2's (``93322``)."""
+    found = {}
+    for line in lines:
+        match = re.match(r"\s*([\w-]+) params: ([\d,]+)", line)
+        if match:
+            found[match[1]] = int(match[2].replace(",", ""))
+    return found
+
+
 def keras_shape(shape: list) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
@@ -231,7 +244,7 @@ def keras_shape(shape: list) -> str:
 @pytest.mark.parametrize("name", FILES)
 def test_summary_shows_keras_layers_and_model_params(name):
     model = load(FIXTURES / name)
-    rows, counts = summary_rows(model)
+    rows, lines = summary_rows(model)
     want = expected(name)
     for layer in want["layers"]:
         if layer["class_name"] == "InputLayer" and layer["name"] not in rows:
@@ -239,22 +252,23 @@ def test_summary_shows_keras_layers_and_model_params(name):
         assert rows[layer["name"]] == (layer["class_name"],
                                        keras_shape(layer["output_shape"]),
                                        layer["params"]), layer["name"]
-    keras_counts = [line for line in want["summary"]
-                    if "Trainable" in line or "Non-trainable" in line]
-    assert [line for line in counts if "rainable" in line] == keras_counts
-    if not want["compiled"]:  # no optimizer: the totals too, line for line
-        assert counts == want["summary"]
+    ours, theirs = counts(lines), counts(want["summary"])
+    for kind in ("Trainable", "Non-trainable"):
+        assert ours[kind] == theirs[kind], kind
+    if not want["compiled"] and not name.startswith("keras2_"):
+        assert lines == want["summary"]  # Keras 3's lines, letter for letter
 
 
 @pytest.mark.xfail(reason="Keras 3 counts the learning rate as one more optimizer "
                    "variable (RMSprop on the MNIST convnet: 93,324 optimizer "
                    "params); convsim counts the step count and the slots "
                    "(93,323)", strict=False)
-@pytest.mark.parametrize("name", COMPILED)
+@pytest.mark.parametrize("name", [f for f in COMPILED
+                                  if not f.startswith("keras2_")])
 def test_summary_optimizer_and_total_params_are_keras(name):
     model = load(FIXTURES / name)
-    _, counts = summary_rows(model)
-    assert counts == expected(name)["summary"]
+    _, lines = summary_rows(model)
+    assert lines == expected(name)["summary"]
 
 
 # ------------------------------------------------------------ training on
