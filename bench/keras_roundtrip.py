@@ -314,6 +314,10 @@ def main(argv=None) -> int:
             failed |= not match.startswith("yes")
             row(label, "yes", largest_difference(case["outputs"], theirs, i), match)
 
+        if any(c["fixture"].startswith("keras2_") for c in reverse):
+            print("   (the keras2_* originals were predicted by Keras 2 on TensorFlow, "
+                  "their copies here by Keras 3: float32 rounding apart)")
+
         if args.keras2_python:
             failed |= keras2(args, forward, runnable, inputs, tmp)
     print("\nall loaded and matched" if not failed else "\nSOMETHING FAILED (above)")
