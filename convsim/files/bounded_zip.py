@@ -51,7 +51,7 @@ from convsim.files.limits import (
     inflation_budget,
 )
 
-__all__ = ["BoundedZip", "Budget", "end_record"]
+__all__ = ["BoundedZip", "Budget", "MemoryFile", "end_record"]
 
 _CHUNK = MIB
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -124,7 +124,7 @@ class BoundedZip:
         """The member ``name``, itself an archive, read into memory and opened
         under this archive's budget."""
         data = self.read(name)
-        return BoundedZip(_MemoryFile(data), len(data), f"{self.where}: {name}",
+        return BoundedZip(MemoryFile(data), len(data), f"{self.where}: {name}",
                           self.budget)
 
     # ------------------------------------------------------------ members
@@ -259,9 +259,10 @@ def _escapes(name: str) -> bool:
             or ":" in parts[0] or ".." in parts)
 
 
-class _MemoryFile(io.RawIOBase):
+class MemoryFile(io.RawIOBase):
     """A read-only, seekable file over bytes in memory, without copying them
-    (``io.BytesIO`` copies a bytearray)."""
+    (``io.BytesIO`` copies a bytearray): an ``.npz`` member, or the HDF5
+    weights of a Keras ``.keras`` archive read through h5py."""
 
     def __init__(self, buffer):
         self._view, self._position = memoryview(buffer), 0

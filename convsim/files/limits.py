@@ -1,17 +1,20 @@
 """How much a model file may cost to read: every limit, with why it is that.
 
-A model file is a ZIP archive, and ZIP lets a small file claim, or really
-inflate to, gigabytes: 2 MB of deflated spaces become 2 GB of JSON, 10 KB of
-twice-deflated zeros become a 3 GB array. So convsim checks what every member
-and every array *says* it holds before inflating or allocating anything, and
-counts what it really inflates while reading. The budget of one load:
+A model file is a ZIP archive (Keras's ``.keras`` too, with its weights in
+an HDF5 file inside; a legacy ``.h5`` is HDF5 alone), and ZIP lets a small
+file claim, or really inflate to, gigabytes: 2 MB of deflated spaces become
+2 GB of JSON, 10 KB of twice-deflated zeros become a 3 GB array. So convsim
+checks what every member and every array *says* it holds before inflating or
+allocating anything, and counts what it really inflates while reading. The
+budget of one load:
 
     inflation_budget(size on disk) = min(MAX_INFLATED_BYTES,
                                          max(FREE_INFLATION_BYTES,
                                              MAX_COMPRESSION_RATIO * size on disk))
 
 Everything inflated or allocated while reading counts against it: each member
-as it is inflated, and each array as it is read from the ``.npz`` inside it.
+as it is inflated, and each array as it is read from the ``.npz`` (or the
+HDF5 file) inside it; a legacy ``.h5`` file's budget counts its arrays.
 With these numbers a file under 10 MB may cost at most 100 MB of reading, and
 loading it (Python, NumPy and convsim's own ~100 MB included, plus the model's
 weights and optimizer state, which must match what the file holds) stays well
@@ -23,8 +26,8 @@ float32) with Adam's state after a step is a 22 MB file that needs 83 MB of its
 from __future__ import annotations
 
 __all__ = ["FREE_INFLATION_BYTES", "MAX_ARRAY_NDIM", "MAX_CENTRAL_DIRECTORY_BYTES",
-           "MAX_COMPRESSION_RATIO", "MAX_INFLATED_BYTES", "MAX_JSON_BYTES",
-           "MAX_JSON_DEPTH", "MAX_MEMBERS", "MAX_NPY_HEADER_BYTES",
+           "MAX_COMPRESSION_RATIO", "MAX_HDF5_CHUNK_BYTES", "MAX_INFLATED_BYTES",
+           "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "MAX_MEMBERS", "MAX_NPY_HEADER_BYTES",
            "inflation_budget"]
 
 MIB = 1 << 20
@@ -72,6 +75,12 @@ MAX_CENTRAL_DIRECTORY_BYTES = 1 * MIB
 #: An NPY header is about 120 bytes; NumPy itself refuses more than 10,000
 #: (``max_header_size``), which is what convsim allows too.
 MAX_NPY_HEADER_BYTES = 10_000
+
+#: An HDF5 dataset (Keras's weights) is read chunk by chunk, and HDF5 sets
+#: aside a whole chunk to inflate one: a chunk may take at most the dataset's
+#: own size or 4 MiB. Keras and h5py choose chunks of at most 1 MiB (h5py's
+#: ``guess_chunk``); a dataset declared (3, 3) with chunks of 4 GB is a bomb.
+MAX_HDF5_CHUNK_BYTES = 4 * MIB
 
 #: Weight arrays have at most 8 axes: convsim's have up to 4 (a Conv2D
 #: kernel), Keras's Conv3D 5.

@@ -24,10 +24,12 @@ Nothing is unpickled, and nothing a file names is imported or run: class names
 are looked up in convsim's closed registries. Any way a file can be wrong ends
 in a :class:`~convsim.errors.ModelFileError` saying what is wrong.
 
-``.h5`` paths (the book's ``model.save('dog_and_cat.h5')``) are accepted and
-written in this format, not HDF5; the archive's README.txt says so. A real
-HDF5 file from Keras cannot be read (convsim does not depend on h5py) and
-gives a clear :class:`~convsim.errors.ModelFileError`.
+This is what ``model.save`` writes for every name except ``.keras``, ``.h5``
+and ``.hdf5``, which get real Keras files (:mod:`convsim.models.keras`, for
+taking a model to Keras); only this format keeps the random generators'
+state, so that a resumed ``fit`` continues exactly. ``load_model`` reads a file by its content, not its name: a real Keras file
+(an HDF5 ``.h5``, or a ``.keras`` archive) is read by
+:mod:`convsim.models.keras`, and this format loads from any name.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ from convsim.files.limits import MAX_JSON_BYTES
 from convsim.files.npy_arrays import read_npz
 
 __all__ = ["FORMAT", "MODEL_CLASSES", "ModelFile", "ModelFileError", "assign_weights",
-           "damaged", "load_weights", "read_model_file", "save_model",
-           "save_weights", "weight_list"]
+           "damaged", "load_weights", "path_argument", "read_model_file",
+           "save_model", "save_weights", "target_path", "weight_list"]
 
 FORMAT = "convsim-model"
 FORMAT_VERSION = 1
@@ -67,7 +69,8 @@ MODEL_CLASSES = ("Sequential", "Functional")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _NOTE = ("This is a convsim model file: a ZIP archive of JSON (architecture, "
          "compile settings) and NumPy .npz arrays (weights, optimizer state), "
-         "whatever its file extension (.h5 included); it is not HDF5.\n")
+         "whatever its file extension. Save to a .keras or .h5 name to get a file "
+         "Keras can load.\n")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -89,7 +92,7 @@ class ModelFile:
 def save_model(model, filepath, overwrite=True) -> None:
     """Write ``model`` to ``filepath``. The folder is checked, and the whole file
     made in memory, before anything is written."""
-    path = _target(filepath, overwrite, "model file")
+    path = target_path(filepath, overwrite, "model file")
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "convsim_version": __version__,
@@ -149,16 +152,17 @@ def _write_zip(f, members):
             archive.writestr(name, data)
 
 
-def _target(filepath, overwrite, what) -> Path:
-    """Where to save, checked before any work: the folder exists and can be
-    written, the path is not a folder, and it is new unless ``overwrite``."""
-    path = check_can_write(_path_of(filepath, what), what)
+def target_path(filepath, overwrite, what) -> Path:
+    """Where to save (Keras files too), checked before any work: the folder
+    exists and can be written, the path is not a folder, and it is new unless
+    ``overwrite``."""
+    path = check_can_write(path_argument(filepath, what), what)
     if not overwrite and path.exists():
         raise AlreadyExistsError(f"{str(path)!r} already exists (overwrite=False).")
     return path
 
 
-def _path_of(filepath, what) -> str:
+def path_argument(filepath, what) -> str:
     if not isinstance(filepath, (str, os.PathLike)):
         raise WrongTypeError(f"The {what} path must be a string or a path. "
                              f"Received: {short(filepath)}")
@@ -180,9 +184,9 @@ def _open_archive(given: str, what: str, not_zip: str) -> BoundedZip:
         file = open_regular(path, where)
         if file.read(8) == _HDF5_MAGIC:
             raise ModelFileError(
-                f"{where} is an HDF5 file (probably saved by Keras). convsim cannot "
-                "read HDF5 models; re-create the model with convsim and save it "
-                "with model.save(path).")
+                f"{where} is an HDF5 file (probably saved by Keras). convsim reads "
+                "weights from its own files only; models.load_model(path) reads "
+                "a whole Keras model, weights included.")
         return BoundedZip(file, os.fstat(file.fileno()).st_size, where,
                           not_zip=not_zip)
     except BaseException as err:
@@ -203,7 +207,7 @@ def read_model_file(filepath) -> ModelFile:
         ModelFileError: not a convsim model file, damaged or hostile
             (ModelFileTooLargeError: it holds, or claims, too much).
     """
-    given = _path_of(filepath, "model file")
+    given = path_argument(filepath, "model file")
     where = repr(given)
     with _open_archive(given, "model file", (
             f"{where} is not a convsim model file (it should be a ZIP archive "
@@ -313,7 +317,7 @@ def _beyond_float32(arr: np.ndarray) -> float | None:
 # ---------------------------------------------------------------- weights only
 def save_weights(model, filepath, overwrite=True) -> None:
     """Only the weights, as one ``.npz`` archive (any file name)."""
-    path = _target(filepath, overwrite, "weights file")
+    path = target_path(filepath, overwrite, "weights file")
     arrays = {f"w{i:04d}": w.value for i, w in enumerate(model.weights)}
     data = _npz_bytes(arrays)
     atomic_write(path, lambda f: f.write(data))
@@ -322,7 +326,7 @@ def save_weights(model, filepath, overwrite=True) -> None:
 def load_weights(model, filepath) -> None:
     """Weights from :func:`save_weights`'s ``.npz`` (or from a whole model
     file), read as safely as :func:`read_model_file` reads, into ``model``."""
-    given = _path_of(filepath, "weights file")
+    given = path_argument(filepath, "weights file")
     where = repr(given)
     with _open_archive(given, "weights file", (
             f"{where} is not a convsim weights file (it should be an .npz archive "

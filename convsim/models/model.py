@@ -21,7 +21,7 @@ from convsim.layers import deserialize, serialize
 from convsim.layers.base import Layer
 from convsim.layers.graph import KerasTensor, nodes_between, unique_name
 from convsim.layers.input import InputLayer
-from convsim.models import archive
+from convsim.models import archive, keras
 from convsim.models.summary import print_summary
 from convsim.training import Trainer
 
@@ -199,9 +199,18 @@ class Model(Trainer):
 
     # ------------------------------------------------------------ files
     def save(self, filepath, overwrite=True, **kwargs):
-        """Save architecture, weights and optimizer state (the format:
-        :mod:`convsim.models.archive`)."""
-        archive.save_model(self, filepath, overwrite=overwrite)
+        """Save architecture, weights and optimizer state.
+
+        The name chooses the format: ``.keras``, ``.h5`` and ``.hdf5`` write
+        real Keras files (:mod:`convsim.models.keras`; they need h5py,
+        ``pip install 'convsim[keras]'``) that Keras loads, to take the model
+        to a GPU; every other name writes convsim's own file
+        (:mod:`convsim.models.archive`), which also keeps the random
+        generators' state so that ``fit`` continues exactly."""
+        if keras.keras_name(filepath):
+            keras.save_model(self, filepath, overwrite=overwrite)
+        else:
+            archive.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
         archive.save_weights(self, filepath, overwrite=overwrite)

@@ -1,8 +1,11 @@
 """``models.load_model(path)`` and ``models.save_model(model, path)``.
 
-The file format itself (a ZIP of JSON and NumPy arrays, never pickle) and its
-safe reading are :mod:`convsim.models.archive`; here a model is re-created from
-what it read, in an order that lets nothing in the file cost more than it holds:
+``load_model`` reads a file by its content: a real Keras file (an HDF5
+``.h5``, or a ``.keras`` archive, whatever its name) is read by
+:mod:`convsim.models.keras`, anything else as convsim's own file. That format
+(a ZIP of JSON and NumPy arrays, never pickle) and its safe reading are
+:mod:`convsim.models.archive`; here a model is re-created from what it read,
+in an order that lets nothing in the file cost more than it holds:
 
 1. every class the file names is looked up in convsim's closed registries
    (layers, the two model classes, optimizers); all unknown ones are named
@@ -23,6 +26,7 @@ file and the problem.
 from __future__ import annotations
 
 import numpy as np
+from rich.console import Console
 
 from convsim import losses, optimizers
 from convsim.errors import (
@@ -34,7 +38,7 @@ from convsim.errors import (
 from convsim.files.bounded_json import short
 from convsim.layers import CLASS_NAMES, unknown_classes
 from convsim.layers.base import WEIGHTS_BACKING, Layer
-from convsim.models import archive
+from convsim.models import archive, keras
 from convsim.models.archive import ModelFile
 from convsim.models.model import Model
 from convsim.models.sequential import Sequential
@@ -43,27 +47,40 @@ __all__ = ["ModelFileError", "load_model", "save_model"]
 
 
 def save_model(model, filepath, overwrite=True) -> None:
-    """Same as ``model.save(filepath)``."""
-    archive.save_model(model, filepath, overwrite=overwrite)
+    """Same as ``model.save(filepath)``: a Keras file for ``.keras``, ``.h5``
+    and ``.hdf5`` names, convsim's own for every other."""
+    model.save(filepath, overwrite=overwrite)
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Re-create a model saved with ``model.save`` (weights, compile settings and
-    optimizer state included), ready to ``predict`` or to continue ``fit``.
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
+               console: Console | None = None):
+    """Re-create a model saved with ``model.save`` or by Keras (weights, compile
+    settings and optimizer state included), ready to ``predict`` or to
+    continue ``fit``.
 
-    ``safe_mode`` is accepted for Keras's signature: convsim files hold no code,
-    so loading one is always safe. ``compile=False`` leaves out the compile
-    settings and the optimizer state.
+    ``safe_mode`` is accepted for Keras's signature: convsim reads no code from
+    any file, so loading is always safe. ``compile=False`` leaves out the
+    compile settings and the optimizer state. What a Keras file holds that
+    convsim reads differently (a metric it does not have, an optimizer it
+    cannot continue) is said on ``console`` (stderr by default), one line
+    each, and kept in ``model.load_notes``.
 
     Raises:
         MissingFileError: no such file.
-        ModelFileError (an OSError): not a convsim model file, damaged or
-            hostile; ModelFileTooLargeError when it holds or claims too much.
+        ModelFileError (an OSError): not a model file, damaged or hostile, or
+            a Keras model convsim cannot honour (everything named at once),
+            or a Keras file while h5py is not installed (the message says
+            ``pip install 'convsim[keras]'``); ModelFileTooLargeError when
+            it holds or claims too much.
     """
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise WrongTypeError("`custom_objects` must be a dict {name: class}. "
                              f"Received: {short(custom_objects)}")
-    contents = archive.read_model_file(filepath)
+    given = archive.path_argument(filepath, "model file")
+    kind = keras.sniff(given)
+    if kind is not None:
+        return _load_keras(given, kind, custom_objects, compile, console)
+    contents = archive.read_model_file(given)
     _refuse_unknown_classes(contents, custom_objects, compile)
     _check_custom_layers(contents, custom_objects or {})
     model = _build(contents, custom_objects)
@@ -71,6 +88,25 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if compile and contents.compile_config:
         _compile(model, contents, custom_objects)
     _restore_rngs(model, contents)
+    return model
+
+
+def _load_keras(given: str, kind: str, custom_objects, compile, console) -> Model:
+    """A model from a real Keras file (:mod:`convsim.models.keras`), its
+    notes said on ``console`` and kept in ``model.load_notes``."""
+    if custom_objects:
+        raise WrongTypeError("`custom_objects` apply to convsim model files only: "
+                             f"{given!r} is a Keras file, and convsim builds Keras "
+                             "models from its own layers only. Received: "
+                             f"custom_objects={short(custom_objects)}")
+    model, notes = keras.load_model(given, kind, {"Sequential": Sequential,
+                                                  "Functional": Model}, compile)
+    model.load_notes = tuple(notes)
+    if notes:
+        console = console if console is not None else Console(stderr=True)
+        for note in notes:
+            console.print(f"Note: {given!r}: {note}.", markup=False,
+                          highlight=False, soft_wrap=True)
     return model
 
 
