@@ -183,7 +183,12 @@ class Optimizer:
                 arr[...] = state[f"{name}/{i}"]
 
     def count_params(self) -> int:
-        return 1 + sum(a.size for arrays in self._slots.values() for a in arrays)
+        """What Keras 3 counts as the optimizer's variables (``summary()``'s
+        "Optimizer params"): the step count, the learning rate (a variable
+        unless it decays: Keras then holds a schedule instead) and the slots."""
+        learning_rate = 1 if self.decay == 0 else 0
+        return 1 + learning_rate + sum(a.size for arrays in self._slots.values()
+                                       for a in arrays)
 
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": self._learning_rate,

@@ -261,6 +261,11 @@ def _noted(real: dict, sentinel) -> dict[str, bytes]:
         "loss os.remove": keras_edited(seq, compile_set(loss={
             "module": "os", "class_name": "remove",
             "config": {"path": str(sentinel)}, "registered_name": None})),
+        # Keras 3 writes a loss function as {"module": "builtins", "class_name":
+        # "function", "config": its name}; only names convsim has are used
+        "loss function named eval": keras_edited(seq, compile_set(loss={
+            "module": "builtins", "class_name": "function", "config": "eval",
+            "registered_name": "function"})),
         "metric builtins.eval": keras_edited(seq, compile_set(metrics=[
             "acc", {"module": "builtins", "class_name": "eval",
                     "config": {"source": "1"}, "registered_name": None}])),
@@ -461,7 +466,8 @@ def hostile_files(sentinel) -> dict[str, bytes]:
 
 #: The files of :func:`hostile_files` that load (with a note) instead of
 #: being refused: what they name is never used, only left out.
-NOTED = ("optimizer subprocess.getoutput", "loss os.remove", "metric builtins.eval",
+NOTED = ("optimizer subprocess.getoutput", "loss os.remove",
+         "loss function named eval", "metric builtins.eval",
          "initializer from module posix", "optimizer epsilon -1",
          "optimizer state of another shape", "h5 Lambda in the training_config loss")
 

@@ -27,9 +27,10 @@ in a :class:`~convsim.errors.ModelFileError` saying what is wrong.
 This is what ``model.save`` writes for every name except ``.keras``, ``.h5``
 and ``.hdf5``, which get real Keras files (:mod:`convsim.models.keras`, for
 taking a model to Keras); only this format keeps the random generators'
-state, so that a resumed ``fit`` continues exactly. ``load_model`` reads a file by its content, not its name: a real Keras file
-(an HDF5 ``.h5``, or a ``.keras`` archive) is read by
-:mod:`convsim.models.keras`, and this format loads from any name.
+state, so that a resumed ``fit`` continues exactly. ``load_model`` reads a
+file by its content, not its name: a real Keras file (an HDF5 ``.h5``, or a
+``.keras`` archive) is read by :mod:`convsim.models.keras`, and this format
+loads from any name.
 """
 
 from __future__ import annotations

@@ -224,6 +224,8 @@ NOTES = {
     "loss os.remove": r"its compile settings hold the loss 'remove' with module "
     r"'os' \(a custom class, not Keras's\) \(convsim has binary_crossentropy, "
     r".*\), which convsim cannot honour: the model is loaded uncompiled",
+    "loss function named eval": r"its compile settings hold the loss 'eval' "
+    r"\(convsim has binary_crossentropy, .*\), which convsim cannot honour",
     "metric builtins.eval": r"the metrics \[.*'builtins'.*\] are not ones convsim "
     r"has \(it has accuracy, acc, .*\): left out",
     "initializer from module posix": r"layer 1 'conv2d' \(Conv2D\): "

@@ -261,10 +261,6 @@ def test_summary_shows_keras_layers_and_model_params(name):
         assert lines == want["summary"]  # Keras 3's lines, letter for letter
 
 
-@pytest.mark.xfail(reason="Keras 3 counts the learning rate as one more optimizer "
-                   "variable (RMSprop on the MNIST convnet: 93,324 optimizer "
-                   "params); convsim counts the step count and the slots "
-                   "(93,323)", strict=False)
 @pytest.mark.parametrize("name", [f for f in COMPILED
                                   if not f.startswith("keras2_")])
 def test_summary_optimizer_and_total_params_are_keras(name):

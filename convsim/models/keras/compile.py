@@ -142,9 +142,8 @@ def _loss(entry, why: list):
     "function", "config": name}``, or a serialized Loss), or ``None``."""
     if entry is None:
         return None
-    if isinstance(entry, dict) and entry.get("class_name") == "function" \
-            and custom_problem({**entry, "registered_name": None}) is None:
-        entry = entry.get("config")
+    if _keras_function(entry):
+        entry = entry["config"]
     name = entry.get("class_name") if isinstance(entry, dict) else entry
     config = entry.get("config") if isinstance(entry, dict) else {}
     try:
@@ -168,6 +167,20 @@ def _loss(entry, why: list):
     why.append(f"the loss {short(name, 60)}" + (f" with {custom}" if custom else "")
                + f" (convsim has {', '.join(sorted(_LOSS_NAMES.values()))})")
     return None
+
+
+def _keras_function(entry) -> bool:
+    """Whether ``entry`` is how Keras 3 writes a loss *function* by name:
+    ``{"module": "builtins", "class_name": "function", "config": name,
+    "registered_name": "function"}`` (what it writes after loading a legacy
+    ``.h5``; ``module`` is the function's class's, Python's ``builtins``), or
+    with a Keras module. Only the name is used, looked up among convsim's."""
+    if not (isinstance(entry, dict) and entry.get("class_name") == "function"
+            and isinstance(entry.get("config"), str)
+            and entry.get("registered_name") in (None, "function")):
+        return False
+    return entry.get("module") == "builtins" or custom_problem(
+        {**entry, "registered_name": None}) is None
 
 
 def _harmless_loss_key(key: str, value) -> bool:
