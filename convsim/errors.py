@@ -12,6 +12,7 @@ Anything else escaping convsim (a NumPy or Numba error, a segfault) is a bug.
     ├── ArgumentError      (ValueError)   an argument's value is not allowed
     ├── WrongTypeError     (TypeError)    an argument has the wrong type
     ├── NotReadyError      (RuntimeError) a step is missing first (compile before fit)
+    │   └── MissingPackageError (ImportError) an optional package is not installed
     └── FileError          (OSError)      a file or folder cannot be used
         ├── MissingFileError   (FileNotFoundError)
         ├── AlreadyExistsError (FileExistsError) and overwriting was not asked for
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 __all__ = ["AlreadyExistsError", "ArgumentError", "ConvsimError", "DatasetError",
            "FileError", "FileTooLargeError", "IsAFolderError", "MissingFileError",
-           "ModelFileError", "ModelFileTooLargeError", "NotARegularFileError",
-           "NotReadyError", "WrongTypeError"]
+           "MissingPackageError", "ModelFileError", "ModelFileTooLargeError",
+           "NotARegularFileError", "NotReadyError", "WrongTypeError"]
 
 
 class ConvsimError(Exception):
@@ -45,6 +46,11 @@ class WrongTypeError(ConvsimError, TypeError):
 
 class NotReadyError(ConvsimError, RuntimeError):
     """Something must happen first, e.g. ``compile()`` before ``fit()``."""
+
+
+class MissingPackageError(NotReadyError, ImportError):
+    """An optional package this needs is not installed (h5py for Keras files);
+    the message says how to install it."""
 
 
 class FileError(ConvsimError, OSError):

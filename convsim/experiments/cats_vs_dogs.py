@@ -25,12 +25,14 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from convsim.experiments.book_models import (
     CATS_VS_DOGS_INPUT_SHAPE,
     NOTES_LEARNING_RATE,
 )
 from convsim.experiments.options import (
+    SAVE_HELP,
     add_shared_options,
     fraction,
     positive_count,
@@ -121,8 +123,7 @@ def add_parser(subparsers) -> None:
         epochs=None, epochs_help="default: 30, or 100 with --augment (as the notes)",
         batch_size=20, batch_size_help="photos per gradient step (default: 20, as "
                                        "the notes)",
-        save_help="save the trained model there (.h5 works too; load it with "
-                  "convsim.models.load_model); after Ctrl+C, the model so far",
+        save_help=SAVE_HELP,
         plot_help=f"where to save the accuracy/loss figure (default: {DEFAULT_PLOT})")
     add = groups.training.add_argument
     add("--augment", action="store_true",
@@ -209,7 +210,8 @@ def _find_photos(data, console: Console) -> Path | None:
     try:
         return find_small_dataset(data)
     except DatasetError as err:
-        console.print(f"[red]No cats-vs-dogs photos:[/] {err} (path= is --data DIR "
+        console.print(f"[red]No cats-vs-dogs photos:[/] "
+                      f"{escape(str(err))} (path= is --data DIR "
                       "for this command.)", highlight=False)
         return None
 
@@ -232,7 +234,8 @@ def _open_photos(args, root: Path, console: Console):
             batch_size=args.batch_size, class_mode="binary", seed=args.seed,
             console=console)
     except (OSError, ValueError) as err:
-        console.print(f"[red]Could not read the photos:[/] {err}", highlight=False)
+        console.print(f"[red]Could not read the photos:[/] "
+                      f"{escape(str(err))}", highlight=False)
         return None
     return train_generator, valid_generator
 

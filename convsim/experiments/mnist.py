@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 
-from convsim.experiments.options import add_shared_options, positive_count
+from convsim.experiments.options import SAVE_HELP, add_shared_options, positive_count
 from convsim.experiments.outputs import report_test_accuracy, save_outputs
 from convsim.experiments.runs import (
     CTRL_C_HELP,
@@ -69,8 +70,7 @@ def add_parser(subparsers) -> None:
                               "book)",
         batch_size=64, batch_size_help="images per gradient step (default: 64, "
                                        "as the book)",
-        save_help="save the trained model there (load it with "
-                  "convsim.models.load_model); after Ctrl+C, the model so far",
+        save_help=SAVE_HELP,
         plot_help="where to save the accuracy/loss figure (default: "
                   "mnist-curves.png or fashion-mnist-curves.png)")
     groups.training.add_argument(
@@ -158,7 +158,8 @@ def _load(args, console: Console):
     try:
         data = loader.load(args.data, console=console)
     except errors.DatasetError as err:
-        console.print(f"[red]Could not load the data:[/] {err}", highlight=False)
+        console.print(f"[red]Could not load the data:[/] "
+                      f"{escape(str(err))}", highlight=False)
         return None
     (train_images, train_labels), (test_images, test_labels) = data
     if args.limit:

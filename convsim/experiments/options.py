@@ -23,8 +23,15 @@ from typing import NamedTuple
 
 from convsim.validation import positive_int
 
-__all__ = ["OptionGroups", "add_shared_options", "fraction", "positive_count",
-           "positive_number"]
+__all__ = ["SAVE_HELP", "OptionGroups", "add_shared_options", "fraction",
+           "positive_count", "positive_number"]
+
+
+#: ``--save``'s help: the name chooses the format (convsim.models.Model.save).
+SAVE_HELP = ("save the trained model there: a .keras or .h5 name writes a file "
+             "Keras loads too (needs h5py: pip install 'convsim[keras]'), any "
+             "other name convsim's own (e.g. model.convsim); load either with "
+             "convsim.models.load_model. After Ctrl+C, the model so far")
 
 
 class OptionGroups(NamedTuple):

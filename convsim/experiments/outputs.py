@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 __all__ = ["report_test_accuracy", "save_outputs"]
 
@@ -51,7 +52,7 @@ def save_outputs(model, logs: dict, console: Console, *, model_path=None,
             recorder.write()
             console.print(f"Saved the history to {recorder.path}", highlight=False)
         except OSError as err:
-            console.print(f"[red]Could not save the history:[/] {err}",
+            console.print(f"[red]Could not save the history:[/] {escape(str(err))}",
                           highlight=False)
             status = 1
     if model_path:
@@ -59,7 +60,8 @@ def save_outputs(model, logs: dict, console: Console, *, model_path=None,
             model.save(model_path)
             console.print(f"Saved the model to {model_path}", highlight=False)
         except OSError as err:
-            console.print(f"[red]Could not save the model:[/] {err}", highlight=False)
+            console.print(f"[red]Could not save the model:[/] "
+                          f"{escape(str(err))}", highlight=False)
             status = 1
     if plot is not None:
         status = max(status, _save_figure(logs, plot, title, console))
@@ -76,6 +78,7 @@ def _save_figure(logs: dict, plot: str, title: str, console: Console) -> int:
         plot_history(logs, Path(plot), title=title)
         console.print(f"Saved the accuracy/loss curves to {plot}", highlight=False)
     except (OSError, ValueError) as err:
-        console.print(f"[red]Could not save the figure:[/] {err}", highlight=False)
+        console.print(f"[red]Could not save the figure:[/] "
+                      f"{escape(str(err))}", highlight=False)
         return 1
     return 0

@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rich.console import Console
+from rich.markup import escape
 
 from convsim.errors import ConvsimError
 from convsim.files import check_can_write
+from convsim.models.keras import check_can_write_keras
 from convsim.training import interrupts
 from convsim.training.backup import BackupAndRestore, checkpoint_path
 from convsim.training.checkpoint import describe_progress, read_summary
@@ -65,6 +67,12 @@ def add_run_options(parser: argparse.ArgumentParser, groups) -> None:
              "(default: next to the model, NAME.backup, else EXPERIMENT.backup)")
 
 
+def _text(value) -> str:
+    """``value`` as plain text inside rich markup (a path or a message may
+    hold [brackets], which rich would otherwise take for styles)."""
+    return escape(str(value))
+
+
 def run_files(args, default_plot: str, experiment: str) -> RunFiles:
     """The run's files from the options, with the defaults filled in."""
     model = Path(args.save) if args.save else None
@@ -84,6 +92,8 @@ def run_files(args, default_plot: str, experiment: str) -> RunFiles:
 def check_outputs(files: RunFiles, console: Console) -> bool:
     """Whether every file of the run can be written (else say why)."""
     try:
+        if files.model is not None:
+            check_can_write_keras(files.model)
         for path, what in ((files.model, "model"), (files.plot, "figure"),
                            (files.history, "history")):
             if path is not None:
@@ -92,8 +102,9 @@ def check_outputs(files: RunFiles, console: Console) -> bool:
             check_can_write(checkpoint_path(files.backup_dir), "checkpoint")
         else:
             check_can_write(files.backup_dir, "checkpoint folder")
-    except OSError as err:
-        console.print(f"[red]Cannot write the outputs:[/] {err}", highlight=False)
+    except (OSError, ConvsimError) as err:  # ConvsimError: h5py missing
+        console.print(f"[red]Cannot write the outputs:[/] "
+                      f"{_text(err)}", highlight=False)
         return False
     return True
 
@@ -113,7 +124,7 @@ def prepare_backup(args, files: RunFiles, settings: dict, epochs: int,
                               settings=settings)
     if summary is None:
         if args.resume:
-            console.print(f"No checkpoint in {files.backup_dir} yet: training "
+            console.print(f"No checkpoint in {_text(files.backup_dir)} yet: training "
                           "starts at the beginning.", highlight=False)
         return backup
     progress = summary["progress"]
@@ -122,20 +133,20 @@ def prepare_backup(args, files: RunFiles, settings: dict, epochs: int,
     if not args.resume:
         if not finished:
             console.print(
-                f"[red]{path} holds a stopped run[/] (at "
+                f"[red]{_text(path)} holds a stopped run[/] (at "
                 f"{describe_progress(progress)}). Add --resume to continue it, or "
                 "choose another --backup-dir (or delete that folder) to start "
                 "afresh.", highlight=False)
             return None
         console.print(f"Starting afresh: the checkpoint of the finished run in "
-                      f"{files.backup_dir} will be replaced.", highlight=False)
+                      f"{_text(files.backup_dir)} will be replaced.", highlight=False)
         return backup
     for key, value in backup.settings.items():
         before = summary.get("settings", {}).get(key)
         if key in summary.get("settings", {}) and before != value:
-            console.print(f"[red]Cannot resume:[/] the run used {key}={before!r}, "
-                          f"this command {key}={value!r}. Pass the same options.",
-                          highlight=False)
+            then, now = _text(f"{key}={before!r}"), _text(f"{key}={value!r}")
+            console.print(f"[red]Cannot resume:[/] the run used {then}, this "
+                          f"command {now}. Pass the same options.", highlight=False)
             return None
     at = progress["epoch"] + (progress["step"] > 0)  # epochs begun
     if at > epochs:
@@ -144,11 +155,12 @@ def prepare_backup(args, files: RunFiles, settings: dict, epochs: int,
                       f"pass --epochs N with N >= {at}.", highlight=False)
         return None
     if done == epochs:
-        console.print(f"The run in {path} has finished its {done} epoch(s): nothing "
-                      "to train; its outputs are written again (pass --epochs N "
-                      f"with N > {done} to train more).", highlight=False)
+        console.print(f"The run in {_text(path)} has finished its {done} "
+                      "epoch(s): nothing to train; its outputs are written again "
+                      f"(pass --epochs N with N > {done} to train more).",
+                      highlight=False)
         return backup
-    console.print(f"Resuming from {path} at {describe_progress(progress)}.",
+    console.print(f"Resuming from {_text(path)} at {describe_progress(progress)}.",
                   highlight=False)
     return backup
 
@@ -162,10 +174,10 @@ def _summary(path: Path, resume: bool, console: Console):
         return read_summary(path)
     except ConvsimError as err:
         if resume:
-            console.print(f"[red]Cannot resume:[/] {err}", highlight=False)
+            console.print(f"[red]Cannot resume:[/] {_text(err)}", highlight=False)
             return False
-        console.print(f"The checkpoint {path} cannot be read ({err}); it will be "
-                      "replaced.", highlight=False)
+        console.print(f"The checkpoint {_text(path)} cannot be read "
+                      f"({_text(err)}); it will be replaced.", highlight=False)
         return None
 
 
@@ -195,8 +207,8 @@ def train_until_done(fit, console: Console) -> bool:
     except TrainingInterrupted as stop:
         console.print()
         if stop.checkpoint:
-            saved = (f"The checkpoint {stop.checkpoint} is intact; the same command "
-                     "with --resume continues exactly.")
+            saved = (f"The checkpoint {_text(stop.checkpoint)} is intact; the "
+                     "same command with --resume continues exactly.")
         else:
             saved = "Nothing could be saved."
         console.print(f"[yellow]Ctrl+C:[/] stopped {stop.where}. {saved}",

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from convsim.errors import ArgumentError
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         console.print()
         return 130
     except (ValueError, OSError) as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return 1
     return 0
 

@@ -15,8 +15,8 @@ what each file is). For each of them convsim must
 * write the model back as ``.keras`` and ``.h5`` and read it again with every
   weight bit-identical.
 
-Until convsim has a Keras reader (issue 12, convsim/models/keras/) the tests
-that need it skip, saying so; the tests of the fixtures themselves always run.
+Without h5py (``pip install 'convsim[keras]'``) the tests that read or write
+Keras files skip, saying so; the tests of the fixtures themselves always run.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import numpy as np
 import pytest
 
 from convsim import models
-from convsim.errors import ModelFileError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
@@ -58,24 +57,15 @@ RTOL, ATOL = 1e-5, 2e-6
 #: which :func:`test_the_step_fixtures_tell_saved_state_from_fresh` checks.
 STEP_RTOL, STEP_ATOL = 1e-5, 1e-5
 
-#: What convsim says about a Keras file before it has a Keras reader.
-_NO_READER_YET = ("cannot read HDF5", "not a convsim model file")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def load(path: Path, **kwargs):
     """``models.load_model(path)``; skips without h5py (convsim then refuses
-    Keras files, saying how to install it) and while convsim has no Keras
-    reader."""
+    Keras files, saying how to install it: tests/api/test_without_h5py.py)."""
     pytest.importorskip("h5py", reason="reading Keras files needs h5py "
                         "(pip install 'convsim[keras]')")
-    try:
-        return models.load_model(path, **kwargs)
-    except ModelFileError as err:
-        if any(words in str(err) for words in _NO_READER_YET):
-            pytest.fail("convsim cannot read Keras files (issue 12, the "
-                        f"reader in convsim/models/keras/): {err}")
-        raise
+    return models.load_model(path, **kwargs)
 
 
 def is_keras_file(path: Path) -> bool:
@@ -91,12 +81,9 @@ def is_keras_file(path: Path) -> bool:
 
 
 def save(model, path: Path) -> None:
-    """``model.save(path)``; skips while convsim writes its own format there."""
+    """``model.save(path)``, which must write a real Keras file."""
     model.save(path)
-    if not is_keras_file(path):
-        pytest.fail("convsim does not write Keras files (issue 12, the "
-                    f"writer in convsim/models/keras/): model.save({path.name!r}) "
-                    "wrote convsim's own format")
+    assert is_keras_file(path), path
 
 
 def expected(name: str) -> dict:

@@ -15,6 +15,7 @@ from convsim.errors import (
     ArgumentError,
     FileError,
     MissingFileError,
+    MissingPackageError,
     NotARegularFileError,
     WrongTypeError,
 )
@@ -97,7 +98,8 @@ def test_h5_path_is_written_as_a_real_hdf5_keras_file(tmp_path):
                   loss="sparse_categorical_crossentropy", metrics=["acc"])
     path = tmp_path / "dog_and_cat.h5"
     if not _h5py_installed():
-        with pytest.raises(OSError, match=r"pip install 'convsim\[keras\]'"):
+        with pytest.raises(MissingPackageError,
+                           match=r"pip install 'convsim\[keras\]'"):
             model.save(str(path))
         assert list(tmp_path.iterdir()) == []
         return

@@ -141,7 +141,7 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
     press_ctrl_c_in_epoch(monkeypatch, 2)
     console = capture_console()
     status = train.main(["cats-vs-dogs", "--data", str(tree), "--epochs", "5",
-                         "--save", str(tmp_path / "m.h5"),
+                         "--save", str(tmp_path / "m.convsim"),
                          "--plot", str(tmp_path / "c.png"), *QUICK],
                         console=console)
     out = " ".join(console.file.getvalue().split())
@@ -154,7 +154,7 @@ def test_ctrl_c_keeps_the_history_the_figure_and_the_model(tree, tmp_path,
     document = json.loads((tmp_path / "m.history.json").read_text())
     assert document["interrupted"] and document["epochs_done"] == 1
     assert len(document["history"]["loss"]) == 1
-    assert load_model(tmp_path / "m.h5").count_params() == 3_453_121
+    assert load_model(tmp_path / "m.convsim").count_params() == 3_453_121
     assert (tmp_path / "c.png").stat().st_size > 0
     assert read_summary(checkpoint)["progress"]["step"] == 1
     assert not [t for t in threading.enumerate()

@@ -160,15 +160,20 @@ def test_shapes_walks_the_seed_model_with_the_right_working():
     assert "3,453,121" in text
 
 
-def test_shapes_of_a_saved_model(tmp_path):
-    models = pytest.importorskip("convsim.models")
-    layers = pytest.importorskip("convsim.layers")
+@pytest.mark.parametrize("name", ["tiny.convsim", "tiny.keras", "tiny.h5"])
+def test_shapes_of_a_saved_model(tmp_path, name):
+    """``lesson shapes --model`` on convsim's own file and on Keras's two."""
+    from convsim import layers, models
+
+    if name != "tiny.convsim":
+        pytest.importorskip("h5py", reason="Keras files need h5py (pip install "
+                            "'convsim[keras]')")
     model = models.Sequential()
     model.add(layers.Conv2D(4, (3, 3), activation="relu", input_shape=(12, 12, 1)))
     model.add(layers.MaxPooling2D((2, 2)))
     model.add(layers.Flatten())
     model.add(layers.Dense(3, activation="softmax"))
-    path = tmp_path / "tiny.keras"
+    path = tmp_path / name
     model.save(str(path))
     lesson = shapes.build(model=str(path))
     rows = lesson.frames[-1].data["rows"]

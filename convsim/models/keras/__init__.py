@@ -38,13 +38,14 @@ from convsim.files.limits import MAX_JSON_BYTES
 from convsim.models import archive
 from convsim.models.keras.architecture import model_from_keras, model_to_keras
 from convsim.models.keras.compile import compile_to_keras
+from convsim.models.keras.hdf5 import h5py_module
 from convsim.models.keras.keras_zip import KerasZip, keras_zip_bytes
 from convsim.models.keras.legacy_h5 import LegacyH5, legacy_h5_bytes
 from convsim.models.keras.loading import load_from
 from convsim.models.keras.optimizer_state import state_to_keras
 
-__all__ = ["EXTENSIONS", "HDF5_MAGIC", "keras_name", "load_model",
-           "model_from_keras", "save_model", "sniff"]
+__all__ = ["EXTENSIONS", "HDF5_MAGIC", "check_can_write_keras", "keras_name",
+           "load_model", "model_from_keras", "save_model", "sniff"]
 
 #: File name endings ``model.save`` writes as Keras files.
 EXTENSIONS = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
@@ -59,6 +60,16 @@ def keras_name(filepath) -> bool:
     name = os.fspath(filepath)
     return isinstance(name, str) and any(name.lower().endswith(ending)
                                          for ending in EXTENSIONS)
+
+
+def check_can_write_keras(filepath) -> None:
+    """Raise (one line, with ``pip install 'convsim[keras]'``) if
+    ``model.save(filepath)`` would write a Keras file but h5py is missing:
+    a training command checks this before hours of training, not after."""
+    if keras_name(filepath):
+        h5py_module(doing=f"Saving {os.fspath(filepath)!r} as a Keras file (the "
+                    "format of names ending in .keras, .h5 or .hdf5; any other "
+                    "name saves convsim's own)")
 
 
 def sniff(given: str) -> str | None:
@@ -106,6 +117,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     """Write ``model`` as a Keras file: ``.keras`` (Keras 3's format) or
     ``.h5``/``.hdf5`` (the legacy format Keras 2 and 3 read), chosen by the
     extension. Everything is made in memory, then written atomically."""
+    check_can_write_keras(filepath)
     path = archive.target_path(filepath, overwrite, "Keras model file")
     kind = EXTENSIONS.get(path.suffix.lower())
     if kind is None:

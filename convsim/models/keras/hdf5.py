@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from convsim.errors import ConvsimError, ModelFileError, NotReadyError
+from convsim.errors import ConvsimError, MissingPackageError, ModelFileError
 from convsim.files.bounded_json import short
 from convsim.files.bounded_zip import Budget
 from convsim.files.limits import (
@@ -58,13 +58,13 @@ _FLOATS = "f"
 _INTEGERS = "iu"
 
 
-def h5py_module(error=NotReadyError, doing: str = "Keras files"):
+def h5py_module(error=MissingPackageError, doing: str = "Reading Keras files"):
     """h5py, imported now; if it is not installed, ``error`` saying that
     ``doing`` needs it and how to install it (one line)."""
     try:
         import h5py
     except ImportError:
-        raise error(f"{doing} need h5py, which is not installed: "
+        raise error(f"{doing} needs h5py, which is not installed: "
                     f"{INSTALL}") from None
     return h5py
 
@@ -72,7 +72,7 @@ def h5py_module(error=NotReadyError, doing: str = "Keras files"):
 def write_h5(fill) -> bytes:
     """The bytes of a new HDF5 file that ``fill(h5py.File)`` fills, made in
     memory (so that the file on disk is written atomically, whole)."""
-    h5py = h5py_module(doing="Writing Keras files")
+    h5py = h5py_module(doing="Writing a Keras file")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         fill(file)
@@ -90,7 +90,7 @@ class H5Reader:
 
     def __init__(self, file, where: str, budget: Budget):
         self.h5py = h5py_module(ModelFileError, f"{where} is an HDF5 file (probably "
-                                "saved by Keras); reading it and other Keras files")
+                                "saved by Keras); reading it")
         self.where, self.budget = where, budget
         try:
             self.file = self.h5py.File(file, "r")
