@@ -97,3 +97,39 @@ def test_train_saves_a_keras_file_that_loads(tmp_path):
     assert model.optimizer is not None
     assert int(model.optimizer.get_state()["iterations"]) == 2
     assert model.count_params() == 93_322
+
+
+#: The keys Keras 2's legacy optimizers take (tf_keras 2.21's
+#: ``optimizers/legacy``: their arguments and ``{'lr', 'decay', 'clipnorm',
+#: 'clipvalue', 'global_clipnorm'}``) and Keras 3's take too: an ``.h5``
+#: optimizer with any other key fails to load in Keras 2 (``weight_decay``
+#: did, measured), and Keras 3 refuses Keras 2's ``is_legacy_optimizer``.
+LEGACY_KEYS = {"name", "learning_rate", "clipnorm", "clipvalue", "global_clipnorm",
+               "beta_1", "beta_2", "epsilon", "amsgrad", "rho", "momentum",
+               "centered", "nesterov"}
+
+
+@pytest.mark.parametrize("optimizer", [
+    {"class_name": "Adam", "config": {"learning_rate": 1e-4, "decay": 1e-2}},
+    {"class_name": "RMSprop", "config": {"learning_rate": 2e-3, "centered": True}},
+    {"class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9,
+                                     "nesterov": True}}])
+def test_an_h5_optimizer_is_one_keras_2_and_3_both_read(tmp_path, optimizer):
+    import h5py
+
+    from convsim import layers, optimizers
+
+    model = models.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3),
+                               layers.Flatten(), layers.Dense(1)])
+    model.compile(optimizer=optimizers.get(optimizer), loss="mse")
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as file:
+        written = json.loads(file.attrs["training_config"])["optimizer_config"]
+    assert written["class_name"] == optimizer["class_name"]
+    assert set(written["config"]) <= LEGACY_KEYS
+    rate = written["config"]["learning_rate"]
+    if isinstance(rate, dict):  # Keras 3's legacy loader needs the module
+        assert rate["module"] == "keras.optimizers.schedules"
+        assert rate["class_name"] == "InverseTimeDecay"
+    again = models.load_model(tmp_path / "m.h5").optimizer
+    assert again.get_config() == model.optimizer.get_config()

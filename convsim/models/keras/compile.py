@@ -238,9 +238,19 @@ def compile_to_keras(model, legacy: bool) -> dict | None:
 
 
 def optimizer_to_keras(optimizer, legacy: bool) -> dict:
-    """The optimizer serialized with the keys both Keras 3 and Keras 2.13's
-    optimizers take (Keras 3's own few more unless ``legacy``); a
-    ``decay`` becomes Keras's ``InverseTimeDecay`` schedule."""
+    """The optimizer serialized as Keras 3 writes it; a ``decay`` becomes
+    Keras's ``InverseTimeDecay`` schedule, written with its ``module`` even
+    in an ``.h5`` (Keras 3's legacy loader cannot read it without; Keras 2
+    reads both forms).
+
+    For a ``legacy`` ``.h5`` only the keys that both Keras 3's optimizers and
+    Keras 2's *legacy* ones take: Keras 2 builds its legacy Adam for an
+    ``.h5`` optimizer named plainly ``"Adam"`` (without Keras 2.11's
+    ``is_legacy_optimizer: false``, which Keras 3 refuses), and that one
+    refuses ``weight_decay`` or ``use_ema``. (Naming it ``"Custom>Adam"``, as
+    Keras 2.11+ does, would suit Keras 2 but makes Keras 3's legacy loader
+    fall back to a default Adam, losing the learning rate: measured with
+    Keras 3.15.1 and tf_keras 2.21.)"""
     cls = type(optimizer).__name__
     mine = optimizer.get_config()
     rate = mine["learning_rate"]
@@ -248,13 +258,14 @@ def optimizer_to_keras(optimizer, legacy: bool) -> dict:
         rate = _serialized("InverseTimeDecay", {
             "initial_learning_rate": rate, "decay_steps": 1,
             "decay_rate": mine["decay"], "staircase": False,
-            "name": "InverseTimeDecay"}, legacy, "keras.optimizers.schedules")
-    config = {"name": mine["name"], "learning_rate": rate, "weight_decay": None,
+            "name": "InverseTimeDecay"}, False, "keras.optimizers.schedules")
+    config = {"name": mine["name"], "learning_rate": rate,
               "clipnorm": mine["clipnorm"], "global_clipnorm": None,
-              "clipvalue": mine["clipvalue"], "use_ema": False,
-              "ema_momentum": 0.99, "ema_overwrite_frequency": None}
+              "clipvalue": mine["clipvalue"]}
     if not legacy:
-        config.update(loss_scale_factor=None, gradient_accumulation_steps=None)
+        config.update(weight_decay=None, use_ema=False, ema_momentum=0.99,
+                      ema_overwrite_frequency=None, loss_scale_factor=None,
+                      gradient_accumulation_steps=None)
     config.update({key: mine[key] for key in _OPTIMIZER_KEYS[cls]})
     return _serialized(cls, config, legacy, "keras.optimizers")
 
