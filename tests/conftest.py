@@ -3,6 +3,9 @@
 * Hypothesis profiles: a fast derandomised ``ci`` profile (the default) and
   ``--hypothesis-profile=thorough`` for long local runs. ``deadline=None``
   because the first call of a Numba kernel compiles it, which takes seconds.
+* Tests never write into your ``~/.cache``: convsim's cache (downloads, the
+  lessons' trained MNIST convnet) is a temporary folder for the session
+  (``$XDG_CACHE_HOME``), and ``trained_mnist`` trains that model once.
 * Tests never touch the internet: ``CONVSIM_OFFLINE=1`` makes every loader that
   could download fall back at once.
 * Real data shared with every developer and CI run (../shared/data): tests that
@@ -59,3 +62,25 @@ def shared_data() -> pathlib.Path:
             "(set CONVSIM_SHARED_DATA to its folder)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """``$XDG_CACHE_HOME`` in a temporary folder for the whole session."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def trained_mnist(_private_cache):
+    """The lessons' trained MNIST convnet (convsim.experiments.pretrained),
+    trained once per session (about 15 s) into the session's cache."""
+    import io
+
+    from rich.console import Console
+
+    from convsim.experiments.pretrained import pretrained_model
+
+    return pretrained_model(console=Console(file=io.StringIO()))
