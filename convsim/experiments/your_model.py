@@ -102,14 +102,14 @@ def image_for_model(model, image) -> np.ndarray:
             pixels = pixels[0]
         if pixels.ndim == 2:
             pixels = pixels[:, :, None]
-        if pixels.size and float(np.nanmax(pixels)) > 1.5:
-            pixels = pixels / 255
+    if not np.all(np.isfinite(pixels)):
+        raise ArgumentError("The image holds NaN or infinite values.")
+    if pixels.size and float(pixels.max()) > 1.5:  # 0..255, as a file holds
+        pixels = pixels / 255
     if pixels.shape != (height, width, channels):
         raise ArgumentError(f"The image must have the shape the model takes, "
                             f"{(height, width, channels)}. Received: an image of "
                             f"shape {tuple(np.shape(image))}")
-    if not np.all(np.isfinite(pixels)):
-        raise ArgumentError("The image holds NaN or infinite values.")
     return np.ascontiguousarray(pixels, dtype=np.float32)
 
 
