@@ -61,6 +61,9 @@ TEXT = {
                  "{params} parameters.",
         "identity": "{layer}: changes nothing when predicting (Dropout only acts "
                     "while training).",
+        "rescaling": "{layer}: each value becomes value × {scale} + {offset}; with "
+                     "scale 1/255, pixels 0..255 become 0..1 (the book's "
+                     "rescale=1./255, inside the model). Shape unchanged; no weights.",
         "other": "{layer}: output {shape}, {params} parameters.",
         "total": "Total: {sum} = {total} parameters. The largest share, {pct}%, is "
                  "in {layer}. Convolutions have few because one filter is shared by "
@@ -88,6 +91,9 @@ TEXT = {
                  "파라미터 {params}개.",
         "identity": "{layer}: 예측할 때는 아무것도 바꾸지 않습니다 (드롭아웃은 훈련 "
                     "중에만 동작).",
+        "rescaling": "{layer}: 각 값이 값 × {scale} + {offset}이 됩니다; "
+                     "scale이 1/255이면 픽셀 0..255가 0..1이 됩니다 (책의 "
+                     "rescale=1./255를 모델 안에서). 크기는 그대로, 가중치 없음.",
         "other": "{layer}: 출력 {shape}, 파라미터 {params}개.",
         "total": "전체: {sum} = 파라미터 {total}개. 가장 많은 {pct}%가 {layer}에 "
                  "있습니다. 합성곱 층은 필터 하나를 이미지의 모든 위치가 공유하므로 "
@@ -150,9 +156,26 @@ def _explain(layer, name, shape, out, params, words):
                 say(words["dense"], u=units, n=f"{n:,}", params=f"{params:,}"))
     if isinstance(layer, (layers.Dropout, layers.InputLayer)):
         return words["unchanged"], "0", say(words["identity"], layer=name)
+    if isinstance(layer, layers.Rescaling):
+        return words["unchanged"], "0", say(
+            words["rescaling"], layer=name, scale=_factor_text(layer.scale),
+            offset=_factor_text(layer.offset))
     working = words["unchanged"] if out == shape else fmt_shape(out)
     return working, f"{params:,}", say(words["other"], layer=name,
                                        shape=fmt_shape(out), params=f"{params:,}")
+
+
+def _factor_text(value) -> str:
+    """A Rescaling factor as a learner wrote it: ``1/255`` for 0.00392...,
+    ``0.5``, ``(-1)``, or one per channel ``[1/255, 0.5, 2]``."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_factor_text(v) for v in value) + "]"
+    text = f"{value:g}"
+    inverse = 1 / value if value else 0
+    if float(text) != value and abs(inverse) > 1 \
+            and abs(inverse - round(inverse)) < 1e-9 * abs(inverse):
+        text = f"{'-' if value < 0 else ''}1/{abs(round(inverse))}"
+    return f"({text})" if value < 0 else text
 
 
 def _explain_window(layer, name, shape, params, words):

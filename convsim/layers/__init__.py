@@ -19,17 +19,18 @@ from convsim.layers.pooling import (
     MaxPool2D,
     MaxPooling2D,
 )
+from convsim.layers.rescaling import Rescaling
 
 __all__ = [
     "CLASS_NAMES", "Activation", "AveragePooling2D", "AvgPool2D", "Conv2D", "Dense",
     "Dropout", "Flatten", "Input", "InputLayer", "InputSpec", "KerasTensor", "Layer",
-    "MaxPool2D", "MaxPooling2D", "Variable", "deserialize", "serialize",
-    "unknown_classes",
+    "MaxPool2D", "MaxPooling2D", "Rescaling", "Variable", "deserialize",
+    "serialize", "unknown_classes",
 ]
 
 _CLASSES = {cls.__name__: cls for cls in (
     Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, InputLayer,
-    MaxPooling2D,
+    MaxPooling2D, Rescaling,
 )}
 #: The layer classes a config (``{"class_name": ...}``) may name.
 CLASS_NAMES = tuple(sorted(_CLASSES))

@@ -41,7 +41,8 @@ _SPEC.loader.exec_module(fuzz)
 _NEEDS = "needs what convsim does not have: "
 _READS = (r"convsim reads Keras Sequential and functional models with one input, "
           r"made of the layers \['Activation', 'AveragePooling2D', 'Conv2D', "
-          r"'Dense', 'Dropout', 'Flatten', 'InputLayer', 'MaxPooling2D'\], in "
+          r"'Dense', 'Dropout', 'Flatten', 'InputLayer', 'MaxPooling2D', "
+          r"'Rescaling'\], in "
           r"float32 and channels_last, without regularizers or constraints; no "
           r"name in a model file is ever imported or run")
 _CODE = (r"it holds Python code \(bytecode or a function's name\), which convsim "

@@ -62,7 +62,7 @@ EXPECTED = {
     "layer classes naming functions": (
         ModelFileError, r"needs what convsim does not have: layer class 'os.system' "
         r"\(layer 0\); layer class 'eval' \(layer 1\). convsim has the layers "
-        r"\['Activation', .*'MaxPooling2D'\] and the optimizers \['Adam', 'RMSprop', "
+        r"\['Activation', .*'Rescaling'\] and the optimizers \['Adam', 'RMSprop', "
         r"'SGD'\]; no name in a model file is ever imported or run"),
     "optimizer class subprocess.getoutput": (
         ModelFileError, "needs what convsim does not have: optimizer class "

@@ -72,6 +72,8 @@ LAYERS = {
                 lambda x: x),  # inference: identity
     "Activation": (lambda: layers.Activation("relu"), (1, 5), None, (3, 5),
                    naive_relu),
+    "Rescaling": (lambda: layers.Rescaling([0.5, -2.0], offset=1.0), (1, 3, 2),
+                  None, (3, 3, 2), lambda x: x * [0.5, -2.0] + 1.0),
 }
 PARAMS = {"Conv2D": 2 * 2 * 1 * 2 + 2, "Dense": 2 * 2 + 2}
 

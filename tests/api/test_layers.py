@@ -140,6 +140,9 @@ LAYER_CASES = [
     (lambda: layers.Dense(4, activation="sigmoid"), (3, 5), (3, 4), 24),
     (lambda: layers.Dense(4, activation="softmax"), (2, 3, 5), (2, 3, 4), 24),
     (lambda: layers.Activation("tanh"), (2, 3, 4), (2, 3, 4), 0),
+    (lambda: layers.Rescaling(1 / 255), (2, 3, 4, 2), (2, 3, 4, 2), 0),
+    (lambda: layers.Rescaling([0.5, -2.0], offset=1.0), (2, 3, 4, 2),
+     (2, 3, 4, 2), 0),
 ]
 
 

@@ -181,6 +181,30 @@ def test_shapes_of_a_saved_model(tmp_path, name):
     assert lesson.frames[-1].data["total"] == model.count_params()
 
 
+@pytest.mark.parametrize("lang, words", [
+    ("en", "each value becomes value × 1/255 + (-1); with scale 1/255, pixels "
+           "0..255 become 0..1"),
+    ("ko", "각 값이 값 × 1/255 + (-1)이 됩니다; scale이 1/255이면 픽셀 0..255가 "
+           "0..1이 됩니다"),
+])
+def test_shapes_explains_rescaling(tmp_path, lang, words):
+    """The second edition's first layer, ``Rescaling(1./255)``: shape
+    unchanged, no parameters, and what it does to the pixels."""
+    from convsim import layers, models
+
+    model = models.Sequential([layers.Input(shape=(8, 8, 3)),
+                               layers.Rescaling(1.0 / 255, offset=-1),
+                               layers.Conv2D(2, 3), layers.Flatten()])
+    path = tmp_path / "rescaled.convsim"
+    model.save(str(path))
+    lesson = shapes.build(lang=lang, model=str(path))
+    row = lesson.frames[-1].data["rows"][0]
+    assert (row.kind, row.output_shape, row.params) == ("Rescaling", (8, 8, 3), 0)
+    assert row.working == shapes.TEXT[lang]["unchanged"]
+    assert words in row.caption
+    assert row.caption == lesson.frames[1].caption
+
+
 def test_feature_maps_use_a_real_digit_and_match_the_convolution():
     lesson = feature_maps.build()
     image = lesson.frames[0].data["image"]

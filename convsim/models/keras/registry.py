@@ -45,7 +45,7 @@ KERAS_LAYERS = {
     "MaxPooling2D": "MaxPooling2D", "MaxPool2D": "MaxPooling2D",
     "AveragePooling2D": "AveragePooling2D", "AvgPool2D": "AveragePooling2D",
     "Flatten": "Flatten", "Dense": "Dense", "Dropout": "Dropout",
-    "Activation": "Activation",
+    "Activation": "Activation", "Rescaling": "Rescaling",
 }
 #: Per convsim class, the Keras config keys that mean the same in convsim.
 _COPIED = {
@@ -56,6 +56,7 @@ _COPIED = {
     "MaxPooling2D": ("pool_size", "strides", "padding"),
     "AveragePooling2D": ("pool_size", "strides", "padding"),
     "Flatten": (), "Dropout": ("rate", "noise_shape", "seed"), "Activation": (),
+    "Rescaling": ("scale", "offset"),
 }
 _ACTIVATED = ("Conv2D", "Dense", "Activation")
 _INITIALIZED = ("Conv2D", "Dense")
@@ -153,7 +154,7 @@ def _convert(cls: str, config: dict, notes: list, label: str):
              "kernel_initializer", "bias_initializer"}
     for key in _COPIED[cls]:
         if key in config:
-            out[key] = config[key]
+            out[key] = _plain(config[key])
     for key in ("name", "trainable"):
         if key in config:
             out[key] = config[key]
@@ -181,6 +182,17 @@ def _convert(cls: str, config: dict, notes: list, label: str):
     problems += [f"{key}={short(config[key], 60)}, which convsim cannot honour"
                  for key in config if key not in known and not neutral(config[key])]
     return out, problems
+
+
+def _plain(value):
+    """A value as plain JSON: Keras 3 writes a NumPy array given as an
+    argument (``Rescaling(np.array([...]))``'s ``scale``) as ``{"class_name":
+    "__numpy__", "config": {"value": [...], "dtype": ...}}``; its ``value``
+    is what the argument held (the layer's constructor then checks it)."""
+    if isinstance(value, dict) and value.get("class_name") == "__numpy__" \
+            and isinstance(value.get("config"), dict):
+        return value["config"].get("value")
+    return value
 
 
 def _activation(value, problems: list) -> str:
