@@ -131,5 +131,8 @@ def test_an_h5_optimizer_is_one_keras_2_and_3_both_read(tmp_path, optimizer):
     if isinstance(rate, dict):  # Keras 3's legacy loader needs the module
         assert rate["module"] == "keras.optimizers.schedules"
         assert rate["class_name"] == "InverseTimeDecay"
-    again = models.load_model(tmp_path / "m.h5").optimizer
-    assert again.get_config() == model.optimizer.get_config()
+    again = models.load_model(tmp_path / "m.h5").optimizer.get_config()
+    mine = model.optimizer.get_config()
+    # the learning rate comes back as the float32 Keras keeps it in
+    assert again.pop("learning_rate") == float(np.float32(mine.pop("learning_rate")))
+    assert again == mine
