@@ -1,9 +1,10 @@
 """Proof against the real thing: files written by real Keras load in convsim.
 
 The files in ``tests/fixtures/keras/`` were written by Keras 3.15.1 on the
-PyTorch backend and, the ``keras2_*`` ones, by Keras 2 (tf_keras 2.21 on
-TensorFlow) (``make_fixtures.py`` there, run once by hand; its README says
-what each file is). For each of them convsim must
+PyTorch backend and, the ``keras2_*`` and ``keras213_*`` ones, by Keras 2 on
+TensorFlow (tf_keras 2.21 and Keras 2.13, whose ``.keras`` keeps its weights
+under ``_layer_checkpoint_dependencies``) (``make_fixtures.py`` there, run
+once by hand; its README says what each file is). For each of them convsim must
 
 * read every weight bit for bit (the SHA-256 of each weight's float32 bytes is
   in ``manifest.json``, taken from the model Keras saved);
@@ -120,12 +121,33 @@ def test_every_file_has_a_manifest_entry_and_predictions():
         assert f"{name}/x" in PREDICTIONS.files
         assert keras_outputs(name)
         assert expected(name)["keras_version"].startswith(
-            "2." if name.startswith("keras2_") else "3.")
+            "2." if name.startswith("keras2") else "3.")
 
 
 def test_the_fixtures_stay_small():
+    """Three Keras writers' files (Keras 3.15, tf_keras 2.21, Keras 2.13),
+    5.2 MB in all, none over 1.3 MB: a real-sized model (the book's 150x150
+    cats-vs-dogs convnet is a 13 MB file) would not fit."""
     total = sum(p.stat().st_size for p in FIXTURES.iterdir() if p.is_file())
-    assert total < 5_000_000, f"tests/fixtures/keras holds {total:,} bytes"
+    assert total < 5_500_000, f"tests/fixtures/keras holds {total:,} bytes"
+    largest = max(p.stat().st_size for p in FIXTURES.iterdir() if p.is_file())
+    assert largest < 1_500_000, f"a fixture of {largest:,} bytes"
+
+
+def test_both_keras_archive_layouts_are_among_the_fixtures():
+    """Keras 3 (and tf_keras) keep a ``.keras``'s weights under ``layers/``,
+    Keras 2.13 under ``_layer_checkpoint_dependencies/``: both are read."""
+    h5py = pytest.importorskip("h5py")
+    import io
+
+    tops = {}
+    for name in ("functional_chain.keras", "keras213_functional_chain.keras"):
+        with zipfile.ZipFile(FIXTURES / name) as archive:
+            weights = io.BytesIO(archive.read("model.weights.h5"))
+        with h5py.File(weights, "r") as file:
+            tops[name] = set(file.keys())
+    assert "layers" in tops["functional_chain.keras"]
+    assert "_layer_checkpoint_dependencies" in tops["keras213_functional_chain.keras"]
 
 
 def test_the_step_fixtures_tell_saved_state_from_fresh():
@@ -244,12 +266,12 @@ def test_summary_shows_keras_layers_and_model_params(name):
     ours, theirs = counts(lines), counts(want["summary"])
     for kind in ("Trainable", "Non-trainable"):
         assert ours[kind] == theirs[kind], kind
-    if not want["compiled"] and not name.startswith("keras2_"):
+    if not want["compiled"] and not name.startswith("keras2"):
         assert lines == want["summary"]  # Keras 3's lines, letter for letter
 
 
 @pytest.mark.parametrize("name", [f for f in COMPILED
-                                  if not f.startswith("keras2_")])
+                                  if not f.startswith("keras2")])
 def test_summary_optimizer_and_total_params_are_keras(name):
     model = load(FIXTURES / name)
     _, lines = summary_rows(model)
