@@ -34,9 +34,10 @@ import math
 import numpy as np
 
 __all__ = ["average_pool2d", "average_pool2d_backward", "conv2d", "conv2d_backward",
-           "conv_cell", "dense", "dense_backward", "dense_unit", "max_of",
-           "max_pool2d", "max_pool2d_backward", "mean_of", "pad", "real_cells",
-           "window"]
+           "conv2d_input_grad", "conv2d_kernel_grad", "conv_cell",
+           "covering_windows", "dense", "dense_backward", "dense_unit",
+           "gradient_cell", "max_of", "max_pool2d", "max_pool2d_backward", "mean_of",
+           "pad", "real_cells", "tap_cells", "window"]
 
 
 def _result_dtype(*arrays) -> np.dtype:
@@ -130,6 +131,88 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation):
                     dbias[f] += g
     dx = dpadded[:, top:top + height, left:left + width]
     return dx.astype(dtype), dkernel.astype(dtype), dbias.astype(dtype)
+
+
+# ------------------------------------------------- convolution gradients, cell by cell
+#
+# conv2d_backward above walks the output cells and spreads each one's gradient
+# back. The two loops below compute the same gradients the other way round, one
+# input cell or one weight at a time, as a lesson explains them: each is a sum
+# over the output cells that used that number (the chain rule's sum over paths).
+
+
+def gradient_cell(grads, values) -> float:
+    """One number of a gradient: ``sum(grads * values)`` (float64), one term per
+    output cell that used it, ``dL/dy`` times what that output multiplied it by."""
+    return float(np.sum(np.multiply(grads, values, dtype=np.float64)))
+
+
+def tap_cells(padded: np.ndarray, i: int, j: int, strides, dilation,
+              out_hw) -> np.ndarray:
+    """The cells filter tap ``(i, j)`` multiplies, one per output cell: a view
+    ``(out_h, out_w, channels)`` of one padded image. The window of output cell
+    ``(oy, ox)`` puts the tap on padded cell ``(oy * stride + i * dilation,
+    ox * stride + j * dilation)``."""
+    (sh, sw), (dh, dw), (out_h, out_w) = strides, dilation, out_hw
+    top, left = i * dh, j * dw
+    bottom, right = top + sh * (out_h - 1) + 1, left + sw * (out_w - 1) + 1
+    return padded[top:bottom:sh, left:right:sw]
+
+
+def covering_windows(row: int, col: int, size, strides, dilation,
+                     out_hw) -> list[tuple[int, int, int, int]]:
+    """``(oy, ox, i, j)`` for every output cell ``(oy, ox)`` whose window puts
+    its tap ``(i, j)`` on padded cell ``(row, col)``, in the output's reading
+    order. Near the borders fewer windows reach a cell (none, with a stride
+    that jumps over it)."""
+    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = size, strides, dilation, out_hw
+    found = []
+    for i in range(kh):
+        for j in range(kw):
+            top, left = row - i * dh, col - j * dw  # where that window starts
+            if top % sh or left % sw:
+                continue
+            oy, ox = top // sh, left // sw
+            if 0 <= oy < out_h and 0 <= ox < out_w:
+                found.append((oy, ox, i, j))
+    return sorted(found)
+
+
+def conv2d_input_grad(x, kernel, dy, strides, pads, dilation) -> np.ndarray:
+    """``dL/dx``, one input cell at a time: the sum, over every output cell whose
+    window covers the cell and every filter, of ``dy`` times the weight that
+    met the cell. Equals ``conv2d_backward(...)[0]``."""
+    n, h, w, channels = x.shape
+    top, _, left, _ = pads
+    dx = np.zeros(x.shape, _result_dtype(x, kernel, dy))
+    for b in range(n):
+        for row in range(h):
+            for col in range(w):
+                found = covering_windows(row + top, col + left, kernel.shape[:2],
+                                         strides, dilation, dy.shape[1:3])
+                for ch in range(channels):
+                    grads = [dy[b, oy, ox, :] for oy, ox, _, _ in found]
+                    weights = [kernel[i, j, ch, :] for _, _, i, j in found]
+                    dx[b, row, col, ch] = gradient_cell(grads, weights)
+    return dx
+
+
+def conv2d_kernel_grad(x, dy, size, strides, pads, dilation) -> np.ndarray:
+    """``dL/dkernel``, one weight at a time: the sum, over every image and output
+    cell, of ``dy`` times the input cell under that weight (a padding zero adds
+    nothing). Equals ``conv2d_backward(...)[1]``."""
+    channels, filters, out_hw = x.shape[3], dy.shape[3], dy.shape[1:3]
+    padded = pad(x, pads)
+    dk = np.zeros((*size, channels, filters), _result_dtype(x, dy))
+    for i in range(size[0]):
+        for j in range(size[1]):
+            for ch in range(channels):
+                for f in range(filters):
+                    dk[i, j, ch, f] = sum(
+                        gradient_cell(dy[b, :, :, f], tap_cells(
+                            padded[b], i, j, strides, dilation, out_hw)[:, :, ch])
+                        for b in range(x.shape[0]))
+    return dk
 
 
 # ---------------------------------------------------------------- pooling

@@ -156,6 +156,49 @@ def test_every_gradient_path_equals_the_literal_loop(problem, settings, shares):
             assert got_dx is None
 
 
+@given(conv_problems())
+def test_the_cell_by_cell_gradients_equal_the_fast_kernels(problem):
+    """The gradients one input cell or one weight at a time (the sum over the
+    output cells that used it, as the backprop lesson shows them) equal the
+    fast kernels' and the output-by-output literal loop's."""
+    x, k, _, dy, strides, dilation, pads, out_hw = problem
+    dx = literal.conv2d_input_grad(x, k, dy, strides, pads, dilation)
+    dk = literal.conv2d_kernel_grad(x, dy, k.shape[:2], strides, pads, dilation)
+    assert (dx.dtype, dk.dtype, dx.shape, dk.shape) == (np.float32, np.float32,
+                                                        x.shape, k.shape)
+    want_dx, want_dk, _ = literal.conv2d_backward(x, k, dy, strides, pads, dilation)
+    with im2col_work_split(1, 512, x):
+        got_dx, got_dk, _ = conv_kernels.conv2d_backward(x, k, dy, strides, pads,
+                                                         dilation, True)
+    sums = dy.shape[0] * out_hw[0] * out_hw[1]
+    dx_terms = k.shape[0] * k.shape[1] * k.shape[3]
+    for got in (got_dx, want_dx):
+        assert_allclose(dx, got, rtol=RTOL, atol=atol(dx_terms))
+    for got in (got_dk, want_dk):
+        assert_allclose(dk, got, rtol=RTOL, atol=atol(sums))
+
+
+def test_covering_windows_are_the_windows_that_read_a_cell():
+    """Every (output cell, tap) pair that reads a padded cell, and no other:
+    checked against the windows themselves, strides jumping over cells and
+    dilated taps included."""
+    size, strides, dilation, out_hw = (3, 2), (2, 1), (1, 2), (3, 4)
+    padded_hw = (strides[0] * 2 + 3, strides[1] * 3 + dilation[1] + 1)
+    reads = {}
+    for oy in range(out_hw[0]):
+        for ox in range(out_hw[1]):
+            for i in range(size[0]):
+                for j in range(size[1]):
+                    cell = (oy * strides[0] + i * dilation[0],
+                            ox * strides[1] + j * dilation[1])
+                    reads.setdefault(cell, []).append((oy, ox, i, j))
+    for row in range(padded_hw[0]):
+        for col in range(padded_hw[1]):
+            assert literal.covering_windows(row, col, size, strides, dilation,
+                                            out_hw) == sorted(reads.get((row, col),
+                                                                        []))
+
+
 @pytest.mark.parametrize("special", [np.inf, np.nan])
 @pytest.mark.parametrize("x_shape, kernel_size, strides, padding", [
     ((2, 5, 5, 1), (3, 3), (1, 1), "valid"),  # 9 cells per image: 2 fours + 1
