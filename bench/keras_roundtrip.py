@@ -8,8 +8,8 @@ Keras runs in its own interpreter (``--keras-python``: any Python with Keras 3
 and h5py, e.g. ``pip install keras torch h5py`` with ``--keras-backend torch``),
 which runs this same file with ``--worker`` and never imports convsim; convsim's
 environment never needs Keras. ``--keras2-python`` (optional) is a Python with
-TensorFlow and ``tf_keras``, Keras 2's legacy loader, which reads the ``.h5``
-files.
+Keras 2 (TensorFlow and ``tf_keras``, or TensorFlow 2.13 to 2.15 alone), whose
+loader reads the ``.h5`` files.
 
 Three directions, each printed as a table:
 
@@ -83,7 +83,10 @@ def worker(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if job["keras2"]:
-        import tf_keras as keras
+        try:
+            import tf_keras as keras
+        except ImportError:  # TensorFlow <= 2.15 installs Keras 2 as ``keras``
+            import keras
     else:
         import keras
     data = np.load(job["inputs"])
@@ -109,7 +112,7 @@ def worker(job_path: str) -> int:
     np.savez(job["out"], **arrays)
     backend = "tensorflow" if job["keras2"] else keras.backend.backend()
     print(json.dumps({"keras": keras.__version__, "backend": backend,
-                      "items": items}))
+                      "module": keras.__name__, "items": items}))
     return 0
 
 
@@ -329,8 +332,8 @@ def keras2(args, forward, runnable, inputs, tmp) -> bool:
     cases = [c for c in forward + runnable if c["path"].endswith(".h5")]
     items = [{"path": c["path"], "x": c["x"]} for c in cases]
     info, theirs = run_keras(args.keras2_python, None, True, items, inputs, tmp)
-    print(f"\n4. convsim's .h5 files -> Keras 2 ({info['keras']}, tf_keras, "
-          f"{info['backend']})")
+    print(f"\n4. convsim's .h5 files -> Keras 2 ({info['keras']}, "
+          f"{info.get('module', 'keras')}, {info['backend']})")
     row("file", "loads", "max |keras 2 - expected|", "weights bit-identical")
     failed = False
     for i, (case, report) in enumerate(zip(cases, info["items"], strict=True)):
