@@ -30,6 +30,8 @@ arguments, then trace it.
 
 from convsim.trace.by_hand import trace_conv, trace_pool
 from convsim.trace.events import ConvStep, DenseStep, PadEvent, PoolStep
+from convsim.trace.explain import explain
+from convsim.trace.explanation import Explanation, ReceptiveField
 from convsim.trace.layer import (
     ConvTrace,
     DenseTrace,
@@ -40,7 +42,7 @@ from convsim.trace.layer import (
 from convsim.trace.model import ModelTrace, trace_model
 
 __all__ = [
-    "ConvStep", "ConvTrace", "DenseStep", "DenseTrace", "LayerTrace", "ModelTrace",
-    "PadEvent", "PoolStep", "PoolTrace", "trace_conv", "trace_layer", "trace_model",
-    "trace_pool",
+    "ConvStep", "ConvTrace", "DenseStep", "DenseTrace", "Explanation", "LayerTrace",
+    "ModelTrace", "PadEvent", "PoolStep", "PoolTrace", "ReceptiveField", "explain",
+    "trace_conv", "trace_layer", "trace_model", "trace_pool",
 ]
