@@ -28,6 +28,12 @@ arguments, then trace it.
 (4, (0, 2), 72.0, 72.0)
 """
 
+from convsim.trace.backward import (
+    trace_activation_backward,
+    trace_backward,
+    trace_conv_backward,
+    trace_pool_backward,
+)
 from convsim.trace.by_hand import trace_conv, trace_pool
 from convsim.trace.events import ConvStep, DenseStep, PadEvent, PoolStep
 from convsim.trace.explain import explain
@@ -40,9 +46,12 @@ from convsim.trace.layer import (
     trace_layer,
 )
 from convsim.trace.model import ModelTrace, trace_model
+from convsim.trace.update import trace_update
 
 __all__ = [
     "ConvStep", "ConvTrace", "DenseStep", "DenseTrace", "Explanation", "LayerTrace",
     "ModelTrace", "PadEvent", "PoolStep", "PoolTrace", "ReceptiveField", "explain",
     "trace_conv", "trace_layer", "trace_model", "trace_pool",
 ]
+__all__ += ["trace_activation_backward", "trace_backward", "trace_conv_backward",
+            "trace_pool_backward", "trace_update"]
