@@ -46,6 +46,7 @@ from convsim.trace.backward_events import (
     PoolGradStep,
     WeightGradStep,
 )
+from convsim.trace.gradients import untouched
 from convsim.trace.layer import ConvTrace, PoolTrace, _check_layer, _Steps
 from convsim.validation import as_float32
 
@@ -65,21 +66,15 @@ def run_backward(layer, inputs: np.ndarray, grad_out: np.ndarray):
     """``(dL/d(inputs), weight gradients)`` from the layer itself, for one input
     (no batch axis): a training call, then ``backward``.
 
-    The layer is left as it was: each weight's ``.grad`` and what the layer
-    remembered for its own backward pass are put back, so tracing a learner's
-    model in the middle of training does not change its next step.
+    The layer is left as it was (:func:`~convsim.trace.gradients.untouched`):
+    each weight's ``.grad`` and what the layer remembered for its own backward
+    pass are put back, so tracing a learner's model in the middle of training
+    does not change its next step.
     """
-    kept_grads = [w.grad for w in layer.weights]
-    kept_state = dict(vars(layer))
-    try:
+    with untouched([layer]):
         layer(inputs[None], training=True)
         grad_in = layer.backward(grad_out[None], input_grad=True)[0]
         grads = [None if w.grad is None else np.array(w.grad) for w in layer.weights]
-    finally:
-        for w, g in zip(layer.weights, kept_grads, strict=True):
-            w.grad = g
-        vars(layer).clear()
-        vars(layer).update(kept_state)
     return grad_in, grads
 
 
