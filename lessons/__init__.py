@@ -21,4 +21,5 @@ CONTENTS = (
     "shapes",
     "augmentation",
     "overfitting",
+    "activations",
 )
