@@ -210,9 +210,12 @@ def read_model_file(filepath) -> ModelFile:
     """
     given = path_argument(filepath, "model file")
     where = repr(given)
-    with _open_archive(given, "model file", (
-            f"{where} is not a convsim model file (it should be a ZIP archive "
-            "written by model.save()).")) as archive:
+    not_zip = (f"{where} is not a convsim model file (it should be a ZIP archive "
+               "written by model.save()).")
+    if given.lower().endswith(".keras"):
+        not_zip += (" Nor is it a whole Keras .keras file, which is a ZIP archive "
+                    "too: it is damaged or cut short.")
+    with _open_archive(given, "model file", not_zip) as archive:
         if "config.json" not in archive or "model.weights.npz" not in archive:
             raise ModelFileError(f"{where} is a ZIP archive but not a convsim model "
                                  "file (config.json or model.weights.npz missing).")

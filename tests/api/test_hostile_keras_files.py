@@ -208,7 +208,9 @@ EXPECTED = {
                                   r"\(probably saved by Keras\), but HDF5 cannot "
                                   r"open it: it is damaged"),
     "truncated .keras": (ModelFileError, r"is not a convsim model file \(it should "
-                         r"be a ZIP archive"),
+                         r"be a ZIP archive written by model.save\(\)\). Nor is it "
+                         r"a whole Keras .keras file, which is a ZIP archive too: "
+                         r"it is damaged or cut short"),
     "truncated .h5": (ModelFileError, r"is an HDF5 file \(probably saved by "
                       r"Keras\), but HDF5 cannot open it: it is damaged \(OSError: "
                       r".*truncated file"),
