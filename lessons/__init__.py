@@ -19,6 +19,7 @@ CONTENTS = (
     "pooling",
     "feature_maps",
     "shapes",
+    "receptive_field",
     "augmentation",
     "overfitting",
     "activations",

@@ -46,6 +46,7 @@ from convsim.trace.layer import (
     trace_layer,
 )
 from convsim.trace.model import ModelTrace, trace_model
+from convsim.trace.receptive_field import LayerField, receptive_field, receptive_fields
 from convsim.trace.update import trace_update
 
 __all__ = [
@@ -55,3 +56,4 @@ __all__ = [
 ]
 __all__ += ["trace_activation_backward", "trace_backward", "trace_conv_backward",
             "trace_pool_backward", "trace_update"]
+__all__ += ["LayerField", "receptive_field", "receptive_fields"]
