@@ -3,6 +3,8 @@
 Commands:
     lesson   animated lessons (``python -m convsim lesson --list``)
     train    the book's convnets (``python -m convsim train mnist``)
+    explain  one number of a trained convnet, worked out
+             (``python -m convsim explain --layer conv2d_1 --at 4,7,12``)
 
 Each command lives in its own module and parses its own options; this file only
 dispatches, so ``python -m convsim --help`` stays fast.
@@ -29,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the book's convnets: train mnist | train cats-vs-dogs",
         add_help=False,
     )
+    commands.add_parser(
+        "explain",
+        help="one number of a trained convnet worked out: products, sums, bias, "
+             "activation, receptive field; try: explain --help",
+        add_help=False,
+    )
     return parser
 
 
@@ -42,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from convsim.experiments import cli
 
         return cli.main(argv[1:])
+    if argv and argv[0] == "explain":
+        from convsim.experiments import explain_cli
+
+        return explain_cli.main(argv[1:])
     parser = build_parser()
     parser.parse_args(argv)  # handles --help and rejects unknown commands
     parser.print_help()

@@ -101,6 +101,7 @@ def explain(model, image, layer, at=None) -> Explanation:
         source=below, input_shape=tuple(target.inputs.shape),
         field=receptive_field(traced, index, at), predicted=predicted,
         output=float(target.outputs[at]), layer_outputs=target.outputs,
+        config=target.layer.get_config(),
         flattened_from=_flattened_from(traced, index),
         **working, window=_window(target, at, below))
 

@@ -217,6 +217,7 @@ class Explanation:
     predicted: float
     tolerance: float
     layer_outputs: np.ndarray  # the layer's whole output for this image
+    config: dict  # the layer's get_config(): kernel size, strides, padding...
     flattened_from: tuple[str, tuple[int, ...]] | None = None  # Dense after Flatten
 
     @property
