@@ -22,5 +22,6 @@ CONTENTS = (
     "receptive_field",
     "augmentation",
     "overfitting",
+    "filters",
     "activations",
 )
