@@ -28,6 +28,7 @@ arguments, then trace it.
 (4, (0, 2), 72.0, 72.0)
 """
 
+from convsim.trace.backprop import trace_backprop, trace_backprop_by_hand
 from convsim.trace.backward import (
     trace_activation_backward,
     trace_backward,
@@ -54,6 +55,7 @@ __all__ = [
     "ModelTrace", "PadEvent", "PoolStep", "PoolTrace", "ReceptiveField", "explain",
     "trace_conv", "trace_layer", "trace_model", "trace_pool",
 ]
-__all__ += ["trace_activation_backward", "trace_backward", "trace_conv_backward",
-            "trace_pool_backward", "trace_update"]
+__all__ += ["trace_activation_backward", "trace_backprop", "trace_backprop_by_hand",
+            "trace_backward", "trace_conv_backward", "trace_pool_backward",
+            "trace_update"]
 __all__ += ["LayerField", "receptive_field", "receptive_fields"]

@@ -62,9 +62,12 @@ class _Lazy(_Steps):
         self.name, self._count, self._make = name, count, make
 
 
-def run_backward(layer, inputs: np.ndarray, grad_out: np.ndarray):
+def run_backward(layer, inputs: np.ndarray, grad_out: np.ndarray,
+                 from_logits: bool = False):
     """``(dL/d(inputs), weight gradients)`` from the layer itself, for one input
-    (no batch axis): a training call, then ``backward``.
+    (no batch axis): a training call, then ``backward`` (or, ``from_logits``,
+    ``backward_from_logits``: ``grad_out`` is then dL/dz, before the
+    activation, as training gives it to a softmax output layer).
 
     The layer is left as it was (:func:`~convsim.trace.gradients.untouched`):
     each weight's ``.grad`` and what the layer remembered for its own backward
@@ -73,7 +76,8 @@ def run_backward(layer, inputs: np.ndarray, grad_out: np.ndarray):
     """
     with untouched([layer]):
         layer(inputs[None], training=True)
-        grad_in = layer.backward(grad_out[None], input_grad=True)[0]
+        backward = layer.backward_from_logits if from_logits else layer.backward
+        grad_in = backward(grad_out[None], input_grad=True)[0]
         grads = [None if w.grad is None else np.array(w.grad) for w in layer.weights]
     return grad_in, grads
 
