@@ -18,6 +18,7 @@ CONTENTS = (
     "stride",
     "pooling",
     "feature_maps",
+    "backprop",
     "shapes",
     "receptive_field",
     "augmentation",
