@@ -26,6 +26,7 @@ from convsim import layers, models, trace
 from convsim.errors import ArgumentError, WrongTypeError
 from convsim.trace import explanation as explanation_module
 from convsim.trace.explain import explain
+from convsim.trace.receptive_field import receptive_field
 
 # ``convsim.trace.explain`` is the function (exported by the package); the
 # module of the same name is found by its full name.
@@ -163,12 +164,35 @@ def test_the_working_gives_what_predict_gives(case):
         assert len(why.terms) == image.shape[2] or why.index > 0
         assert all(len(t) == len(why.window.rows) * len(why.window.cols)
                    for t in why.terms)
+    _same_field_as_the_receptive_field_lesson(model, why)
     if why.kind == "max":
         below = why.step
         winner = below.argmax
         assert why.window.rows[0] <= winner[0] <= why.window.rows[-1]
         assert why.window.cols[0] <= winner[1] <= why.window.cols[-1]
         assert why.value == why.predicted
+
+
+def _same_field_as_the_receptive_field_lesson(model, why):
+    """trace.receptive_field works the field out another way (each layer's
+    size, jump and start): its rectangle is explain's when it has no gaps,
+    and around it when it has (explain's cells are exact, so the rectangle
+    around them can be smaller).
+
+    (Its ``solid`` speaks of one cell's span: for a Dense unit, which sees
+    the union of every cell's field, it stays True even when a stride larger
+    than the window leaves columns no cell reads, e.g. Conv2D 1x1 with
+    stride 2, then Flatten and Dense; explain's field has those gaps.)"""
+    lesson = receptive_field(model, why.layer)
+    box = lesson.box(*(why.at[:2] if len(why.at) == 3 else why.at))
+    field = why.field
+    mine = (field.top, field.left, field.bottom + 1, field.right + 1)
+    if lesson.solid:
+        assert mine == (box.top, box.left, box.bottom, box.right)
+        assert not field.has_gaps or lesson.whole
+    else:
+        assert box.top <= field.top and field.bottom < box.bottom
+        assert box.left <= field.left and field.right < box.right
 
 
 @pytest.mark.slow  # 40 random models: 1-2 s
