@@ -30,6 +30,7 @@ from convsim import optimizers, trace
 from convsim.lesson.backward_story import (
     cell_frames,
     pool_backward_frames,
+    richest_cell,
     weight_frames,
 )
 from convsim.lesson.frames import Frame, Lesson, Question, number_check
@@ -294,9 +295,10 @@ def _weights(bt, lang: str) -> list[Frame]:
 
 def _inputs(bt, lang: str) -> list[Frame]:
     """Step 5: dL/dx cell by cell, then the whole of it."""
-    t, first = TEXT[lang], bt.cell(0, 0)
-    frames = cell_frames(bt, lang, intro=say(t["cells_intro"], cell=view.at(0, 0),
-                                             total=num(first.total)))
+    t = TEXT[lang]
+    example = richest_cell(list(bt.cells))
+    frames = cell_frames(bt, lang, intro=say(
+        t["cells_intro"], cell=view.at(*example.cell[:2]), total=num(example.total)))
     pad = max(bt.forward.kernel.shape[:2]) - 1
     frames.append(Frame(view.input_grad_view(bt, lang), say(t["cells_done"], pad=pad),
                         key=True, hold=5, data={"grad_inputs": bt.grad_inputs}))

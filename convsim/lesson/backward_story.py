@@ -121,25 +121,37 @@ def weight_frames(bt: ConvBackwardTrace, lang: str, *, intro: str = "",
 
 def cell_frames(bt: ConvBackwardTrace, lang: str, *, intro: str = "",
                 quiz: bool = True) -> list[Frame]:
-    """One frame per input cell of the first channel, ``dL/dx`` filling in;
-    the first says ``intro`` and is a key frame. With ``quiz``, a cell with
-    two or more terms that are not 0 is asked for."""
+    """One frame per input cell of the first channel, ``dL/dx`` filling in.
+    With ``intro``, a key frame before them says it about the cell with the
+    most terms that are not 0 (:func:`richest_cell`). With ``quiz``, another
+    cell with two or more such terms is asked for."""
     t, frames = TEXT[lang], []
     h, w = bt.forward.inputs.shape[:2]
     steps = [bt.cell(r, c) for r in range(h) for c in range(w)]
-    useful = [s for s in steps if np.count_nonzero(s.grads) >= 2]
+    example = richest_cell(steps)
+    if intro:
+        frames.append(Frame(_bind(view.cell_view, bt, example, 0, lang), intro,
+                            key=True, hold=6, data={"example": example}))
+    useful = [s for s in steps if np.count_nonzero(s.grads) >= 2
+              and s.index != example.index]
     asked = useful[len(useful) // 2].index if quiz and useful else None
     for step in steps:
-        cell, first = view.at(*step.cell[:2]), step.index == 0
-        caption = intro if first and intro else say(
-            t["cell"], cell=cell, total=fmt_number(step.total), k=len(step.windows))
+        cell = view.at(*step.cell[:2])
+        caption = say(t["cell"], cell=cell, total=fmt_number(step.total),
+                      k=len(step.windows))
         question = None if step.index != asked else Question(
             say(t["ask_cell"], cell=cell), number_check(step.total),
             fmt_number(step.total), caption)
         frames.append(Frame(_bind(view.cell_view, bt, step, step.index + 1, lang),
-                            caption, key=first, question=question,
-                            hold=6 if first else 0.7, data={"cell": step}))
+                            caption, question=question, hold=0.7,
+                            data={"cell": step}))
     return frames
+
+
+def richest_cell(steps):
+    """The input cell whose gradient has the most terms that are not 0 (the
+    first such in reading order): the best one to explain the sum with."""
+    return max(steps, key=lambda s: (np.count_nonzero(s.grads), -s.index))
 
 
 def _bind(draw, *args):

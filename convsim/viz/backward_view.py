@@ -49,6 +49,7 @@ LABELS = {
         "covering": "windows over x{cell}", "taps": "weights that met it",
         "zeros": "{n} more terms are 0 × …", "w_new": "w after",
         "all_zero": "all {n} terms are 0 × …", "no_terms": "no window read it",
+        "one_zero": "its one term is 0 × …", "change": "change × 1000",
         "its_grad": "its gradient",
     },
     "ko": {
@@ -60,6 +61,7 @@ LABELS = {
         "covering": "x{cell} 위의 윈도우", "taps": "그 칸을 만난 가중치",
         "zeros": "나머지 {n}개 항은 0 × …", "w_new": "업데이트한 w",
         "all_zero": "{n}개 항 모두 0 × …", "no_terms": "이 칸을 읽은 윈도우 없음",
+        "one_zero": "항 하나가 0 × …", "change": "변화량 × 1000",
         "its_grad": "윈도우의 기울기",
     },
 }
@@ -109,8 +111,8 @@ def sum_line(name: str, grads, values, total: float, lang: str) -> Text:
         text.append(fmt_factor(v), style="bold #6ea8fe")
     if not kept:  # nothing to add up: say why the gradient is 0
         text.append(fmt_number(total), style="bold")
-        why = label("all_zero", lang, n=len(grads)) if len(grads) else label(
-            "no_terms", lang)
+        why = label({0: "no_terms", 1: "one_zero"}.get(len(grads), "all_zero"),
+                    lang, n=len(grads))
         return text.append(f"   ({why})", style="grey50")
     text.append("  =  ")
     text.append(fmt_number(total), style="bold")
@@ -273,6 +275,9 @@ def update_view(update: UpdateTrace, step: UpdateStep, tap, lang: str = "en"
              Grid(update.grads[0][:, :, 0, 0], title=label("dw", lang), current=tap)]
     if all(fmt_number(a) == fmt_exact(a) for a in after.ravel()):
         grids.append(Grid(after, title=label("w_new", lang), current=tap))
+    else:  # RMSprop's first steps are about 0.003: shown in thousandths
+        grids.append(Grid((after - before) * 1000, title=label("change", lang),
+                          current=tap))
     line = Text.assemble("  ", (f"w{at(*tap)}", "bold"), ": ", fmt_exact(step.before),
                          " → ", (fmt_exact(step.after), "bold"))
     return Group(side_by_side(*grids), line)
