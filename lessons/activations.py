@@ -26,6 +26,7 @@ channel of every layer, 16 per row, in viridis.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from rich.console import Console, Group
@@ -72,7 +73,7 @@ OPTIONS = {
 }
 NOTES_CHANNELS = (21, 2)  # plt.matshow(first_layer_activation[0, :, :, 21]), then 2
 OVERHEAD = 8  # lines around a page of tiles: title, header, caption (3), status
-PICTURE_SIDE = 28  # the input and a single channel are shrunk to about this
+PICTURE_SIDE = 28  # at 80x24, the input and a single channel shrink to about this
 
 TEXT = {
     "en": {
@@ -100,13 +101,13 @@ TEXT = {
                   "dead {dead}",
         "ask": "{layer} ({kind}) takes the {shape} maps of the layer below. What "
                "shape does it output?",
-        "summary": "Going up, blank channels go from {first_dead} of {first_n} in "
-                   "{first} to {last_dead} of {last_n} in {last}. {trend} A blank "
-                   "map is not a broken filter: its pattern is not in this image. "
-                   "Upper layers say less about what the image looks like and more "
-                   "about its class. (zeros: the share of values relu set to 0.) "
-                   "--save activations.png draws every channel, as your notes' "
-                   "figure does.",
+        "summary": "Going up, dead (blank) channels go from {first_dead} of "
+                   "{first_n} in {first} to {last_dead} of {last_n} in {last}. "
+                   "{trend} A blank map is not a broken filter: its pattern is not "
+                   "in this image. Upper layers say less about what the image looks "
+                   "like and more about its class. (zeros: the share of values relu "
+                   "set to 0.) --save activations.png draws every channel, as your "
+                   "notes' figure does.",
         "summary_one": "{layer}: {dead}. A blank map is not a broken filter: its "
                        "pattern is not in this image. --save activations.png draws "
                        "every channel, as your notes' figure does.",
@@ -149,13 +150,13 @@ TEXT = {
         "header": "{layer} ({kind}) {shape}  채널 {a}-{b}  0인 값 {zeros}%  "
                   "죽은 채널 {dead}",
         "ask": "{layer} ({kind}) 층은 아래 층의 {shape} 맵을 받습니다. 출력 크기는?",
-        "summary": "위로 올라가면 비어 있는 채널이 {first} 층에서는 {first_n}개 중 "
-                   "{first_dead}개, {last} 층에서는 {last_n}개 중 {last_dead}개입니다. "
-                   "{trend} 빈 맵은 고장 난 필터가 아닙니다. 그 필터가 찾는 패턴이 "
-                   "이 이미지에 없을 뿐입니다. 위층은 이미지의 겉모습보다 클래스에 "
-                   "대한 정보를 더 많이 담습니다. (0인 값: relu가 0으로 만든 값의 "
-                   "비율) --save activations.png로 노트의 그림처럼 모든 채널을 그릴 "
-                   "수 있습니다.",
+        "summary": "위로 올라가면 죽은(비어 있는) 채널이 {first} 층에서는 "
+                   "{first_n}개 중 {first_dead}개, {last} 층에서는 {last_n}개 중 "
+                   "{last_dead}개입니다. {trend} 빈 맵은 고장 난 필터가 아닙니다. 그 "
+                   "필터가 찾는 패턴이 이 이미지에 없을 뿐입니다. 위층은 이미지의 "
+                   "겉모습보다 클래스에 대한 정보를 더 많이 담습니다. (0인 값: relu가 "
+                   "0으로 만든 값의 비율) --save activations.png로 노트의 그림처럼 "
+                   "모든 채널을 그릴 수 있습니다.",
         "summary_one": "{layer}: {dead}. 빈 맵은 고장 난 필터가 아닙니다. 그 필터가 "
                        "찾는 패턴이 이 이미지에 없을 뿐입니다. --save "
                        "activations.png로 노트의 그림처럼 모든 채널을 그릴 수 "
@@ -190,10 +191,11 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     time only."""
     subject = choose(model, image, console=console, seed=seed)
     activations = layer_activations(subject.model, subject.image, layer)
-    picture = _picture(subject.image, TEXT[lang]["input"])
+    side = _picture_side(screen)
+    picture = _picture(subject.image, TEXT[lang]["input"], side)
     frames = [_intro(subject, activations, picture, model, image, lang)]
     for k in _single_channels(channel, activations[0]):
-        frames.append(_channel_frame(activations[0], k, picture, lang))
+        frames.append(_channel_frame(activations[0], k, picture, side, lang))
     for index, activation in enumerate(activations):
         frames += _layer_frames(subject, activation, index, image, screen, lang)
     frames.append(_summary(activations, lang))
@@ -207,9 +209,9 @@ def _intro(subject, activations, picture, model, image, lang) -> Frame:
     for a in activations:
         table.add_row(a.name, _shape(a.values.shape))
     model_words = (words["book_model"] if model is None
-                   else say(words["your_model"], path=model))
+                   else say(words["your_model"], path=os.path.basename(model)))
     image_words = (say(words["bundled"], label=subject.label) if image is None
-                   else say(words["your_image"], path=image))
+                   else say(words["your_image"], path=os.path.basename(image)))
     caption = say(words["intro"], image=image_words, model=model_words,
                   answer=_answer(subject, lang), n=len(activations))
     code = Text(_code(subject.model, activations), style="grey62")
@@ -259,11 +261,11 @@ def _single_channels(channel, activation) -> list[int]:
     return [int(text)]
 
 
-def _channel_frame(activation, k, picture, lang) -> Frame:
+def _channel_frame(activation, k, picture, side, lang) -> Frame:
     words = TEXT[lang]
     values = activation.values[:, :, k]
     low, high = float(values.min()), float(values.max())
-    scale = math.ceil(max(values.shape) / PICTURE_SIDE)
+    scale = math.ceil(max(values.shape) / side)
     view = side_by_side(picture, ChannelView(values, f"{activation.name} [{k}]",
                                              scale))
     if low == high:
@@ -350,9 +352,16 @@ def _summary(activations, lang) -> Frame:
     return Frame(table, caption, key=True, hold=8, data={"rows": rows})
 
 
-def _picture(image: np.ndarray, title: str):
-    """The input as the terminal shows it, shrunk to about 28 pixels a side."""
-    scale = math.ceil(max(image.shape[:2]) / PICTURE_SIDE)
+def _picture_side(screen: tuple[int, int]) -> int:
+    """How many pixels a side the input and a single channel may take: two of
+    them and a colour bar side by side, under a caption of about 5 lines."""
+    columns, lines = screen
+    return max(PICTURE_SIDE, min((lines - 11) * 2, (columns - 11) // 2))
+
+
+def _picture(image: np.ndarray, title: str, side: int):
+    """The input as the terminal shows it, shrunk to at most ``side`` pixels."""
+    scale = math.ceil(max(image.shape[:2]) / side)
     levels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
     if image.shape[-1] == 3:
         rgb = np.stack([shrink(levels[:, :, c], scale) for c in range(3)], -1)

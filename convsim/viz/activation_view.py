@@ -44,10 +44,11 @@ from convsim.viz.image import PLAIN_RAMP
 __all__ = ["ChannelTiles", "ChannelView", "PixelImage", "TileLayout", "shrink",
            "tile_layout", "viridis"]
 
-#: A page shows at least this many channels (fewer only if the layer has
-#: fewer): tiles are shrunk until they fit, so paging through a layer of 32
-#: channels takes a few screens, not a dozen.
+#: A page shows at least this many channels, or a sixth of the layer's if
+#: that is more (all of them if the layer has fewer): tiles are shrunk until
+#: they fit, so paging through a layer takes a few screens, not dozens.
 MIN_PER_PAGE = 8
+PAGES_AT_MOST = 6
 DEAD_STYLE = Style(color="grey50")
 LABEL_STYLE = Style(color="grey70")
 
@@ -146,8 +147,9 @@ class TileLayout(NamedTuple):
 
 def tile_layout(height: int, width: int, channels: int, columns: int = 80,
                 lines: int = 16, images_per_row: int = IMAGES_PER_ROW) -> TileLayout:
-    """The least shrinking that puts :data:`MIN_PER_PAGE` channels (or all of
-    them) in ``columns`` x ``lines`` character cells.
+    """The least shrinking that puts :data:`MIN_PER_PAGE` channels, or a
+    :data:`PAGES_AT_MOST`-th of them if more (all, if fewer), in ``columns``
+    x ``lines`` character cells.
 
     A tile takes ``ceil(width / scale)`` columns plus one of gap, and a label
     line plus ``ceil(height / scale / 2)`` lines.
@@ -157,7 +159,7 @@ def tile_layout(height: int, width: int, channels: int, columns: int = 80,
     >>> tile_layout(26, 26, 32, columns=120, lines=37)
     TileLayout(scale=1, per_row=4, rows=2)
     """
-    wanted = min(channels, MIN_PER_PAGE)
+    wanted = min(channels, max(MIN_PER_PAGE, math.ceil(channels / PAGES_AT_MOST)))
     for scale in range(1, max(height, width) + 1):
         tile_w, tile_h = math.ceil(width / scale), math.ceil(height / scale)
         per_row = min(images_per_row, channels, (columns + 1) // (tile_w + 1))

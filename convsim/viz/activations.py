@@ -175,11 +175,11 @@ def normalise_channels(values) -> np.ndarray:
     is too large or too small to square. A channel with one value everywhere
     (standard deviation 0) is drawn flat at 128 instead of the notes' NaN.
     """
-    work = np.array(_maps(values, "values"), dtype=np.float64)  # a copy
-    flat = set(flat_channels(work).tolist())
-    out = np.empty(work.shape, np.uint8)
-    for k in range(work.shape[-1]):
-        channel = work[:, :, k]
+    maps = _maps(values, "values")
+    flat = set(flat_channels(maps).tolist())
+    out = np.empty(maps.shape, np.uint8)
+    for k in range(maps.shape[-1]):
+        channel = np.array(maps[:, :, k], dtype=np.float64)  # a copy, contiguous
         channel -= channel.mean()
         if k not in flat:  # the notes divide here, by 0 for a dead channel
             channel /= channel.std()
@@ -287,10 +287,11 @@ def _draw_panel(ax, activation, grid, per_row, lang, font) -> None:
     for k in activation.dead:
         ax.text((k % per_row + 0.5) * width - 0.5, (k // per_row + 0.5) * height - 0.5,
                 "×", color="white", ha="center", va="center", fontsize=8)
-    for x in range(1, per_row):
-        ax.axvline(x * width - 0.5, color="white", linewidth=0.4)
-    for y in range(1, grid.shape[0] // height):
-        ax.axhline(y * height - 0.5, color="white", linewidth=0.4)
+    top, right = grid.shape[0] - 0.5, grid.shape[1] - 0.5  # thin lines between tiles
+    ax.vlines(np.arange(1, per_row) * width - 0.5, -0.5, top, colors="white",
+              linewidth=0.4)
+    ax.hlines(np.arange(1, grid.shape[0] // height) * height - 0.5, -0.5, right,
+              colors="white", linewidth=0.4)
     ax.set_xticks([])
     ax.set_yticks([])
     shape = "×".join(str(s) for s in activation.values.shape)
