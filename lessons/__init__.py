@@ -21,6 +21,7 @@ CONTENTS = (
     "backprop",
     "shapes",
     "receptive_field",
+    "translation",
     "augmentation",
     "overfitting",
     "filters",

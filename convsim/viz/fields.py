@@ -101,12 +101,14 @@ class FieldMap(Heatmap):
         return marks
 
     def colours(self) -> np.ndarray:
-        rgb = super().colours().astype(float)
+        rgb = super().colours()
+        if not self.boxes:
+            return rgb
         marks = self.outline()
         last = len(self.boxes)
         rgb[marks == last] = NEWEST
         rgb[(marks > 0) & (marks < last)] = EARLIER
-        return rgb.astype(np.uint8)
+        return rgb
 
     def _plain(self, width: int) -> RenderResult:
         marks = self.outline() > 0

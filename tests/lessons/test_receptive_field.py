@@ -13,6 +13,7 @@ the recurrence must be exactly that set of pixels.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -298,3 +299,20 @@ def test_lesson_runs_in_a_pipe():
     console = Console(file=io.StringIO(), width=100, color_system=None)
     result = lesson_module.run(console=console, lang="ko")
     assert result.shown and "수용 영역" in console.file.getvalue()
+
+
+CODE_WORDS = {"MNIST", "convsim", "Conv2D", "MaxPooling2D", "AveragePooling2D",
+              "Flatten", "Dense", "Dropout", "vs"}
+
+
+def test_korean_frames_leave_no_english_words():
+    lesson = lesson_module.build(lang="ko")
+    for i, frame in enumerate(lesson.frames):
+        text = re.sub(r"\b(conv2d|max_pooling2d|dense|flatten)\w*", "",
+                      render(lesson, i, width=100))
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]+", text)) - CODE_WORDS
+        words = {w for w in words if set(w) != {"o"}}  # outlines in plain text
+        assert not words, (words, frame.caption)
+        if frame.question:
+            assert not set(re.findall(r"[A-Za-z_][A-Za-z0-9_]+", re.sub(
+                r"\b(conv2d|max_pooling2d)\w*", "", frame.question.prompt)))
