@@ -24,6 +24,7 @@ CONTENTS = (
     "translation",
     "augmentation",
     "overfitting",
+    "dropout",
     "filters",
     "activations",
 )
