@@ -34,13 +34,24 @@ __all__ = ["build_parser", "main", "parse_cell"]
 PROG = "python -m convsim explain"
 PIPE_WIDTH = 100  # columns when printing into a pipe or a file
 
+DESCRIPTION = """\
+Explain one number of a trained convnet: every product of its window, the
+sums, the bias and the activation, with the real numbers, and the part of the
+image it depends on."""
+
 EXAMPLES = f"""examples:
-  {PROG}                                   list the layers of the book's MNIST convnet
-  {PROG} --layer conv2d_1 --at 4,7,12      row 4, column 7 of filter 12, in full
-  {PROG} --layer max_pooling2d --at 3,5,0  which cell the pooling kept
-  {PROG} --layer dense_1                   the largest unit: the digit it predicts
+  {PROG}
+      list the layers of the book's MNIST convnet
+  {PROG} --layer conv2d_1 --at 4,7,12
+      row 4, column 7 of filter 12, worked out in full
+  {PROG} --layer max_pooling2d --at 3,5,0
+      which cell the pooling kept
+  {PROG} --layer dense_1
+      the largest unit of the last layer: the digit the model predicts
   {PROG} --layer conv2d --at 9,9,0 --lang ko --save cell.png
-  {PROG} my_model.keras --image cat.jpg --layer conv2d_3 --at 5,5,0
+      in Korean, and the picture saved
+  {PROG} my_model.keras --image cat.jpg --layer conv2d_3
+      your own model and photo (its largest number there)
 
 The working is printed with the real numbers: products grouped by input
 channel with their partial sums, the bias, the activation, the result, and a
@@ -103,11 +114,8 @@ def parse_cell(text: str) -> tuple[int, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Explain one number of a trained convnet: every product of "
-                    "its window, the sums, the bias and the activation, with the "
-                    "real numbers, and the part of the image it depends on.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog=PROG, description=DESCRIPTION, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", metavar="MODEL",
                         help="a saved model: convsim's own file, Keras's .keras "
                              "or .h5 (default: the book's MNIST convnet, trained "
@@ -137,6 +145,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     exit status (see the module's docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.seed is not None and args.image is not None:
+        parser.error("--seed picks one of the bundled digits; it has no use with "
+                     "--image")
     lang = args.lang or default_lang()
     if console is None:
         console = Console()

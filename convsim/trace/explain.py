@@ -345,6 +345,8 @@ def receptive_field(traced, index: int, at) -> ReceptiveField:
         span = _read_by(layer_trace, span)
     h, w = traced.inputs.shape[:2]
     rows, cols = span if span is not None else (tuple(range(h)), tuple(range(w)))
+    if not rows or not cols:  # windows on padding zeros only: no pixel at all
+        rows = cols = ()
     return ReceptiveField(tuple(rows), tuple(cols), (h, w))
 
 

@@ -49,23 +49,31 @@ class ReceptiveField:
     cols: tuple[int, ...]
     image_hw: tuple[int, int]
 
+    # An empty field (a window that reads only padding zeros, through every
+    # layer below) is the rectangle from (0, 0) to (-1, -1): 0 by 0 pixels.
+
+    @property
+    def is_empty(self) -> bool:
+        """No pixel reaches the cell: only padding zeros (and biases) do."""
+        return not self.rows or not self.cols
+
     @property
     def top(self) -> int:
-        return self.rows[0]
+        return 0 if self.is_empty else self.rows[0]
 
     @property
     def left(self) -> int:
-        return self.cols[0]
+        return 0 if self.is_empty else self.cols[0]
 
     @property
     def bottom(self) -> int:
         """The last row (inclusive)."""
-        return self.rows[-1]
+        return -1 if self.is_empty else self.rows[-1]
 
     @property
     def right(self) -> int:
         """The last column (inclusive)."""
-        return self.cols[-1]
+        return -1 if self.is_empty else self.cols[-1]
 
     @property
     def height(self) -> int:
@@ -83,6 +91,8 @@ class ReceptiveField:
     @property
     def has_gaps(self) -> bool:
         """Whether some rows or columns inside the rectangle are skipped."""
+        if self.is_empty:
+            return False
         return len(self.rows) != self.height or len(self.cols) != self.width
 
     @property
@@ -93,7 +103,8 @@ class ReceptiveField:
     def mask(self) -> np.ndarray:
         """``(height, width)`` of the image: True on the cells of the field."""
         mask = np.zeros(self.image_hw, dtype=bool)
-        mask[np.ix_(self.rows, self.cols)] = True
+        if not self.is_empty:
+            mask[np.ix_(self.rows, self.cols)] = True
         return mask
 
     def contains(self, row: int, col: int) -> bool:

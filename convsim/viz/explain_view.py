@@ -36,6 +36,7 @@ from convsim.viz.explain_words import (
     say,
     shape_words,
     source_words,
+    span_words,
 )
 from convsim.viz.fields import FieldMap
 from convsim.viz.grid import Grid
@@ -195,12 +196,15 @@ def _picture_and_words(why: Explanation, image: np.ndarray, lang: str) -> Table:
 
 def _field_words(why: Explanation, lang: str) -> str:
     field = why.field
+    if field.is_empty:
+        return say(lang, "field_empty")
     if field.is_whole_image:
         text = say(lang, "field_whole", h=field.image_hw[0], w=field.image_hw[1])
     else:
-        text = say(lang, "field", top=field.top, bottom=field.bottom,
-                   left=field.left, right=field.right, h=field.height,
-                   w=field.width)
+        text = say(lang, "field", rows=span_words(lang, "rows", field.top,
+                                                  field.bottom),
+                   cols=span_words(lang, "cols", field.left, field.right),
+                   h=field.height, w=field.width)
     if field.has_gaps:
         text += " " + say(lang, "field_gaps", n=len(field.rows) * len(field.cols),
                           total=field.height * field.width)
@@ -210,9 +214,9 @@ def _field_words(why: Explanation, lang: str) -> str:
 def _window_words(why: Explanation, lang: str) -> str:
     window = why.window
     source = source_words(window.source, lang)
-    where = dict(top=window.top, bottom=window.bottom, left=window.left,
-                 right=window.right, source=source,
-                 shape=shape_words(window.input_shape))
+    where = dict(rows=span_words(lang, "rows", window.top, window.bottom),
+                 cols=span_words(lang, "cols", window.left, window.right),
+                 source=source, shape=shape_words(window.input_shape))
     if why.kind == "conv":
         key = "window_conv" if window.input_shape[2] > 1 else "window_conv_one"
         text = say(lang, key, channels=window.input_shape[2],

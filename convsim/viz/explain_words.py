@@ -14,7 +14,8 @@ after a variable would need the variable's last sound to choose between
 
 from __future__ import annotations
 
-__all__ = ["TEXT", "cell_words", "layer_words", "say", "shape_words", "source_words"]
+__all__ = ["TEXT", "cell_words", "count_words", "layer_words", "say", "shape_words",
+           "source_words", "span_words"]
 
 TEXT = {
     "en": {
@@ -22,21 +23,29 @@ TEXT = {
         "cell_of_vector": "{cell} of its {n} outputs",
         "row": "row", "col": "col", "channel": "channel", "filter": "filter",
         "unit": "unit", "ch": "ch",
-        "filters": "{n} filters", "units": "{n} units", "stride": "stride {s}",
+        "filters": "{n} filters", "filters_one": "1 filter", "units": "{n} units",
+        "units_one": "1 unit",
+        "rows": "rows {a}–{b}", "rows_one": "row {a}", "cols": "cols {a}–{b}",
+        "cols_one": "col {a}", "stride": "stride {s}",
         "padding": "padding '{p}'", "dilation": "dilation {d}",
         "image": "the input image", "output_of": "{name}'s output",
-        "field": "Receptive field: rows {top}–{bottom}, cols {left}–{right} of the "
+        "field": "Receptive field: {rows}, {cols} of the "
                  "image ({h}×{w} pixels). No pixel outside it can change this "
                  "number.",
         "field_whole": "Receptive field: the whole {h}×{w} image. Any pixel can "
                        "change this number.",
-        "field_gaps": "Dilation leaves gaps: {n} of these {total} pixels are read.",
-        "window_conv": "Its window: rows {top}–{bottom}, cols {left}–{right} of "
+        "field_empty": "Receptive field: no pixel at all. Every window below "
+                       "this cell reads only zeros of the padding, so only the "
+                       "biases make this number.",
+        "field_gaps": "It has gaps (a dilation, or a stride longer than the "
+                      "window, skips rows or columns): {n} of these {total} "
+                      "pixels are read.",
+        "window_conv": "Its window: {rows}, {cols} of "
                        "{source} ({shape}), all {channels} channels: {products} "
                        "products.",
-        "window_conv_one": "Its window: rows {top}–{bottom}, cols {left}–{right} "
+        "window_conv_one": "Its window: {rows}, {cols} "
                            "of {source} ({shape}): {products} products.",
-        "window_pool": "Its window: rows {top}–{bottom}, cols {left}–{right} of "
+        "window_pool": "Its window: {rows}, {cols} of "
                        "{source} ({shape}), channel {channel} only: pooling keeps "
                        "the channels apart.",
         "window_padding": "Part of the window lies on the zero padding.",
@@ -74,21 +83,26 @@ TEXT = {
         "cell_of_vector": "출력 {n}개 중 {cell}",
         "row": "행", "col": "열", "channel": "채널", "filter": "필터",
         "unit": "유닛", "ch": "채널",
-        "filters": "필터 {n}개", "units": "유닛 {n}개", "stride": "스트라이드 {s}",
+        "filters": "필터 {n}개", "filters_one": "필터 1개", "units": "유닛 {n}개",
+        "units_one": "유닛 1개",
+        "rows": "행 {a}–{b}", "rows_one": "행 {a}", "cols": "열 {a}–{b}",
+        "cols_one": "열 {a}", "stride": "스트라이드 {s}",
         "padding": "패딩 '{p}'", "dilation": "팽창 {d}",
         "image": "입력 이미지", "output_of": "{name} 출력",
-        "field": "수용 영역: 이미지의 행 {top}–{bottom}, 열 {left}–{right} "
+        "field": "수용 영역: 이미지의 {rows}, {cols} "
                  "({h}×{w} 픽셀). 이 밖의 픽셀은 이 값을 바꿀 수 없습니다.",
         "field_whole": "수용 영역: {h}×{w} 이미지 전체. 어느 픽셀이든 이 값을 "
                        "바꿀 수 있습니다.",
-        "field_gaps": "팽창 때문에 빈틈이 있습니다: 이 {total}개 픽셀 중 {n}개만 "
-                      "읽습니다.",
-        "window_conv": "이 층의 윈도우: {source}({shape})의 행 {top}–{bottom}, "
-                       "열 {left}–{right}, 채널 {channels}개 모두: 곱 {products}개.",
-        "window_conv_one": "이 층의 윈도우: {source}({shape})의 행 {top}–{bottom}, "
-                           "열 {left}–{right}: 곱 {products}개.",
-        "window_pool": "이 층의 윈도우: {source}({shape})의 행 {top}–{bottom}, "
-                       "열 {left}–{right}, 채널 {channel}만: 풀링은 채널마다 따로 "
+        "field_empty": "수용 영역: 픽셀이 하나도 없습니다. 이 칸 아래의 윈도우가 "
+                       "모두 제로 패딩만 읽으므로, 이 값은 편향만으로 만들어집니다.",
+        "field_gaps": "빈틈이 있습니다 (팽창이나 윈도우보다 긴 스트라이드가 행이나 "
+                      "열을 건너뜁니다): 이 {total}개 픽셀 중 {n}개만 읽습니다.",
+        "window_conv": "이 층의 윈도우: {source}({shape})의 {rows}, {cols}, 채널 "
+                       "{channels}개 모두: 곱 {products}개.",
+        "window_conv_one": "이 층의 윈도우: {source}({shape})의 {rows}, {cols}: "
+                           "곱 {products}개.",
+        "window_pool": "이 층의 윈도우: {source}({shape})의 {rows}, {cols}, 채널 "
+                       "{channel}만: 풀링은 채널마다 따로 "
                        "합니다.",
         "window_padding": "윈도우 일부가 제로 패딩 위에 있습니다.",
         "dense_flat": "입력: Flatten이 {source}({shape})에서 한 줄로 펼친 숫자 "
@@ -128,6 +142,20 @@ def say(lang: str, key: str, **values) -> str:
     return TEXT.get(lang, TEXT["en"])[key].format(**values)
 
 
+def span_words(lang: str, axis: str, first: int, last: int) -> str:
+    """``rows 4–6`` (``axis`` is ``'rows'`` or ``'cols'``), ``row 4`` for one;
+    a padding row above the input is ``−1``."""
+    a, b = (str(v).replace("-", "\u2212") for v in (first, last))
+    if first == last:
+        return say(lang, f"{axis}_one", a=a)
+    return say(lang, axis, a=a, b=b)
+
+
+def count_words(lang: str, key: str, n: int) -> str:
+    """``64 filters``, ``1 filter``."""
+    return say(lang, f"{key}_one") if n == 1 else say(lang, key, n=n)
+
+
 def shape_words(shape) -> str:
     """``26×26×32``; a vector's length alone."""
     return "×".join(str(n) for n in shape)
@@ -156,13 +184,13 @@ def layer_words(why, lang: str) -> str:
     """What the layer does, from its config: ``Conv2D 3×3, 64 filters, relu``."""
     config = why.config
     if why.kind == "dense":
-        return f"Dense, {say(lang, 'units', n=config['units'])}, {why.activation}"
+        return f"Dense, {count_words(lang, 'units', config['units'])}, {why.activation}"
     if why.kind == "activation":
         return f"Activation('{why.activation}')"
     window = config.get("kernel_size") or config["pool_size"]
     parts = [f"{why.layer_type} {window[0]}×{window[1]}"]
     if why.kind == "conv":
-        parts.append(say(lang, "filters", n=config["filters"]))
+        parts.append(count_words(lang, "filters", config["filters"]))
     usual = (1, 1) if why.kind == "conv" else tuple(window)  # Keras's default
     if tuple(config["strides"]) != usual:
         parts.append(say(lang, "stride", s=_one(config["strides"])))

@@ -175,24 +175,28 @@ def test_the_working_gives_what_predict_gives(case):
 
 def _same_field_as_the_receptive_field_lesson(model, why):
     """trace.receptive_field works the field out another way (each layer's
-    size, jump and start): its rectangle is explain's when it has no gaps,
-    and around it when it has (explain's cells are exact, so the rectangle
-    around them can be smaller).
+    size, jump and start, clipped to the image): its rectangle always holds
+    explain's, and is the same when no window reads padding zeros and the
+    field has no gaps.
 
-    (Its ``solid`` speaks of one cell's span: for a Dense unit, which sees
-    the union of every cell's field, it stays True even when a stride larger
-    than the window leaves columns no cell reads, e.g. Conv2D 1x1 with
-    stride 2, then Flatten and Dense; explain's field has those gaps.)"""
+    explain's cells are exact, so its rectangle can be smaller: a window that
+    reaches into a *middle* layer's padding reads zeros, not pixels, and a
+    dilation or a stride larger than the window skips rows and columns
+    (``solid`` speaks of one cell's span, so for a Dense unit after such a
+    stride it stays True though the unit's field has gaps)."""
+    field = why.field
+    if field.is_empty:  # only padding zeros reach the cell (tested below)
+        return
     lesson = receptive_field(model, why.layer)
     box = lesson.box(*(why.at[:2] if len(why.at) == 3 else why.at))
-    field = why.field
-    mine = (field.top, field.left, field.bottom + 1, field.right + 1)
-    if lesson.solid:
-        assert mine == (box.top, box.left, box.bottom, box.right)
+    assert box.top <= field.top and field.bottom < box.bottom
+    assert box.left <= field.left and field.right < box.right
+    no_padding = all(getattr(layer, "padding", "valid") == "valid"
+                     for layer in model.layers)
+    if lesson.solid and no_padding:
+        assert (field.top, field.left, field.bottom + 1, field.right + 1) == (
+            box.top, box.left, box.bottom, box.right)
         assert not field.has_gaps or lesson.whole
-    else:
-        assert box.top <= field.top and field.bottom < box.bottom
-        assert box.left <= field.left and field.right < box.right
 
 
 @pytest.mark.slow  # 40 random models: 1-2 s
@@ -213,6 +217,7 @@ def test_every_pixel_inside_the_receptive_field_can_change_the_cell(case):
     field = explain(positive, image, name, at).field
     assert field.rows == explain(model, image, name, at).field.rows
     inside = np.argwhere(field.mask)
+    assume(len(inside))
     same = np.repeat(image[None], len(inside), axis=0)
     before = cell_values(positive, name, same, at)
     after = cell_values(positive, name, nudge_each(image, inside), at)
@@ -260,6 +265,19 @@ def test_max_pooling_keeps_the_first_of_equal_maxima():
                                  layers.AveragePooling2D(2, name="a")], name="avg")
     mean = explain(average, image, "a", (0, 1, 0))
     assert mean.kind == "average" and mean.value == 17 / 4 and mean.check
+
+
+def test_a_cell_whose_windows_read_only_padding_sees_no_pixel():
+    # one row; a (2, 1) window dilated by 2 with 'same' padding puts its taps
+    # on the zero rows above and below (TensorFlow pads 1 and 1)
+    net = models.Sequential([layers.Input(shape=(1, 3, 1)), layers.Conv2D(
+        1, (2, 1), dilation_rate=(2, 1), padding="same", name="c")], name="pads")
+    net.get_layer("c").set_weights([np.ones((2, 1, 1, 1), np.float32),
+                                    np.array([0.25], np.float32)])
+    why = explain(net, np.ones((1, 3, 1), np.float32), "c", (0, 1, 0))
+    assert why.field.is_empty and not why.field.mask.any()
+    assert why.window.rows == (-1, 1) and why.terms[0].padding.all()
+    assert why.value == 0.25 == why.predicted
 
 
 def test_dense_after_flatten_names_its_inputs_and_sees_the_whole_image():

@@ -113,6 +113,7 @@ def test_korean_lists_the_layers(small_model):
     (["--layer", "out", "--at", "1,2"], r"`at` must be \(unit,\): 1 number"),
     (["--layer", "conv", "--at", "1,x"], r"argument --at: expected whole numbers "
                                          r"separated by commas"),
+    (["--image", "a.png", "--seed", "3"], r"--seed picks one of the bundled digits"),
     (["--layer", "pool", "--at", "20,0,0", "--lang", "ko"],
      r"--at에는 pool 층의 출력 13×13×4 안의 칸을 주세요: 행 0–12, 열 0–12, "
      r"채널 0–3. 받은 값: 20,0,0"),
@@ -123,27 +124,18 @@ def test_korean_lists_the_layers(small_model):
 ])
 def test_a_wrong_layer_or_cell_is_a_usage_error_in_one_line(small_model, capsys,
                                                             argv, message):
-    with pytest.raises(SystemExit) if "x" in argv[-1] else _returns(2) as result:
-        result.code = main([small_model, *argv],
-                           console=Console(file=io.StringIO(), color_system=None))
+    console = Console(file=io.StringIO(), color_system=None)
+    if "x" in argv[-1] or "--seed" in argv:  # argparse's own checks
+        with pytest.raises(SystemExit) as stop:
+            main([small_model, *argv], console=console)
+        assert stop.value.code == 2
+    else:
+        assert main([small_model, *argv], console=console) == 2
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if not line.startswith("usage:")
              and not line.startswith("   ")]
     assert len(lines) == 1 and re.search(message, lines[0]), err
     assert "Traceback" not in err
-
-
-class _returns:
-    """``with _returns(2) as r: r.code = ...`` checks the exit status."""
-
-    def __init__(self, code):
-        self.expected, self.code = code, None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        assert exc[0] is None and self.code == self.expected, self.code
 
 
 def test_a_missing_model_or_image_is_one_error_line(small_model, tmp_path):
@@ -215,3 +207,31 @@ def test_the_command_runs_as_a_program(small_model):
         "python -m convsim explain: error: `at` must be inside the output of layer "
         "'conv', whose output has shape (26, 26, 4): row in [0, 25], col in [0, "
         "25], channel in [0, 3]. Received: at=(0, 0, 9)"]
+
+
+def test_a_long_sum_is_shortened_to_the_width_and_the_rest_added_up():
+    from convsim.viz.explain_view import Formula, number, product
+
+    values = [0.5, -0.25, 0.125, 1.0, -2.0, 0.75]
+    terms = [product(v, 1.0) for v in values]
+    full = Formula("ch 3: ", terms, " = 0.12", lines=1, rest_values=tuple(values))
+    assert full.layout(200) == ["ch 3: 0.50×1.00 + (−0.25)×1.00 + 0.12×1.00 + "
+                                "1.00×1.00 + (−2.00)×1.00 + 0.75×1.00 = 0.12"]
+    short = full.layout(60)
+    assert len(short) == 1 and len(short[0]) <= 60
+    shown = short[0].count("×")
+    assert f"… ({6 - shown} more terms: {number(sum(values[shown:]))})" in short[0]
+    wrapped = Formula("", terms, " = 0.12", lines=3,
+                      rest_values=tuple(values)).layout(40)
+    assert len(wrapped) == 3 and all(len(line) <= 40 for line in wrapped)
+    assert " ".join(wrapped).count("×") == 6 and wrapped[1].startswith("+ ")
+
+
+def test_the_pictures_modules_examples_run():
+    import doctest
+
+    from convsim.viz import explain_view, explain_words
+
+    for module in (explain_view, explain_words):
+        failures, tried = doctest.testmod(module)
+        assert tried and not failures
