@@ -27,8 +27,10 @@ import numpy as np
 from rich.console import Console
 
 from convsim import optimizers, trace
+from convsim.experiments.your_model import choose
 from convsim.lesson.backward_story import (
     cell_frames,
+    model_frames,
     pool_backward_frames,
     richest_cell,
     weight_frames,
@@ -54,6 +56,12 @@ SIZE = (6, 4, 7)  # the input's side: 6x6 -> conv 4x4 -> pool 2x2
 LEARNING_RATE = 0.01  # SGD's default in Keras
 POOL = 2
 LOSS = "mean_squared_error"
+OPTIONS = {
+    "model": ("FILE", "also take one weight of your saved model's first Conv2D "
+                      "layer through backpropagation"),
+    "image": ("FILE", "your own picture (PNG or JPEG) for that model (default: a "
+                      "test digit)"),
+}
 
 TEXT = {
     "en": {
@@ -213,9 +221,12 @@ def make_example(size: int = SIZE[0], seed: int | None = None):
     return done
 
 
-def build(lang: str = "en", seed: int | None = None, size: int | None = None
-          ) -> Lesson:
-    """The frames of the lesson (nothing is drawn yet)."""
+def build(lang: str = "en", seed: int | None = None, size: int | None = None,
+          model=None, image=None, *, console: Console | None = None) -> Lesson:
+    """The frames of the lesson (nothing is drawn yet). With ``model`` or
+    ``image``, three more frames before the last take a real network through
+    the same steps (the book's MNIST convnet when only ``image`` is given,
+    trained first if it never was: ``console`` shows the progress)."""
     done = make_example(size or SIZE[0], seed)
     conv_back, relu_back, pool_back = done.backward
     frames = [Frame(view.network_view(done, lang), say(TEXT[lang]["intro"],
@@ -228,15 +239,21 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     frames += _inputs(conv_back, lang)
     frames += [_update(done, optimizer, lang) for optimizer in (
         optimizers.SGD(learning_rate=LEARNING_RATE), optimizers.RMSprop())]
+    if model is not None or image is not None:
+        subject = choose(model, image, console=console, seed=seed)
+        frames += model_frames(subject, lang, name=None if model is None else str(
+            model if isinstance(model, str) else getattr(model, "name", model)))
     frames.append(_outro(done, lang))
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,
-        size: int | None = None, player: Player | None = None) -> PlayResult:
+        size: int | None = None, model=None, image=None,
+        player: Player | None = None) -> PlayResult:
     """Play the lesson (as plain key frames unless a player says otherwise)."""
     player = player or Player(console)
-    return player.play(build(lang=lang, seed=seed, size=size))
+    return player.play(build(lang=lang, seed=seed, size=size, model=model,
+                             image=image, console=player.console))
 
 
 # ---------------------------------------------------------------- the six steps

@@ -38,6 +38,7 @@ from convsim.trace.backward_events import InputGradStep, PoolGradStep, WeightGra
 from convsim.trace.update import UpdateStep, UpdateTrace
 from convsim.viz.conv_view import side_by_side
 from convsim.viz.grid import Grid, fmt_number
+from convsim.viz.image import Heatmap
 
 LABELS = {
     "en": {
@@ -50,7 +51,8 @@ LABELS = {
         "zeros": "{n} more terms are 0 × …", "w_new": "w after",
         "all_zero": "all {n} terms are 0 × …", "no_terms": "no window read it",
         "one_zero": "its one term is 0 × …", "change": "change × 1000",
-        "its_grad": "its gradient",
+        "its_grad": "its gradient", "image": "image", "filter": "filter",
+        "more": "{k} more, {m} zeros",
     },
     "ko": {
         "x": "입력 x", "w": "필터 w", "z": "z = conv(x)", "a": "a = relu(z)",
@@ -62,7 +64,8 @@ LABELS = {
         "zeros": "나머지 {n}개 항은 0 × …", "w_new": "업데이트한 w",
         "all_zero": "{n}개 항 모두 0 × …", "no_terms": "이 칸을 읽은 윈도우 없음",
         "one_zero": "항 하나가 0 × …", "change": "변화량 × 1000",
-        "its_grad": "윈도우의 기울기",
+        "its_grad": "윈도우의 기울기", "image": "이미지", "filter": "필터",
+        "more": "그 밖에 {k}개, 0인 항 {m}개",
     },
 }
 BLUE, GREEN, GOLD = ("[ ]", "#2f6fdf"), ("< >", "green3"), ("{ }", "gold1")
@@ -98,25 +101,35 @@ class Legend:
         yield text
 
 
-def sum_line(name: str, grads, values, total: float, lang: str) -> Text:
+def sum_line(name: str, grads, values, total: float, lang: str, *,
+             limit: int | None = None, fmt=fmt_number) -> Text:
     """``name = g×v + g×v = total``, leaving out the terms whose gradient is 0
-    (counted at the end), since max pooling makes most of them 0."""
+    (counted at the end), since max pooling makes most of them 0. With
+    ``limit``, only the ``limit`` largest products are written out (a real
+    model's sums have hundreds of terms); ``fmt`` formats the numbers."""
     grads, values = np.ravel(grads), np.ravel(values)
     kept = [(g, v) for g, v in zip(grads, values, strict=True) if g != 0]
     text = Text.assemble("  ", (name, "bold"), " = ")
-    for k, (g, v) in enumerate(kept):
-        text.append(" + " if k else "")
-        text.append(fmt_factor(g), style="bold #ffb454")
-        text.append("×")
-        text.append(fmt_factor(v), style="bold #6ea8fe")
     if not kept:  # nothing to add up: say why the gradient is 0
-        text.append(fmt_number(total), style="bold")
+        text.append(fmt(total), style="bold")
         why = label({0: "no_terms", 1: "one_zero"}.get(len(grads), "all_zero"),
                     lang, n=len(grads))
         return text.append(f"   ({why})", style="grey50")
-    text.append("  =  ")
-    text.append(fmt_number(total), style="bold")
-    if len(grads) > len(kept):
+    shown = kept
+    if limit is not None and len(kept) > limit:
+        shown = sorted(kept, key=lambda gv: -abs(float(gv[0]) * float(gv[1])))[:limit]
+    for k, (g, v) in enumerate(shown):
+        text.append(" + " if k else "")
+        text.append(fmt_factor(g, fmt), style="bold #ffb454")
+        text.append("×")
+        text.append(fmt_factor(v, fmt), style="bold #6ea8fe")
+    text.append(" + …  =  " if len(shown) < len(kept) else "  =  ")
+    text.append(fmt(total), style="bold")
+    if len(shown) < len(kept):  # on a line of its own: the sum is long already
+        text.append("\n    (" + label("more", lang, k=len(kept) - len(shown),
+                                           m=len(grads) - len(kept)) + ")",
+                    style="grey50")
+    elif len(grads) > len(kept):
         text.append("   (" + label("zeros", lang, n=len(grads) - len(kept)) + ")",
                     style="grey50")
     return text
@@ -288,7 +301,26 @@ def fmt_exact(value) -> str:
     return f"{float(value):.6g}"
 
 
-def fmt_factor(value) -> str:
+def fmt_factor(value, fmt=fmt_number) -> str:
     """A number as a factor in a formula: ``(-2)`` when negative."""
-    text = value if isinstance(value, str) else fmt_number(value)
+    text = value if isinstance(value, str) else fmt(value)
     return f"({text})" if text.startswith("-") else text
+
+
+def fmt_small(value) -> str:
+    """Three significant digits: a trained model's gradients are small
+    (``0.00123``, ``-4.5e-05``), and two decimals would show them as 0."""
+    return f"{float(value):.3g}"
+
+
+def model_view(bt: ConvBackwardTrace, image, filter: int, lang: str = "en"
+               ) -> RenderableType:
+    """A model's image and the first Conv2D layer's ``dL/dz`` for ``filter``
+    (orange where raising z would raise the loss, blue where it would lower
+    it), as pictures when they fit in 80 columns."""
+    grads = bt.grad_pre_activation[:, :, filter]
+    if image.shape[1] + grads.shape[1] + 4 > 80:
+        return Text("")
+    return side_by_side(
+        Heatmap(np.mean(image, axis=2), title=label("image", lang)),
+        Heatmap(grads, signed=True, title=f"dL/dz ({label('filter', lang)} {filter})"))

@@ -209,6 +209,42 @@ def test_the_command_line_runs_it():
     assert "역전파" in console.file.getvalue()
 
 
+def test_your_model_is_taken_through_the_same_steps(trained_mnist, tmp_path):
+    """--model FILE: the first Conv2D layer's gradient in the frames is what a
+    copy of the model, trained one step with SGD(1), changes its kernel by."""
+    path = tmp_path / "my mnist.convsim"
+    trained_mnist.save(str(path))
+    console = capture_console(width=400)
+    assert cli.main(["backprop", "--model", str(path)], console=console) == 0
+    out = console.file.getvalue()
+    assert "your model" in out and "my mnist.convsim" in out and "RMSprop" in out
+    lesson = backprop.build(model=str(path), lang="ko")
+    done = frames_with(lesson, "model_backprop")[0].data["model_backprop"]
+    step = frames_with(lesson, "model_weight")[0].data["model_weight"]
+    assert step.total == pytest.approx(step.layer_grad, rel=1e-4, abs=1e-7)
+    copy = models.load_model(str(path))
+    before = copy.layers[0].get_weights()[0]
+    copy.compile(optimizer=optimizers.SGD(learning_rate=1.0),
+                 loss="categorical_crossentropy")
+    assert copy.evaluate(done.inputs[0][None], done.target[None],
+                         verbose=0) == pytest.approx(done.loss, rel=1e-5)
+    copy.train_on_batch(done.inputs[0][None], done.target[None])
+    moved = before - copy.layers[0].get_weights()[0]
+    np.testing.assert_allclose(moved, done.backward[0].kernel_grad, rtol=1e-3,
+                               atol=1e-6)
+    i, j, _, f = step.tap
+    assert abs(moved[i, j, 0, f]) == np.abs(moved[:, :, 0, f]).max()
+    update = frames_with(lesson, "model_update")[0].data["model_update"]
+    assert update.optimizer == "RMSprop" and update.before == before[i, j, 0, f]
+
+
+def test_a_model_without_conv2d_is_refused():
+    model = models.Sequential([layers.Input(shape=(4, 4, 1)), layers.Flatten(),
+                               layers.Dense(2, activation="softmax")])
+    with pytest.raises(ValueError, match="`model` must have a Conv2D layer"):
+        backprop.build(model=model, image=np.zeros((4, 4, 1)))
+
+
 @pytest.mark.slow
 def test_it_saves_a_gif(tmp_path):
     from PIL import Image
