@@ -41,17 +41,17 @@ from convsim.lesson.words import say
 from convsim.viz.activation_view import (
     ChannelTiles,
     ChannelView,
-    PixelImage,
-    shrink,
+    input_picture,
     tile_layout,
 )
 from convsim.viz.activations import (
     dead_words,
     layer_activations,
+    picture_layers,
     save_activations_png,
 )
 from convsim.viz.conv_view import side_by_side
-from convsim.viz.image import Heatmap
+from convsim.viz.words import label
 
 NAME = "activations"
 TITLE = {"en": "Activations: inside a trained convnet",
@@ -79,7 +79,7 @@ TEXT = {
     "en": {
         "intro": "Input: {image}. Model: {model}. Its answer: {answer}. As in your "
                  "notes, an activation model with one output per layer returns "
-                 "what each of these {n} layers makes of this one image: its "
+                 "what each layer in the table makes of this one image: its "
                  "activations.",
         "channel": "Channel {k} of {layer} alone, as your notes draw channels 21 and "
                    "2 of the first layer: from {low} (dark purple) to {high} "
@@ -129,8 +129,8 @@ TEXT = {
     },
     "ko": {
         "intro": "입력: {image}. 모델: {model}. 모델의 답: {answer}. 노트처럼 층마다 "
-                 "출력이 하나씩 있는 활성화 모델을 만들면, 이 이미지 하나에 대해 층 "
-                 "{n}개가 각각 만든 특성 맵, 곧 활성화를 한 번에 돌려줍니다.",
+                 "출력이 하나씩 있는 활성화 모델을 만들면, 표에 있는 층이 이 이미지 "
+                 "하나에 대해 각각 만든 특성 맵, 곧 활성화를 한 번에 돌려줍니다.",
         "channel": "{layer} 층의 채널 {k} 하나만 그립니다(노트에서 첫 층의 채널 21과 "
                    "2를 그린 방식). 진한 보라는 가장 작은 값 {low}, 노랑은 가장 큰 "
                    "값 {high}. 필터가 찾는 패턴이 있는 곳이 밝습니다. 0보다 큰 칸: "
@@ -190,16 +190,28 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     ``console`` shows the progress of training the book's model, the first
     time only."""
     subject = choose(model, image, console=console, seed=seed)
-    activations = layer_activations(subject.model, subject.image, layer)
+    activations = layer_activations(subject.model, subject.image,
+                                    _checked_layer(subject.model, layer))
     side = _picture_side(screen)
-    picture = _picture(subject.image, TEXT[lang]["input"], side)
+    picture = input_picture(subject.image, side, TEXT[lang]["input"])
     frames = [_intro(subject, activations, picture, model, image, lang)]
     for k in _single_channels(channel, activations[0]):
         frames.append(_channel_frame(activations[0], k, picture, side, lang))
-    for index, activation in enumerate(activations):
-        frames += _layer_frames(subject, activation, index, image, screen, lang)
+    for activation in activations:
+        frames += _layer_frames(subject, activation, image, screen, lang)
     frames.append(_summary(activations, lang))
     return Lesson(NAME, TITLE[lang], frames, lang)
+
+
+def _checked_layer(model, layer: str | None) -> str | None:
+    """``--layer``, if it names a layer whose output is a stack of maps."""
+    maps = [la.name for la in model.layers if len(tuple(la.output.shape)) == 4
+            and type(la).__name__ != "InputLayer"]
+    if layer is not None and layer not in maps:
+        raise ArgumentError(f"--layer must name a layer of the model that outputs "
+                            f"feature maps: {', '.join(maps)}. Received: --layer "
+                            f"{layer}")
+    return layer
 
 
 def _intro(subject, activations, picture, model, image, lang) -> Frame:
@@ -213,7 +225,7 @@ def _intro(subject, activations, picture, model, image, lang) -> Frame:
     image_words = (say(words["bundled"], label=subject.label) if image is None
                    else say(words["your_image"], path=os.path.basename(image)))
     caption = say(words["intro"], image=image_words, model=model_words,
-                  answer=_answer(subject, lang), n=len(activations))
+                  answer=_answer(subject, lang))
     code = Text(_code(subject.model, activations), style="grey62")
     view = side_by_side(picture, Group(table, Text(""), code))
     return Frame(view, caption, key=True, hold=6,
@@ -266,8 +278,9 @@ def _channel_frame(activation, k, picture, side, lang) -> Frame:
     values = activation.values[:, :, k]
     low, high = float(values.min()), float(values.max())
     scale = math.ceil(max(values.shape) / side)
-    view = side_by_side(picture, ChannelView(values, f"{activation.name} [{k}]",
-                                             scale))
+    zoom = max(1, side // max(values.shape))  # small maps drawn bigger
+    title = f"{activation.name} · {label('channel', lang)} {k}"
+    view = side_by_side(picture, ChannelView(values, title, scale, zoom))
     if low == high:
         caption = say(words["channel_dead"], k=k, layer=activation.name,
                       value=f"{low:g}")
@@ -279,7 +292,7 @@ def _channel_frame(activation, k, picture, side, lang) -> Frame:
                  data={"layer": activation.name, "channel": k, "values": values})
 
 
-def _layer_frames(subject, activation, index, image, screen, lang) -> list[Frame]:
+def _layer_frames(subject, activation, image, screen, lang) -> list[Frame]:
     """The pages of one layer's channels; the first carries the explanation."""
     words = TEXT[lang]
     height, width, n = activation.values.shape
@@ -297,7 +310,7 @@ def _layer_frames(subject, activation, index, image, screen, lang) -> list[Frame
         caption, question = say(words["more"], layer=activation.name, a=a, b=b,
                                 n=n), None
         if a == 0:
-            caption, question = _explain(subject, activation, index, image, lang)
+            caption, question = _explain(subject, activation, image, lang)
         frames.append(Frame(tiles, caption, key=a == 0, hold=4 if a == 0 else 2,
                             question=question,
                             data={"activation": activation, "channels": (a, b),
@@ -305,7 +318,7 @@ def _layer_frames(subject, activation, index, image, screen, lang) -> list[Frame
     return frames
 
 
-def _explain(subject, activation, index, image, lang):
+def _explain(subject, activation, image, lang):
     """``(caption, question)`` for the first page of a layer."""
     words = TEXT[lang]
     layer = subject.model.get_layer(activation.name)
@@ -324,7 +337,8 @@ def _explain(subject, activation, index, image, lang):
                             ints_check(activation.values.shape),
                             _shape(activation.values.shape), caption)
     else:
-        caption = say(words["first" if index == 0 else "deeper"], **values)
+        first = picture_layers(subject.model)[0].name == activation.name
+        caption = say(words["first" if first else "deeper"], **values)
     if activation.dead.size:
         caption += say(words["dead"], dead=dead_words(activation, lang))
     return caption, question
@@ -357,19 +371,6 @@ def _picture_side(screen: tuple[int, int]) -> int:
     them and a colour bar side by side, under a caption of about 5 lines."""
     columns, lines = screen
     return max(PICTURE_SIDE, min((lines - 11) * 2, (columns - 11) // 2))
-
-
-def _picture(image: np.ndarray, title: str, side: int):
-    """The input as the terminal shows it, shrunk to at most ``side`` pixels."""
-    scale = math.ceil(max(image.shape[:2]) / side)
-    levels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
-    if image.shape[-1] == 3:
-        rgb = np.stack([shrink(levels[:, :, c], scale) for c in range(3)], -1)
-        grey = shrink(np.round(levels @ np.array([0.299, 0.587, 0.114])).astype(
-            np.uint8), scale)
-        return PixelImage(rgb, grey, title)
-    return Heatmap(shrink(np.round(levels.mean(-1)).astype(np.uint8), scale),
-                   title=title, vmax=255.0)
 
 
 def _shape(shape) -> str:

@@ -39,10 +39,10 @@ from rich.text import Text
 
 from convsim.viz.activations import IMAGES_PER_ROW, LayerActivation, normalise_channels
 from convsim.viz.grid import fmt_number
-from convsim.viz.image import PLAIN_RAMP
+from convsim.viz.image import PLAIN_RAMP, Heatmap
 
-__all__ = ["ChannelTiles", "ChannelView", "PixelImage", "TileLayout", "shrink",
-           "tile_layout", "viridis"]
+__all__ = ["ChannelTiles", "ChannelView", "PixelImage", "TileLayout", "input_picture",
+           "shrink", "tile_layout", "viridis"]
 
 #: A page shows at least this many channels, or a sixth of the layer's if
 #: that is more (all of them if the layer has fewer): tiles are shrunk until
@@ -130,6 +130,20 @@ def _style(top, bottom) -> Style:
     if bottom is None:
         return Style(color=colour)
     return Style(color=colour, bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})")
+
+
+def input_picture(image: np.ndarray, side: int, title: str | None = None):
+    """A model's input ``(height, width, channels)`` in 0..1 as the terminal
+    shows it, shrunk to at most ``side`` pixels a side: RGB in colour, other
+    channel counts as grey (their mean)."""
+    scale = math.ceil(max(image.shape[:2]) / side)
+    levels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+    if image.shape[-1] == 3:
+        rgb = np.stack([shrink(levels[:, :, c], scale) for c in range(3)], -1)
+        grey = np.round(levels @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+        return PixelImage(rgb, shrink(grey, scale), title)
+    grey = np.round(levels.mean(-1)).astype(np.uint8)
+    return Heatmap(shrink(grey, scale), title=title, vmax=255.0)
 
 
 class TileLayout(NamedTuple):
@@ -238,11 +252,13 @@ class ChannelTiles:
 class ChannelView:
     """One channel alone, as ``plt.matshow(..., cmap='viridis')`` draws it:
     its smallest value dark purple, its largest yellow, shrunk ``scale``
-    times, with a colour bar of the values beside it."""
+    times (a big map) or each value drawn ``zoom`` x ``zoom`` pixels (a small
+    one), with a colour bar of the values beside it."""
 
     values: np.ndarray  # (height, width) one channel's real values
     title: str | None = None
     scale: int = 1
+    zoom: int = 1
 
     def levels(self) -> np.ndarray:
         """The channel scaled to 0..255 between its minimum and maximum (all 0
@@ -258,6 +274,7 @@ class ChannelView:
         from convsim.viz.conv_view import side_by_side
 
         picture = shrink(self.levels(), self.scale)
+        picture = np.repeat(np.repeat(picture, self.zoom, 0), self.zoom, 1)
         lines = math.ceil(picture.shape[0] / 2)
         yield side_by_side(PixelImage.from_levels(picture, self.title),
                            ColourBar(float(np.min(self.values)),

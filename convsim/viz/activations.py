@@ -309,7 +309,7 @@ def _font_for(lang: str):
     from convsim.viz.gif import find_fonts
 
     hangul = find_fonts().hangul
-    return (FontProperties(fname=hangul), "ko") if hangul else (None, "en")
+    return (FontProperties(fname=hangul, size=10), "ko") if hangul else (None, "en")
 
 
 def _layers_of(model) -> list:

@@ -208,6 +208,23 @@ def test_a_single_channel_spans_its_own_minimum_to_maximum():
     values = np.array([[0.0, 1.0], [2.0, 4.0]], np.float32)
     assert ChannelView(values).levels().tolist() == [[0, 64], [128, 255]]
     assert (ChannelView(np.full((3, 3), 2.0)).levels() == 0).all()
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(ChannelView(values, "c", zoom=3))  # each value 3x3 pixels
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines()]
+    # levels 0, 64 / 128, 255 as the ramp ' :+@' (two pixel rows per line,
+    # the brighter kept), and a colour bar from 4 (top) to 0
+    assert lines == ["c", "   ::: @@ 4", "+++@@@ ++", "+++@@@    0"]
+
+
+def test_the_input_is_drawn_in_colour_or_grey_and_shrunk_to_fit():
+    photo = np.zeros((150, 150, 3), np.float32)
+    photo[:, :75, 0] = 1.0  # left half red
+    picture = activation_view.input_picture(photo, 28, "input")
+    assert picture.rgb.shape == (25, 25, 3)  # 150 / 6
+    assert picture.rgb[0, 0].tolist() == [255, 0, 0]
+    assert picture.rgb[0, -1].tolist() == [0, 0, 0]
+    digit = activation_view.input_picture(np.ones((28, 28, 1), np.float32), 28)
+    assert digit.values.shape == (28, 28) and (digit.values == 255).all()
 
 
 # ---------------------------------------------------------------- the lesson
@@ -278,6 +295,10 @@ def test_layer_and_channel_options_and_save_png(trained_mnist, lesson_module,
     console = Console(file=io.StringIO(), width=80, color_system=None)
     console.print(compose(lesson, 0))
     assert "model.get_layer(name).output" in console.file.getvalue()
+    with pytest.raises(ArgumentError, match=r"--layer must name a layer of the "
+                                            r"model that outputs feature maps: "
+                                            rf"{names[0]}, .*Received: --layer x"):
+        lesson_module.build(layer="x")
     with pytest.raises(ArgumentError, match=rf"--channel must be a channel number "
                                             rf"of layer '{names[0]}', from 0 to 31\. "
                                             r"Received: --channel 32"):
