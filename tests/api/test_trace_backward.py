@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose
 from reference import naive_conv2d, naive_max_pool2d, naive_relu
 
 from convsim import errors, layers, optimizers, shapes, trace
-from convsim.trace import backward, backward_events, update
+from convsim.trace import backprop, backward, backward_events, update
 
 conv_cases = st.fixed_dictionaries({
     "h": st.integers(1, 7), "w": st.integers(1, 7), "c": st.integers(1, 3),
@@ -317,6 +317,50 @@ def test_mistakes_get_a_clear_error():
         trace.trace_update("sgd", [np.zeros(2)], [np.zeros(2)]).step(0, 2)
 
 
-@pytest.mark.parametrize("module", [backward, backward_events, update])
+@pytest.mark.parametrize("module", [backprop, backward, backward_events, update])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
+
+
+def test_backprop_through_a_model_is_one_training_step():
+    """trace_backprop on the book's MNIST convnet (softmax + cross-entropy:
+    the fused step) gives every Conv2D and Dense kernel the gradient that one
+    train_on_batch with SGD(1) moves it by, and leaves the model as it was."""
+    from convsim.experiments.book_models import build_mnist_model
+
+    model = build_mnist_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=1.0),
+                  loss="categorical_crossentropy")
+    rng = np.random.default_rng(5)
+    x = rng.random((28, 28, 1)).astype(np.float32)
+    target = np.eye(10, dtype=np.float32)[3]
+    t = trace.trace_backprop(model, x, target, "categorical_crossentropy")
+    assert t.fused and len(t.backward) == len(t.layers) == 8
+    assert t.loss == pytest.approx(model.evaluate(x[None], target[None], verbose=0))
+    assert all(w.grad is None for w in model.weights)  # nothing left behind
+    before = [w.numpy() for w in model.trainable_weights]
+    model.train_on_batch(x[None], target[None])
+    moved = {id(w): b - w.numpy() for w, b in zip(model.trainable_weights, before,
+                                                   strict=True)}
+    convs = [b for b in t.backward if isinstance(b, backward.ConvBackwardTrace)]
+    assert len(convs) == 3
+    for traced in convs:
+        assert_allclose(traced.kernel_grad, moved[id(traced.layer.kernel)],
+                        rtol=1e-3, atol=1e-6)
+        assert_allclose(traced.bias_grad, moved[id(traced.layer.bias)], rtol=1e-3,
+                        atol=1e-6)
+    assert t.grad_inputs.shape == (28, 28, 1)
+
+
+def test_dropout_passes_the_gradient_and_no_target_is_the_forward_pass():
+    dense = layers.Dense(2, kernel_initializer="ones", name="d")
+    chain = [layers.Dropout(0.5, name="drop"), dense]
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    t = trace.trace_backprop(chain, x, np.zeros(2))
+    assert isinstance(t.backward[0], backprop.LayerBackward)
+    np.testing.assert_array_equal(t.backward[0].grad_inputs, t.backward[1].grad_inputs)
+    np.testing.assert_array_equal(t.outputs, [6.0, 6.0])  # no unit was dropped
+    forward_only = trace.trace_backprop(chain, x, None)
+    assert forward_only.loss is None and forward_only.backward == []
+    with pytest.raises(errors.ArgumentError, match="at least one layer"):
+        trace.trace_backprop([], x, np.zeros(2))
