@@ -64,9 +64,9 @@ TEXT = {
                       "from a single pixel (size 1, jump 1).",
         "conv": "{layer} ({k} window): each cell looks at {k} cells of the layer "
                 "below. Those start {j} apart and each sees {r_in} per side, so "
-                "together {working} pixels. LayerField: {size}.",
+                "together {working} pixels. Field: {size}.",
         "pool": "{layer} ({k} pooling, stride {s}): a window of {k} cells, {j} "
-                "apart: {working}. LayerField: {size}. The stride makes neighbouring "
+                "apart: {working}. Field: {size}. The stride makes neighbouring "
                 "cells start {jump} apart ({jump_working}), so every window "
                 "after it reaches further.",
         "flatten": "{layer} lays the {shape} cells out in one row of {n} numbers. "
@@ -86,8 +86,9 @@ TEXT = {
         "ask": "Before the reveal: how many pixels per side does one cell of "
                "{layer} see?",
         "no_pool": "Without its pooling layers the last convolution sees only "
-                   "{small} pixels ({grow}): too small a piece to tell a digit by, "
-                   "so no layer could learn the whole shape. And {dense} would have "
+                   "{small} pixels ({grow}): too small a piece of the image to hold "
+                   "a whole digit or face, so no layer could learn large shapes. And "
+                   "{dense} would have "
                    "{times} times as many weights to learn from the same few "
                    "images: overfitting.",
         "no_pool_none": "This model has no pooling layers, so there is nothing to "
@@ -133,8 +134,8 @@ TEXT = {
                 "픽셀.",
         "ask": "공개하기 전에: {layer} 층의 칸 하나는 한 변에 몇 픽셀을 볼까요?",
         "no_pool": "풀링 층이 없으면 마지막 합성곱 층의 칸은 {small} 픽셀만 봅니다"
-                   "({grow}): 숫자를 알아보기에는 너무 작은 조각이라, 어느 층도 숫자 "
-                   "전체의 모양을 학습할 수 없습니다. 또 {dense} 층의 가중치가 "
+                   "({grow}): 숫자나 얼굴 전체가 들어가기에는 너무 작은 조각이라, 어느 "
+                   "층도 큰 모양을 학습할 수 없습니다. 또 {dense} 층의 가중치가 "
                    "{times}배로 늘어, 같은 적은 이미지로 배우기에는 너무 많아집니다: "
                    "과대적합.",
         "no_pool_none": "이 모델에는 풀링 층이 없어 비교할 것이 없습니다: 마지막 "
@@ -294,7 +295,7 @@ def pooling_frame(model_layers, input_shape, image, lang: str) -> Frame | None:
         picture_of(image, [without.last_map], f"{words['without']} {title}"))
     text = say(words["no_pool"], small=_pair(without.last_map.size), grow=grow,
                dense=f"Dense({with_pool.units})",
-               times=round(without.weights / with_pool.weights))
+               times=f"{round(without.weights / with_pool.weights):,}")
     return Frame(Group(pictures, cost_table(with_pool, without, lang)), text,
                  key=True, hold=4,
                  data={"with": with_pool, "without": without,
@@ -330,7 +331,7 @@ def cats_frames(lang: str) -> list[Frame]:
                     cost_table(with_pool, without, lang)),
               say(words["cats_photo"], picture=words["photo"], size=size,
                   u=with_pool.units,
-                  times=round(without.weights / with_pool.weights)),
+                  times=f"{round(without.weights / with_pool.weights):,}"),
               key=True, hold=4,
               data={"cats_with": with_pool, "cats_without": without,
                     "photo": path}),

@@ -20,18 +20,26 @@ so this network trained on centred digits is not invariant to large shifts.
 from __future__ import annotations
 
 import numpy as np
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from convsim.errors import ArgumentError
 from convsim.experiments.your_model import choose
 from convsim.lesson.frames import Frame, Lesson, Question, number_check
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
+from convsim.models import load_model
 from convsim.trace.shift import ShiftResult, compare_shift
 from convsim.viz.conv_view import side_by_side
-from convsim.viz.shift_view import map_view, maps_pair, percent, prob_table
+from convsim.viz.shift_view import (
+    layers_table,
+    map_view,
+    maps_pair,
+    percent,
+    prob_table,
+    probabilities,
+    shifts_table,
+)
 
 NAME = "translation"
 TITLE = {"en": "Translation invariance", "ko": "평행 이동 불변성"}
@@ -57,14 +65,14 @@ TEXT = {
                       "bundled digits",
         "your_model": "your model {path}",
         "bundled": "a bundled test digit (a {label})", "your_image": "{path}",
-        "moved": "The same digit moved {d} right: zeros come in on the left, "
+        "moved": "The same image moved {d} right: zeros come in on the left, "
                  "nothing else changes. Watch the layers.",
         "conv": "{layer}, filter {f}: the same picture, {c} to the right. "
-                "Inside the frame the moved digit's map equals the old map moved "
+                "Inside the frame the moved image's map equals the old map moved "
                 "by {c}, in all {n} maps (largest difference: {diff}). Outside it the "
                 "windows see the zeros that came in. One filter, applied at every "
                 "position: a pattern it finds in one place it finds anywhere.",
-        "ask_cells": "The digit moved {d} right. By how many cells does the "
+        "ask_cells": "The image moved {d} right. By how many cells does the "
                      "first layer's map move?",
         "pool": "{layer}: its cells start {j} apart, so {d} are {c}: inside the "
                 "frame its maps moved by exactly that (largest difference: {diff}). "
@@ -73,15 +81,20 @@ TEXT = {
                 "{conv_kept} for the first layer's map.",
         "layers": "Layer by layer: a shift that is a multiple of a layer's jump "
                   "moves its maps by whole cells, exactly; any other shift changes "
-                  "them, and the pooled layers keep more of their values. The "
+                  "them. After a 1-pixel move the first layer keeps {first} of its "
+                  "lit cells and {best} keeps {kept}: pooling keeps the largest "
+                  "value of each window, which often stays in the window. The "
                   "deeper the layer, the larger its jump.",
-        "probs": "The prediction for the digit moved {d}: {before} → {after}. "
+        "probs": "The prediction for the image moved {d}: {before} → {after}. "
                  "The maps moved, but Flatten gives every cell its own place and "
                  "Dense its own weights: moved features arrive on other weights.",
-        "ask_pred": "The digit moves {d} right. Will the model still say "
+        "ask_pred": "The image moves {d} right. Will the model still say "
                     "{label}? (y/n)",
-        "shifts": "Measured: {verdicts} The convolutions find the patterns "
-                  "anywhere; the whole network is not invariant.",
+        "shifts": "Measured: {verdicts} {ending}",
+        "changed": "The convolutions find the patterns anywhere; the whole "
+                   "network is not invariant.",
+        "held": "For this image the prediction held at every shift measured: "
+                "that is this model on this image, not a promise for others.",
         "verdict": "moved {way}, it says {label} up to {held}{then}.",
         "verdict_none": "moved {way}, it no longer says {label} even at 1 pixel"
                         "{then}.",
@@ -89,6 +102,11 @@ TEXT = {
         "pixels": "{n} pixel", "pixels_many": "{n} pixels",
         "cells": "{n} cell", "cells_many": "{n} cells",
         "right": "right", "down": "down",
+        "outro_yours": "The convolution gives every pattern translation "
+                       "invariance: its maps move with the image. Whether the whole "
+                       "model keeps its answer depends on what its Dense layers "
+                       "learnt; the book teaches a model moved images with data "
+                       "augmentation (width_shift_range, height_shift_range).",
         "outro": "Why? This convnet only ever saw centred digits (MNIST centres "
                  "them), and its Dense layers learnt where the features of a "
                  "centred digit land. Translation invariance is what the "
@@ -96,10 +114,6 @@ TEXT = {
                  "moved digits and photos with data augmentation "
                  "(width_shift_range, height_shift_range).",
         "original": "original", "moved_title": "moved {d} →",
-        "layer": "layer", "jump": "jump", "shift_px": "{d} →",
-        "exact": "moves {c}, exact", "kept": "{k} of cells kept",
-        "moved_by": "moved", "prediction": "prediction",
-        "lost": "{n} lit pixels cut off",
     },
     "ko": {
         "intro": "노트에 따르면 컨브넷이 학습한 패턴은 평행 이동 불변성을 가집니다: 한 "
@@ -108,14 +122,14 @@ TEXT = {
         "book_model": "책의 MNIST 컨브넷 (convsim에 들어 있는 숫자 4,000개로 훈련)",
         "your_model": "저장한 모델 {path}",
         "bundled": "번들 테스트 숫자 (정답 {label})", "your_image": "{path}",
-        "moved": "같은 숫자를 오른쪽으로 {d} 옮겼습니다: 왼쪽에서 0이 들어오고, "
+        "moved": "같은 이미지를 오른쪽으로 {d} 옮겼습니다: 왼쪽에서 0이 들어오고, "
                  "나머지는 그대로입니다. 층마다 살펴봅시다.",
         "conv": "{layer} 층, 필터 {f}: 같은 그림이 오른쪽으로 {c} 옮겨졌습니다. "
-                "테두리 안에서는 옮긴 숫자의 맵이 원래 맵을 {c} 옮긴 것과 같습니다"
+                "테두리 안에서는 옮긴 이미지의 맵이 원래 맵을 {c} 옮긴 것과 같습니다"
                 "(맵 {n}개 모두, 가장 큰 차이: {diff}). 테두리 밖의 윈도우는 새로 "
                 "들어온 0을 봅니다. 필터 하나를 모든 위치에 적용하므로, 한 곳에서 찾은 "
                 "패턴을 어디서든 찾습니다.",
-        "ask_cells": "숫자를 오른쪽으로 {d} 옮겼습니다. 첫 번째 층의 맵은 몇 칸 "
+        "ask_cells": "이미지를 오른쪽으로 {d} 옮겼습니다. 첫 번째 층의 맵은 몇 칸 "
                      "움직일까요?",
         "pool": "{layer} 층: 칸의 시작점이 {j} 간격이므로 {d}은 {c}입니다: "
                 "테두리 안에서 맵이 정확히 그만큼 움직였습니다(가장 큰 차이: "
@@ -123,15 +137,20 @@ TEXT = {
                 "수 없지만, {layer} 층은 밝은 칸의 {kept}를 유지합니다(첫 번째 층의 "
                 "맵은 {conv_kept}).",
         "layers": "층별로 보면: 층의 간격의 배수만큼 옮기면 맵이 정확히 몇 칸 "
-                  "움직이고, 그렇지 않으면 값이 바뀌는데 풀링한 층이 더 많은 값을 "
-                  "유지합니다. 깊은 층일수록 간격이 큽니다.",
-        "probs": "{d} 옮긴 숫자의 예측: {before} → {after}. 맵은 함께 움직였지만, "
+                  "움직이고, 그렇지 않으면 값이 바뀝니다. 1픽셀 이동 뒤 첫 번째 층은 "
+                  "밝은 칸의 {first}, {best} 층은 {kept}를 유지합니다: 풀링은 "
+                  "윈도우마다 가장 큰 값을 남기는데, 그 값은 조금 움직여도 같은 "
+                  "윈도우 안에 있기 쉽습니다. 깊은 층일수록 간격이 큽니다.",
+        "probs": "{d} 옮긴 이미지의 예측: {before} → {after}. 맵은 함께 움직였지만, "
                  "Flatten은 칸마다 자리를, Dense는 자리마다 가중치를 따로 둡니다: "
                  "움직인 특성은 다른 가중치로 들어갑니다.",
-        "ask_pred": "숫자를 오른쪽으로 {d} 옮깁니다. 모델의 예측은 여전히 "
+        "ask_pred": "이미지를 오른쪽으로 {d} 옮깁니다. 모델의 예측은 여전히 "
                     "{label}일까요? (y/n)",
-        "shifts": "측정 결과: {verdicts} 합성곱은 패턴을 어디서든 찾지만, 네트워크 "
-                  "전체는 평행 이동 불변이 아닙니다.",
+        "shifts": "측정 결과: {verdicts} {ending}",
+        "changed": "합성곱은 패턴을 어디서든 찾지만, 네트워크 전체는 평행 이동 불변이 "
+                   "아닙니다.",
+        "held": "이 이미지에서는 측정한 모든 이동에서 예측이 그대로였습니다: 이 모델과 "
+                "이 이미지의 결과일 뿐, 다른 이미지에 대한 약속은 아닙니다.",
         "verdict": "{way}으로 옮기면 {held}까지 예측 {label}{then}.",
         "verdict_none": "{way}으로 옮기면 1픽셀에서 벌써 예측이 {label}에서 "
                         "바뀝니다{then}.",
@@ -139,65 +158,22 @@ TEXT = {
         "pixels": "{n}픽셀", "pixels_many": "{n}픽셀",
         "cells": "{n}칸", "cells_many": "{n}칸",
         "right": "오른쪽", "down": "아래쪽",
+        "outro_yours": "합성곱은 각 패턴에 평행 이동 불변성을 줍니다: 맵이 이미지와 "
+                       "함께 움직입니다. 모델 전체가 답을 지키는지는 Dense 층이 무엇을 "
+                       "학습했는지에 달려 있습니다. 책은 데이터 "
+                       "증식(width_shift_range, height_shift_range)으로 모델에 옮긴 "
+                       "이미지를 가르칩니다.",
         "outro": "왜 그럴까요? 이 컨브넷은 가운데 놓인 숫자만 보았고(MNIST는 숫자를 "
                  "가운데에 놓습니다), Dense 층은 가운데 숫자의 특성이 놓이는 자리를 "
                  "학습했습니다. 평행 이동 불변성은 합성곱이 각 패턴에 주는 "
                  "성질입니다. 책은 데이터 증식(width_shift_range, "
                  "height_shift_range)으로 모델 전체에 옮긴 숫자와 사진을 가르칩니다.",
         "original": "원본", "moved_title": "{d} 이동 →",
-        "layer": "층", "jump": "간격", "shift_px": "{d} →",
-        "exact": "{c} 이동, 정확히", "kept": "{k} 유지",
-        "moved_by": "이동", "prediction": "예측", "lost": "밝은 픽셀 {n}개 잘림",
     },
 }
 
 
-# ---------------------------------------------------------------- tables
-def layers_table(one: ShiftResult, main: ShiftResult, lang: str) -> Table:
-    """Each map layer: what a 1-pixel and a SHIFT-pixel move do to it."""
-    words = TEXT[lang]
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  padding=(0, 1), header_style="bold")
-    for header, justify in ((words["layer"], "left"), (words["jump"], "right"),
-                            (say(words["shift_px"], d=_count("pixels", 1, lang)),
-                             "left"),
-                            (say(words["shift_px"], d=_count("pixels", SHIFT, lang)),
-                             "left")):
-        table.add_column(header, justify=justify, no_wrap=True)
-    for a, b in zip(one.maps, main.maps, strict=True):
-        table.add_row(a.name, str(a.jump[1]), _effect(a, lang), _effect(b, lang))
-    return table
-
-
-def _effect(layer, lang: str) -> str:
-    words = TEXT[lang]
-    if layer.cells is not None and layer.max_difference == 0:
-        return say(words["exact"], c=_count("cells", layer.cells[1], lang))
-    return say(words["kept"], k=f"{layer.kept:.0%}")
-
-
-def shifts_table(runs: dict, names, label: int, lang: str) -> Table:
-    words = TEXT[lang]
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  padding=(0, 1), header_style="bold")
-    for header in (words["moved_by"], words["prediction"], f"P({names[label]})", ""):
-        table.add_column(header, no_wrap=True)
-    for (way, d), result in runs.items():
-        probs = probabilities(result.after)
-        arrow = "→" if way == "right" else "↓"
-        lost = say(words["lost"], n=result.lost) if result.lost else ""
-        table.add_row(f"{arrow} {_count('pixels', d, lang)}",
-                      names[int(np.argmax(probs))], percent(probs[label]), lost)
-    return table
-
-
 # ---------------------------------------------------------------- numbers
-def probabilities(output) -> np.ndarray:
-    """One probability per class: a sigmoid's single output p is (1 - p, p)."""
-    out = np.asarray(output, dtype=float).ravel()
-    return np.array([1 - out[0], out[0]]) if out.size == 1 else out
-
-
 def _count(key: str, n: int, lang: str) -> str:
     """``'1 pixel'``, ``'2 pixels'``; ``'2픽셀'``."""
     return TEXT[lang][key if n == 1 else key + "_many"].format(n=n)
@@ -227,7 +203,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     """Frames for the trained MNIST convnet and a bundled digit, or for your
     ``model`` and ``image`` files."""
     words = TEXT[lang]
-    subject = choose(model, image, seed=seed)
+    subject = choose(_model(model, image), image, seed=seed)
     cache: dict = {}
 
     def moved(down: int, right: int) -> ShiftResult:
@@ -248,7 +224,8 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
                         gap=1)
     frames = [Frame(view, intro, key=True, hold=3, data={"subject": subject})]
     frames += map_frames(main, moved, lang)
-    frames += prediction_frames(main, moved, names, label, lang)
+    frames += prediction_frames(main, moved, names, label, lang,
+                                "outro" if model is None else "outro_yours")
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 
@@ -279,8 +256,11 @@ def map_frames(main: ShiftResult, moved, lang: str) -> list[Frame]:
         pooled = moved(0, main.maps[coarse].jump[1]).maps[coarse]
         if pooled.cells is not None:
             frames.append(_pool_frame(pooled, one.maps[coarse], one.maps[0], lang))
-    frames.append(Frame(layers_table(one, main, lang), words["layers"], key=True,
-                        hold=4, data={"one": one, "main": main}))
+    best = max(one.maps[1:] or one.maps, key=lambda m: m.kept)
+    frames.append(Frame(layers_table(one, main, lang), say(
+        words["layers"], first=f"{one.maps[0].kept:.0%}", best=f"'{best.name}'",
+        kept=f"{best.kept:.0%}"), key=True, hold=4, data={"one": one,
+                                                          "main": main}))
     return frames
 
 
@@ -299,8 +279,8 @@ def _pool_frame(pooled, pooled_one, first_one, lang: str) -> Frame:
                        "first_one": first_one})
 
 
-def prediction_frames(main: ShiftResult, moved, names, label: int,
-                      lang: str) -> list[Frame]:
+def prediction_frames(main: ShiftResult, moved, names, label: int, lang: str,
+                      outro: str = "outro") -> list[Frame]:
     """The probabilities before and after, then the prediction for every
     shift in SHIFTS, right and down, then why."""
     words = TEXT[lang]
@@ -324,15 +304,19 @@ def prediction_frames(main: ShiftResult, moved, names, label: int,
                             f"({percent(float(before.max()))})",
                      after=f"{names[int(np.argmax(after))]} "
                            f"({percent(float(after.max()))})")
+    changed = any(int(np.argmax(probabilities(r.after))) != label
+                  for r in runs.values())
+    ending = words["changed" if changed else "held"]
     return [
         Frame(prob_table(before, after, names, _count("pixels", SHIFT, lang), lang),
               probs_text, key=True,
               hold=4, data={"before": before, "after": after}),
         Frame(shifts_table(runs, names, label, lang), say(
-            words["shifts"], verdicts=verdicts(runs, names, label, lang)),
+            words["shifts"], verdicts=verdicts(runs, names, label, lang),
+            ending=ending),
               key=True, hold=6, question=question, data={"runs": runs,
                                                          "label": label}),
-        Frame(_far_view(runs, names, lang), words["outro"], key=True, hold=6),
+        Frame(_far_view(runs, names, lang), words[outro], key=True, hold=6),
     ]
 
 
@@ -347,6 +331,20 @@ def _far_view(runs: dict, names, lang: str):
             title = f"{arrow} {_count('pixels', far, lang)}: {pred}"
             pictures.append(map_view(result.moved.mean(axis=2), None, title, 1.0))
     return side_by_side(*pictures, gap=1) if pictures else Text("")
+
+
+def _model(model, image):
+    """The model at ``model`` (None: the trained MNIST convnet), checked to
+    take the bundled 28×28 digits when no ``image`` is given."""
+    if model is None or image is not None:
+        return model
+    net = load_model(model)
+    shape = tuple(net.input.shape[1:])
+    if shape != (28, 28, 1):
+        raise ArgumentError(f"The model in {model!r} takes images of shape {shape}, "
+                            "and the bundled digits are (28, 28, 1): give one of "
+                            "your images with --image FILE.")
+    return net
 
 
 def _yes_no(answer: bool):

@@ -103,7 +103,7 @@ class ShiftResult:
     maps: list[MapShift]
     before: np.ndarray  # the model's output for the image
     after: np.ndarray  # and for the moved image
-    lost: int  # lit pixels (> 0) pushed out of the frame
+    lost: int  # lit pixels (any channel > 0) pushed out of the frame
 
 
 def compare_maps(field: LayerField, before: np.ndarray, after: np.ndarray,
@@ -138,7 +138,9 @@ def compare_shift(model, image, down: int = 0, right: int = 0) -> ShiftResult:
     maps = [compare_maps(field, a.outputs, b.outputs, down, right)
             for field, a, b in zip(fields, first, second, strict=True)
             if a.outputs.ndim == 3 and not field.whole and field.flat is None]
-    lost = int((np.asarray(first.inputs) > 0).sum() - (moved > 0).sum())
+    lit = [int((np.asarray(x).max(axis=-1) > 0).sum()) for x in (first.inputs,
+                                                                  moved)]
+    lost = lit[0] - lit[1]
     return ShiftResult(down, right, first.inputs, second.inputs, maps,
                        first.outputs, second.outputs, lost)
 

@@ -241,6 +241,7 @@ def test_lesson_frames_show_the_real_fields(lang):
     conv = next(f for f in lesson.frames if "field" in f.data
                 and f.data["field"].size == (8, 8))
     assert "4 + (3-1)×2 = 8" in conv.caption and conv.question.check("8x8")
+    assert ("Field: 8×8" if lang == "en" else "수용 영역: 8×8") in conv.caption
     for i in range(len(lesson.frames)):  # within 80 columns, nothing cut off
         text = render(lesson, i)
         assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
