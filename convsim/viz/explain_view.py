@@ -35,6 +35,7 @@ from convsim.viz.explain_words import (
     layer_words,
     say,
     shape_words,
+    softmax_words,
     source_words,
     span_words,
 )
@@ -292,7 +293,8 @@ def _conv_working(why: Explanation, lang: str) -> list[RenderableType]:
 def _dense_working(why: Explanation, lang: str) -> list[RenderableType]:
     terms = why.terms[0]
     top = terms.largest(DENSE_LINES)
-    parts: list[RenderableType] = [Text(say(lang, "working_dense", n=len(terms),
+    heading = "working_dense" if len(top) < len(terms) else "working_dense_all"
+    parts: list[RenderableType] = [Text(say(lang, heading, n=len(terms),
                                             shown=len(top)), style="bold")]
     digits = len(str(len(terms) - 1))
     for i in top:
@@ -347,7 +349,8 @@ def _softmax_lines(why: Explanation, inside: str, lang: str) -> RenderableType:
     share.terms = shown
     share.end = f") = {result(why.value)}"
     return Group(Text(z, style="bold"),
-                 Text(say(lang, "softmax", n=len(sums)), style="grey50"), share)
+                 Text(softmax_words(lang, why.kind, len(sums)), style="grey50"),
+                 share)
 
 
 def _pool_working(why: Explanation, lang: str) -> list[RenderableType]:

@@ -15,7 +15,7 @@ after a variable would need the variable's last sound to choose between
 from __future__ import annotations
 
 __all__ = ["TEXT", "cell_words", "count_words", "layer_words", "say", "shape_words",
-           "source_words", "span_words"]
+           "softmax_words", "source_words", "span_words"]
 
 TEXT = {
     "en": {
@@ -60,12 +60,15 @@ TEXT = {
         "more_channels": "… {n} more channels: together {total}",
         "channel_total": "sum of the {n} channels = {total}",
         "working_dense": "The {shown} largest of its {n} products (input × weight):",
+        "working_dense_all": "Its {n} products (input × weight), largest first:",
         "more_products": "… {n} more products: together {total}",
         "dense_total": "sum of the {n} products = {total}",
         "flat_cell": "= {source} row {row}, col {col}, ch {ch}",
         "no_activation": "(no activation)",
-        "softmax": "softmax turns the {n} units' sums z into probabilities: this "
-                   "unit's share of e^z",
+        "softmax": "softmax turns the {n} {nouns}' sums z into probabilities: "
+                   "this {noun}'s share of e^z",
+        "softmax_nouns": {"dense": ("unit", "units"), "conv": ("filter", "filters"),
+                          "activation": ("channel", "channels")},
         "working_max": "Max pooling keeps the largest number of the window:",
         "working_average": "Average pooling keeps the mean of the window's real "
                            "cells:",
@@ -116,12 +119,15 @@ TEXT = {
         "more_channels": "… 나머지 채널 {n}개: 합 {total}",
         "channel_total": "채널 {n}개의 합 = {total}",
         "working_dense": "곱 {n}개 중 가장 큰 {shown}개 (입력 × 가중치):",
+        "working_dense_all": "곱 {n}개 (입력 × 가중치), 큰 것부터:",
         "more_products": "… 나머지 곱 {n}개: 합 {total}",
         "dense_total": "곱 {n}개의 합 = {total}",
         "flat_cell": "= {source} 행 {row}, 열 {col}, 채널 {ch}",
         "no_activation": "(활성화 함수 없음)",
-        "softmax": "소프트맥스는 유닛 {n}개의 합 z를 확률로 바꿉니다: 이 유닛이 "
-                   "차지하는 e^z의 몫",
+        "softmax": "소프트맥스는 {noun} {n}개의 합 z를 확률로 바꿉니다: e^z 전체에서 "
+                   "이 {noun}의 몫",
+        "softmax_nouns": {"dense": ("유닛", "유닛"), "conv": ("필터", "필터"),
+                          "activation": ("채널", "채널")},
         "working_max": "최대 풀링은 윈도우에서 가장 큰 값을 남깁니다:",
         "working_average": "평균 풀링은 윈도우 안 실제 칸들의 평균을 남깁니다:",
         "kept": "(고른 값: 행 {row}, 열 {col})",
@@ -140,6 +146,13 @@ def say(lang: str, key: str, **values) -> str:
     """The sentence ``key`` in ``lang`` (English for an unknown language),
     filled in with ``values``."""
     return TEXT.get(lang, TEXT["en"])[key].format(**values)
+
+
+def softmax_words(lang: str, kind: str, n: int) -> str:
+    """What softmax does to the sums it is given, named for the layer: the
+    units of a Dense layer, the filters of a convolution at one place."""
+    noun, nouns = TEXT.get(lang, TEXT["en"])["softmax_nouns"][kind]
+    return say(lang, "softmax", n=n, noun=noun, nouns=nouns)
 
 
 def span_words(lang: str, axis: str, first: int, last: int) -> str:
@@ -171,8 +184,8 @@ def source_words(name: str | None, lang: str) -> str:
 def cell_words(why, lang: str) -> str:
     """``row 4, col 7, filter 12`` (a convolution's channel is its filter);
     ``unit 3`` for Dense."""
-    names = {"conv": ("row", "col", "filter")}.get(why.kind, ("row", "col",
-                                                              "channel"))
+    names = {"conv": ("row", "col", "filter"),
+             "dense": ("row", "col", "unit")}.get(why.kind, ("row", "col", "channel"))
     if len(why.at) != 3:
         names = ("unit",) if len(why.at) == 1 else tuple(
             f"{i}" for i in range(len(why.at) - 1)) + ("unit",)

@@ -235,3 +235,39 @@ def test_the_pictures_modules_examples_run():
     for module in (explain_view, explain_words):
         failures, tried = doctest.testmod(module)
         assert tried and not failures
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_every_kind_of_layer_is_drawn_and_checked(lang):
+    from convsim.trace import explain
+    from convsim.viz.explain_view import explanation_view
+
+    net = models.Sequential([
+        layers.Input(shape=(9, 9, 3)),
+        layers.Conv2D(4, 3, dilation_rate=2, activation="softmax", name="soft"),
+        layers.AveragePooling2D(2, padding="same", name="avg"),
+        layers.Activation("tanh", name="act"),
+        layers.Dense(3, name="per_cell"),
+        layers.Activation("softmax", name="act_soft")], name="mix")
+    image = np.random.default_rng(0).random((9, 9, 3), dtype=np.float32)
+    expected = {
+        "soft": {"en": "softmax turns the 4 filters' sums z into probabilities",
+                 "ko": "소프트맥스는 필터 4개의 합 z를 확률로 바꿉니다"},
+        "avg": {"en": ") / 1 = ", "ko": ") / 1 = "},
+        "act": {"en": "tanh(", "ko": "tanh("},
+        "per_cell": {"en": "Its 4 products (input × weight), largest first:",
+                     "ko": "곱 4개 (입력 × 가중치), 큰 것부터:"},
+        "act_soft": {"en": "this channel's share of e^z", "ko": "이 채널의 몫"},
+    }
+    texts = {}
+    for name, at in [("soft", (1, 2, 3)), ("avg", (2, 2, 1)), ("act", (1, 1, 0)),
+                     ("per_cell", (1, 2, 2)), ("act_soft", (0, 0, 1))]:
+        out = io.StringIO()
+        Console(file=out, width=200, color_system=None).print(
+            explanation_view(explain(net, image, name, at), image, lang))
+        texts[name] = text = out.getvalue()
+        assert expected[name][lang] in text, (name, text)
+        assert "✔" in text and "✘" not in text
+    # the dilated 3x3 window reads every other pixel of a 5x5 patch
+    gaps = {"en": "It has gaps", "ko": "빈틈이 있습니다"}[lang]
+    assert gaps in texts["soft"] and "25" in texts["soft"]
