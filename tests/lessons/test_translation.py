@@ -198,3 +198,40 @@ def test_korean_frames_leave_no_english_words(trained_mnist):
         assert not english_words(console.file.getvalue()), frame.caption
         if frame.question:
             assert not english_words(frame.question.prompt)
+
+
+@pytest.fixture
+def photo_model(tmp_path):
+    """A small colour model saved to a file, and a photo of its size."""
+    set_random_seed(3)
+    model = models.Sequential([layers.Input(shape=(16, 16, 3)),
+                               layers.Conv2D(4, 3, activation="relu"),
+                               layers.MaxPooling2D(2), layers.Flatten(),
+                               layers.Dense(1, activation="sigmoid")])
+    path = tmp_path / "mine.convsim"
+    model.save(str(path))
+    rng = np.random.default_rng(0)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(photo)
+    return str(path), str(photo)
+
+
+def test_your_model_and_photo(photo_model):
+    path, photo = photo_model
+    lesson = translation.build(model=path, image=photo)
+    runs = next(f for f in lesson.frames if "runs" in f.data)
+    label = runs.data["label"]
+    held = all(int(np.argmax(translation.probabilities(r.after))) == label
+               for r in runs.data["runs"].values())
+    ending = translation.TEXT["en"]["held" if held else "changed"]
+    assert ending in runs.caption
+    assert lesson.frames[-1].caption == translation.TEXT["en"]["outro_yours"]
+    probs = lesson.frames[0].data["subject"]
+    assert probs.image.shape == (16, 16, 3)
+
+
+def test_your_model_without_an_image_says_to_give_one(photo_model):
+    path, _ = photo_model
+    with pytest.raises(ArgumentError, match=r"takes images of shape \(16, 16, 3\).*"
+                                            r"--image FILE"):
+        translation.build(model=path)
