@@ -74,8 +74,9 @@ TEXT = {
                  "L = {loss}.",
         "loss": "Step 1, the loss. L = mean((p - t)²) = ({squares}) / {n} = {loss}. "
                 "For each output its gradient is dL/dp = 2 × (p - t) / {n} (above). "
-                "A positive gradient says the output is too large: making it "
-                "smaller lowers the loss.",
+                "Its sign says which way to go: a negative gradient means the "
+                "output is too small (raising it lowers the loss), a positive one "
+                "that it is too large.",
         "ask_loss": "What is dL/dp{cell}? (p{cell} = {p}, t{cell} = {t}, {n} "
                     "outputs)",
         "pool_intro": "Step 2, max pooling backwards.",
@@ -110,7 +111,7 @@ TEXT = {
                       "the gradient of its outputs.",
         "sgd": "Step 6, the update. SGD moves every weight against its gradient, "
                "w ← w - lr × dL/dw, with Keras's default learning rate lr = {lr}. The "
-               "largest gradient is that of w{tap}: {before} - {lr} × {grad} = "
+               "gradient largest in size is that of w{tap}: {before} - {lr} × {grad} = "
                "{after}. With every weight and the bias updated, the loss {moved}: "
                "{l0} → {l1}.",
         "fell": "falls", "rose": "rises",
@@ -138,8 +139,8 @@ TEXT = {
                  "평균 제곱 오차 손실 L = {loss}.",
         "loss": "1단계, 손실. L = mean((p - t)²) = ({squares}) / {n} = {loss}. "
                 "출력마다 손실의 기울기는 dL/dp = 2 × (p - t) / {n}입니다 (위의 식). "
-                "기울기가 양수이면 그 출력이 너무 크다는 뜻이고, 출력을 줄이면 손실이 "
-                "작아집니다.",
+                "기울기의 부호가 방향을 알려 줍니다: 음수이면 출력이 너무 작아서 "
+                "키우면 손실이 줄고, 양수이면 출력이 너무 큽니다.",
         "ask_loss": "dL/dp{cell}의 값은? (p{cell} = {p}, t{cell} = {t}, 출력 {n}개)",
         "pool_intro": "2단계, 최대 풀링의 역전파.",
         "relu": "3단계, 렐루의 역전파. relu(z) = max(z, 0)의 미분값은 z > 0인 곳에서 "
@@ -172,9 +173,9 @@ TEXT = {
                       "받습니다.",
         "sgd": "6단계, 업데이트. 확률적 경사 하강법(SGD)은 모든 가중치를 기울기의 "
                "반대 방향으로 옮깁니다: w ← w - lr × dL/dw, 학습률 lr은 케라스 "
-               "기본값 {lr}입니다. 기울기가 가장 큰 가중치는 w{tap}: {before} - {lr} × "
-               "{grad} = {after}. 모든 가중치와 편향을 업데이트하면 손실이 "
-               "{moved}: {l0} → {l1}.",
+               "기본값 {lr}입니다. 기울기의 절댓값이 가장 큰 가중치는 w{tap}: "
+               "{before} - {lr} × {grad} = {after}. 모든 가중치와 편향을 "
+               "업데이트하면 손실이 {moved}: {l0} → {l1}.",
         "fell": "줄어듭니다", "rose": "늘어납니다",
         "ask_sgd": "w{tap} = {before}, dL/dw{tap} = {grad}, lr = {lr}. 업데이트한 "
                    "뒤 w{tap}의 값은?",
@@ -203,15 +204,17 @@ def backprop(x, kernel, target, bias: float = 0.0):
 
 def make_example(size: int = SIZE[0], seed: int | None = None):
     """Pixels 0..3, a filter of -1, 0 and 1, and a target 2 or 4 away from each
-    output (so every gradient is a small whole number). Drawn again until the
-    example shows everything: a winner whose gradient relu lets through and,
-    with two windows or more, one whose gradient it blocks."""
+    output, never below 0 (so every gradient is a small whole number). Drawn
+    again until the example shows everything: a winner whose gradient relu
+    lets through and, with two windows or more, one whose gradient it
+    blocks."""
     rng = np.random.default_rng(0 if seed is None else seed)
     for _ in range(200):
         x = rng.integers(0, 4, (size, size, 1)).astype(np.float32)
         kernel = rng.integers(-1, 2, (3, 3)).astype(np.float32)
         p = backprop(x, kernel, None).outputs
-        target = p + rng.choice([-4, -2, 2, 4], p.shape)
+        off = rng.choice([-4, -2, 2, 4], p.shape)
+        target = np.where(p + off < 0, p - off, p + off)  # relu's p is never < 0
         done = backprop(x, kernel, target)
         pool_back, relu_back = done.backward[2], done.backward[1]
         passed = sum(relu_back.step(*w.winner, 0).passes for w in pool_back.windows)
