@@ -26,5 +26,6 @@ CONTENTS = (
     "overfitting",
     "dropout",
     "filters",
+    "gradcam",
     "activations",
 )

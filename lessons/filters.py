@@ -24,8 +24,6 @@ filters and takes fewer steps, and says so.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from rich.console import Console, Group
 
@@ -40,6 +38,8 @@ from convsim.validation import positive_int
 from convsim.viz.conv_view import side_by_side
 from convsim.viz.figures import mosaic, save_pattern_figure
 from convsim.viz.picture import Picture, resize_picture
+
+from ._trained import model_words, trained_model
 
 NAME = "filters"
 TITLE = {"en": "What the filters learned", "ko": "필터가 학습한 패턴"}
@@ -108,9 +108,6 @@ TEXT = {
                  "edges, then textures, then parts. As your notes say: from "
                  "edges and textures up to ears, noses and eyes. "
                  "--save filters.png draws every grid in one figure.",
-        "book_model": "The book's MNIST convnet, trained on convsim's 4,000 "
-                      "bundled digits",
-        "your_model": "Your model {name}",
         "start": "start", "step_word": "step",
         "working": "climbing the filters' gradients...",
     },
@@ -157,8 +154,6 @@ TEXT = {
                   "노트의 말처럼 에지와 질감에서 시작해 귀, 코, 눈으로 "
                   "올라갑니다. --save filters.png 로 모든 격자를 그림 하나에 "
                   "그립니다."),
-        "book_model": "convsim에 번들된 숫자 4,000개로 훈련한 책의 MNIST 컨브넷",
-        "your_model": "내 모델 {name}",
         "start": "시작", "step_word": "단계",
         "working": "필터마다 경사 상승법을 실행하는 중...",
     },
@@ -166,20 +161,6 @@ TEXT = {
 
 
 # ---------------------------------------------------------------- the climb
-def load(model=None):
-    """The trained model: ``--model FILE``, a model object, or the book's MNIST
-    convnet (trained once on the bundled digits)."""
-    if model is None:
-        from convsim.experiments.pretrained import pretrained_model
-
-        return pretrained_model(console=Console(stderr=True))
-    if isinstance(model, str) or hasattr(model, "__fspath__"):
-        from convsim.models import load_model
-
-        return load_model(model)
-    return model
-
-
 def filter_count(value) -> int | None:
     """``--filters`` as a positive integer (the command line gives text)."""
     if value is None:
@@ -250,15 +231,6 @@ def tiles(ascent, picks, side: int) -> Group:
 
 
 # ---------------------------------------------------------------- frames
-def _words(model, lang: str) -> str:
-    words = TEXT[lang]
-    if model is None:
-        return words["book_model"]
-    if isinstance(model, str) or hasattr(model, "__fspath__"):
-        return say(words["your_model"], name=os.path.basename(model))
-    return say(words["your_model"], name=model.name)
-
-
 def _climb_frames(ascent, side: int, lang: str) -> list[Frame]:
     """The climb of the last layer's most excited filter, picture by picture."""
     words = TEXT[lang]
@@ -315,10 +287,10 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     """The frames of the lesson (all the climbing happens here)."""
     words = TEXT[lang]
     side = size or SIZE[0]
-    net = load(model)
+    net = trained_model(model)
     ascents, big = climb(net, filters, seed)
     start = ascents[-1].snapshots[0][0]
-    intro = say(words["intro"], model=_words(model, lang))
+    intro = say(words["intro"], model=model_words(model, lang))
     if big:
         h, w = tuple(net.input.shape)[1:3]
         intro += " " + say(words["big"], h=h, w=w, n=len(ascents[0].filters),
@@ -342,7 +314,7 @@ def save_figure(path, lang: str = "en", seed: int | None = None,
                 size: int | None = None, model=None, filters=None) -> str:
     """Every layer's grid of patterns in one PNG, as the book draws them;
     returns the path."""
-    ascents, _ = climb(load(model), filters, seed)
+    ascents, _ = climb(trained_model(model), filters, seed)
     panels = []
     for ascent in ascents:
         pictures = [pattern(image, max(image.shape[:2])) for image in ascent.images]

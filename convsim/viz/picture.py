@@ -30,7 +30,8 @@ from rich.text import Text
 
 from convsim.viz.image import Heatmap
 
-__all__ = ["Picture", "blend", "jet", "resize_picture", "to_rgb"]
+__all__ = ["Picture", "blend", "enlarge", "heat_picture", "jet", "photo_picture",
+           "resize_picture", "to_rgb"]
 
 
 def jet(values: np.ndarray) -> np.ndarray:
@@ -129,3 +130,28 @@ class Picture:
                 yield Segment("▀", Style(color=f"rgb({a[0]},{a[1]},{a[2]})",
                                          bgcolor=f"rgb({b[0]},{b[1]},{b[2]})"))
             yield Segment(pad + "\n")
+
+
+def enlarge(values: np.ndarray, side: int) -> np.ndarray:
+    """A small 2-D map enlarged by copying cells to about ``side`` across, so
+    each cell stays a visible square (a 3x3 map at 28: 9x9 pixels a cell)."""
+    k = max(1, side // max(np.shape(values)))
+    return np.repeat(np.repeat(values, k, axis=0), k, axis=1)
+
+
+def photo_picture(image: np.ndarray, side: int, title: str | None = None
+                  ) -> Picture:
+    """An image as a model takes it (0..1, 1 or 3 channels), ``side`` wide."""
+    return Picture(resize_picture(to_rgb(image), side), title)
+
+
+def heat_picture(heat: np.ndarray, side: int, title: str | None = None,
+                 over: np.ndarray | None = None, alpha: float = 0.4) -> Picture:
+    """A heat map (0..1) in :func:`jet` colours, alone or laid over ``over``
+    (an image as the model takes it) at ``alpha``; in plain text, the heat."""
+    colours = jet(heat)
+    if over is not None:
+        colours = blend(to_rgb(over), colours, alpha)
+    levels = np.round(np.clip(np.nan_to_num(heat), 0, 1) * 255).astype(np.uint8)
+    plain = resize_picture(np.repeat(levels[..., None], 3, axis=-1), side)
+    return Picture(resize_picture(colours, side), title, plain=plain[..., 0] / 255)
