@@ -101,11 +101,12 @@ def conv_backward(
 
 
 def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",
-                  dilation_rate=1) -> shapes.Geometry2D:
+                  dilation_rate=1, what="kernel") -> shapes.Geometry2D:
     """Output size and padding of a convolution, after validating the arguments.
 
     ``input_shape`` is ``(batch, height, width, channels)``; the batch and the
-    channels may be ``None``.
+    channels may be ``None``. ``what="pool"`` for a pooling window: a window
+    that does not fit is then named by ``pool_size``, the pooling's own word.
     """
     shape = build_shape(input_shape)
     if len(shape) != 4 or shape[1] is None or shape[2] is None:
@@ -116,7 +117,7 @@ def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",
     st = standardize_tuple(strides, 2, "strides")
     dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
     padding = standardize_choice(padding, PADDINGS, "padding")
-    return _fit_window(shape, kh_kw, st, padding, dil, "kernel")
+    return _fit_window(shape, kh_kw, st, padding, dil, what)
 
 
 def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bias):

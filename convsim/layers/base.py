@@ -1,4 +1,5 @@
-"""The Layer base class, its weights (``Variable``), and ``ActivatedLayer``.
+"""The Layer base class (its weights are :mod:`~convsim.layers.variable`'s
+``Variable``), and ``ActivatedLayer``.
 
 Every layer follows Keras's lifecycle:
 
@@ -41,10 +42,12 @@ import numpy as np
 from convsim import activations, validation
 from convsim.errors import ArgumentError, NotReadyError, WrongTypeError
 from convsim.layers.graph import KerasTensor, Node, snake_case, unique_name
+from convsim.layers.variable import Variable
 from convsim.validation import (
     as_float32,
     build_shape,
     construct,
+    input_shape_hint,
     shape_tuple,
     weight_shape,
 )
@@ -53,50 +56,6 @@ __all__ = ["ActivatedLayer", "InputSpec", "Layer", "Variable", "WEIGHTS_BACKING"
 
 #: While a model is built from a file: ``[weight values unclaimed, file name]``.
 WEIGHTS_BACKING = contextvars.ContextVar("weights_backing", default=None)
-
-
-class Variable:
-    """A weight array with a name, plus the gradient of the last backward pass.
-
-    ``np.asarray(layer.kernel)`` and ``layer.kernel.numpy()`` give the values.
-    """
-
-    def __init__(self, value, name: str, path: str, trainable: bool = True):
-        self._value = np.asarray(value, dtype=np.float32, order="C")  # 0-d stays 0-d
-        self.name = name
-        self.path = path
-        self.trainable = trainable
-        self.grad: np.ndarray | None = None
-
-    @property
-    def value(self) -> np.ndarray:
-        return self._value
-
-    @property
-    def shape(self) -> tuple:
-        return self._value.shape
-
-    @property
-    def dtype(self) -> str:
-        return "float32"
-
-    def numpy(self) -> np.ndarray:
-        return self._value.copy()
-
-    def assign(self, value) -> None:
-        """Overwrite the values in place (the shape must match)."""
-        arr = np.asarray(value, dtype=np.float32)
-        if arr.shape != self._value.shape:
-            raise ArgumentError(f"The variable {self.path!r} has shape "
-                                f"{self._value.shape}; cannot assign a value of shape "
-                                f"{arr.shape}.")
-        self._value[...] = arr
-
-    def __array__(self, dtype=None, copy=None):
-        return self._value if dtype is None else self._value.astype(dtype)
-
-    def __repr__(self):
-        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
 
 
 class InputSpec:
@@ -216,6 +175,7 @@ class Layer:
         if isinstance(inputs, KerasTensor):
             return self._call_symbolic(inputs)
         x = as_float32(inputs, "inputs")
+        self._check_input_shape(x.shape)  # before build: its error names x's shape
         self._maybe_build(x.shape)
         self._check_input_shape(x.shape)
         return self.call(x, training=bool(training))
@@ -223,8 +183,13 @@ class Layer:
     def _call_symbolic(self, tensor: KerasTensor) -> KerasTensor:
         self._maybe_build(tensor.shape)
         self._check_input_shape(tensor.shape)
+        try:
+            shape = self.compute_output_shape(tensor.shape)
+        except ArgumentError as err:  # say which layer of the model it is
+            raise ArgumentError(f"Layer '{self.name}' ({type(self).__name__}): "
+                                f"{err}") from None
         node = Node(self, tensor)
-        node.output = KerasTensor(self.compute_output_shape(tensor.shape), node)
+        node.output = KerasTensor(shape, node)
         self._inbound_nodes.append(node)
         return node.output
 
@@ -233,6 +198,13 @@ class Layer:
         if not self.built:
             self.build((None, *tuple(input_shape)[1:]))
 
+    def _expected_input(self) -> tuple:
+        """``(None, height, width, channels)`` as far as this layer knows it
+        (from ``input_shape=`` or an earlier build), for a shape hint."""
+        known = self._batch_input_shape or self._build_input_shape
+        return tuple(known) if known is not None and len(known) == 4 else (
+            None, None, None, None)
+
     def _check_input_shape(self, shape) -> None:
         spec = self.input_spec
         if spec is None:
@@ -240,8 +212,10 @@ class Layer:
         shape = tuple(shape)
         where = f'Input 0 of layer "{self.name}" is incompatible with the layer: '
         if spec.ndim is not None and len(shape) != spec.ndim:
+            hint = input_shape_hint(self._expected_input(), shape)
             raise ArgumentError(f"{where}expected ndim={spec.ndim}, found "
-                                f"ndim={len(shape)}. Full shape received: {shape}")
+                                f"ndim={len(shape)}. Full shape received: {shape}"
+                                + (f". {hint}" if hint else ""))
         if spec.min_ndim is not None and len(shape) < spec.min_ndim:
             raise ArgumentError(f"{where}expected min_ndim={spec.min_ndim}, found "
                                 f"ndim={len(shape)}. Full shape received: {shape}")

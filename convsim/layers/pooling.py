@@ -38,7 +38,7 @@ class _Pooling2D(Layer):
         if h is None or w is None:
             return (n, None, None, c)
         geo = ops.conv_geometry((n, h, w, 1), self.pool_size, self.strides,
-                                self.padding)
+                                self.padding, what="pool")
         return (n, geo.out_h, geo.out_w, c)
 
     def get_config(self):

@@ -24,6 +24,7 @@ from convsim.layers.input import InputLayer
 from convsim.models import archive, keras
 from convsim.models.summary import print_summary
 from convsim.training import Trainer
+from convsim.validation import input_shape_hint
 
 __all__ = ["Model", "config_dict", "config_list"]
 
@@ -149,8 +150,10 @@ class Model(Trainer):
         if len(got) != len(expected) or any(
                 e is not None and e != g
                 for e, g in zip(expected[1:], got[1:], strict=True)):
+            hint = input_shape_hint(expected, got)
             raise ArgumentError(f"Input 0 of model '{self.name}' is incompatible: "
-                                f"expected shape {expected}, found shape {got}")
+                                f"expected shape {expected}, found shape {got}."
+                                + (f" {hint}" if hint else ""))
 
     def _forward(self, x, training=False):
         self._check_input(x)

@@ -11,6 +11,9 @@ crash. Two modules:
 * :mod:`~convsim.validation.labels`: labels and targets, checked for what each
   loss can learn from (where Keras trains on nonsense without a word).
 
+:mod:`~convsim.validation.shape_hints` turns a wrong image shape into the
+line of code that fixes it (``x.reshape((-1, 28, 28, 1))``, ...).
+
 Import from here: ``from convsim.validation import standardize_tuple``.
 """
 
@@ -44,10 +47,11 @@ from convsim.validation.labels import (
     sparse_targets,
     targets_like,
 )
+from convsim.validation.shape_hints import input_shape_hint
 
 __all__ = ["MAX_SIZE", "PADDINGS", "as_float32", "binary_labels", "build_shape",
            "check_axis", "check_bool", "check_float", "check_seed", "construct",
-           "did_you_mean",
+           "did_you_mean", "input_shape_hint",
            "finite_values", "from_config_dict", "numeric_array", "output_array",
            "positive_int", "probability_rows", "shape_tuple", "sparse_labels",
            "sparse_targets", "standardize_choice", "standardize_data_format",
