@@ -59,7 +59,8 @@ STEPS = 40  # the book's 40 steps
 STEP_SIZE = 1.0  # the book's step: one grey level
 FILTERS = 16  # the first 16 filters of each layer
 BIG_INPUT = 64  # inputs larger than this (150x150 photos) climb less:
-BIG_FILTERS, BIG_STEPS = 8, 20  # fewer filters, fewer steps
+BIG_FILTERS, BIG_STEPS = 8, 20  # fewer filters, fewer steps ...
+BIG_STEP_SIZE = 2.0  # ... twice as long: the same 40 grey levels in all
 PER_PAGE, PER_ROW = 8, 4  # patterns per frame, per row: fits 80x24
 
 TEXT = {
@@ -69,9 +70,9 @@ TEXT = {
                  "levels 128 to 148) and climb: gradient ascent on the input.",
         "step": "Each step takes the gradient of the filter's mean activation "
                 "with respect to the image, divides it by its root mean square "
-                "(sqrt(mean(g²)) + 1e-5) and adds it times {size}, the book's "
-                "step: the pixels move about {size} grey level each step, "
-                "uphill for this filter.",
+                "(sqrt(mean(g²)) + 1e-5) and adds it times {size}: every step "
+                "moves the pixels about {size} in grey levels, uphill for this "
+                "filter (the book's steps are 1).",
         "climb": "Filter {k} of {layer}, step {s} of {steps}: mean activation "
                  "{v} (it was {v0} on the grey start).",
         "ask": "A gradient has the value 0.002 in every pixel. After dividing it "
@@ -82,7 +83,7 @@ TEXT = {
                    "step has the same size.",
         "big": "Your model takes {h}×{w} images: each step runs it forward and "
                "backward, so the lesson climbs {n} filters per layer in {steps} "
-               "steps (MNIST: 16 in 40).",
+               "steps of {size} grey levels (MNIST: 16 filters, 40 steps of 1).",
         "first": ("The first layer, {layer} ({n} filters), its four most "
                   "excited: the book finds edges and colours here. A filter whose "
                   "weights add up to more than 0 wants a brighter image everywhere "
@@ -116,9 +117,9 @@ TEXT = {
                  "답: 잡음을 조금 섞은 회색 이미지(회색 값 128~148)에서 시작해 "
                  "오르기, 곧 입력 공간에서의 경사 상승법입니다.",
         "step": "한 단계마다 필터의 평균 활성화에 대한 이미지의 기울기를 구해 "
-                "제곱 평균의 제곱근(sqrt(mean(g²)) + 1e-5)으로 나누고 책처럼 "
-                "{size}배 해서 더합니다: 픽셀은 단계마다 회색 값으로 {size}쯤, "
-                "이 필터의 활성화가 커지는 쪽으로 움직입니다.",
+                "제곱 평균의 제곱근(sqrt(mean(g²)) + 1e-5)으로 나누고 {size}배 "
+                "해서 더합니다: 픽셀은 단계마다 회색 값으로 {size}쯤, 이 필터의 "
+                "활성화가 커지는 쪽으로 움직입니다(책의 단계 크기는 1).",
         "climb": "{layer} 층의 필터 {k}, {steps}단계 중 {s}단계: 평균 활성화 "
                  "{v} (회색 시작 이미지에서는 {v0}).",
         "ask": "기울기가 모든 픽셀에서 0.002입니다. 제곱 평균의 제곱근으로 나누고 "
@@ -127,8 +128,8 @@ TEXT = {
                    "한 단계는 그 {size}배입니다: 층의 스케일이 어떻든 한 단계의 "
                    "크기는 같습니다.",
         "big": "이 모델의 입력은 {h}×{w} 이미지입니다: 단계마다 모델을 정방향과 "
-               "역방향으로 한 번씩 실행하므로, 층마다 필터 {n}개를 {steps}단계만 "
-               "오릅니다 (MNIST: 16개, 40단계).",
+               "역방향으로 한 번씩 실행하므로, 층마다 필터 {n}개를 회색 값 "
+               "{size}씩 {steps}단계만 오릅니다 (MNIST: 필터 16개, 1씩 40단계).",
         "first": ("첫 번째 층 {layer} (필터 {n}개)에서 가장 크게 반응한 넷: "
                   "책은 여기서 에지와 색을 찾습니다. 가중치의 합이 0보다 큰 필터는 "
                   "어디서나 더 밝은 이미지를 원하고(평평한 타일), 에지 필터는 "
@@ -175,8 +176,8 @@ def filter_count(value) -> int | None:
     return positive_int(value, "filters")
 
 
-def plan(net, filters: int | None) -> tuple[list, int, int, bool]:
-    """``(conv layers, filters per layer, steps, big)`` for this model."""
+def plan(net, filters: int | None) -> tuple[list, int, int, float, bool]:
+    """``(conv layers, filters per layer, steps, step size, big)``."""
     convs = [layer for layer in model_layers(net)
              if isinstance(layer, layers.Conv2D)]
     if not convs:
@@ -184,16 +185,18 @@ def plan(net, filters: int | None) -> tuple[list, int, int, bool]:
                             "are no filters to look at.")
     big = max(tuple(net.input.shape)[1:3]) > BIG_INPUT
     count = filters or (BIG_FILTERS if big else FILTERS)
-    return convs, count, (BIG_STEPS if big else STEPS), big
+    if big:
+        return convs, count, BIG_STEPS, BIG_STEP_SIZE, big
+    return convs, count, STEPS, STEP_SIZE, big
 
 
 def climb(net, filters=None, seed=None) -> tuple[list, bool]:
     """Every conv layer's first filters, climbed; ``(ascents, big)``. Each
     keeps its start; the last layer's climb also pictures of the way up."""
-    convs, count, steps, big = plan(net, filter_count(filters))
+    convs, count, steps, step, big = plan(net, filter_count(filters))
     keep = tuple(sorted({0, steps // 8, steps // 4, steps // 2, steps}))
     ascents = [ascend(net, conv, range(min(count, conv.filters)), steps=steps,
-                      step=STEP_SIZE, seed=seed,
+                      step=step, seed=seed,
                       keep=keep if conv is convs[-1] else (0,))
                for conv in convs]
     return ascents, big
@@ -245,10 +248,11 @@ def _climb_frames(ascent, side: int, lang: str) -> list[Frame]:
                       v0=f"{ascent.before[i]:.3f}")
         question = None
         if n == 1:
-            caption = say(words["step"], size=f"{STEP_SIZE:g}") + "\n" + caption
-            question = Question(say(words["ask"], size=f"{STEP_SIZE:g}"),
-                                number_check(STEP_SIZE), f"{STEP_SIZE:g}",
-                                say(words["explain"], size=f"{STEP_SIZE:g}"))
+            size = f"{ascent.step:g}"
+            caption = say(words["step"], size=size) + "\n" + caption
+            question = Question(say(words["ask"], size=size),
+                                number_check(ascent.step), size,
+                                say(words["explain"], size=size))
         frames.append(Frame(side_by_side(*shown), caption, key=s in (0, steps),
                             hold=2 if s < steps else 6, question=question,
                             data={"filter": ascent.filters[i], "step": s,
@@ -294,7 +298,8 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     if big:
         h, w = tuple(net.input.shape)[1:3]
         intro += " " + say(words["big"], h=h, w=w, n=len(ascents[0].filters),
-                           steps=len(ascents[0].history) - 1)
+                           steps=len(ascents[0].history) - 1,
+                           size=f"{ascents[0].step:g}")
     frames = [Frame(Picture(pattern(start, 2 * side), words["start"]), intro,
                     key=True, hold=6, data={"start": start})]
     frames += _climb_frames(ascents[-1], side, lang)

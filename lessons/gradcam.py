@@ -50,7 +50,13 @@ from convsim.viz.picture import (
 )
 
 from ._hangul import object_particle
-from ._trained import is_path, model_words, trained_model
+from ._trained import (
+    class_name,
+    is_path,
+    model_words,
+    target_class,
+    trained_model,
+)
 
 NAME = "gradcam"
 TITLE = {"en": "Class activation map (Grad-CAM)", "ko": "클래스 활성화 맵 (Grad-CAM)"}
@@ -71,8 +77,8 @@ SHOWN_CHANNELS = 3  # the maps that matter most, drawn in the first steps
 
 TEXT = {
     "en": {
-        "intro": "{model}; {image}. It answers {answer}. Where in the image did "
-                 "that answer come from? The book's class activation map "
+        "intro": "{model}; {image}. Its answer: {answer}. Where in the image "
+                 "did that answer come from? The book's class activation map "
                  "(Grad-CAM) finds out with a gradient.",
         "maps": "Step 1. The last convolution layer, {layer}, turns the image "
                 "into {h}×{w}×{k} feature maps: each says where one learned "
@@ -95,9 +101,9 @@ TEXT = {
         "stretch": "Step 4. Stretched to the image's {H}×{W} pixels by bilinear "
                    "interpolation (as the book's cv2.resize): each cell's value "
                    "sits at its centre and blends linearly into its neighbours'.",
-        "overlay": "Where the model found {cls_object}: the heat map in the book's jet "
-                   "colours (blue cold, red hot) over the image at {alpha}. "
-                   "{hot}",
+        "overlay": "Where the model found evidence for {cls_object}: the heat "
+                   "map in the book's jet colours (blue cold, red hot) over the "
+                   "image at {alpha}. {hot}",
         "hot": "The hottest cell, row {i} and column {j} of the {h}×{w} map, "
                "is centred on pixel ({r}, {c}).",
         "cold": "It is all cold: nothing here speaks for {cls}.",
@@ -112,7 +118,6 @@ TEXT = {
                   "--save cam.png draws the image, the map and both together."),
         "digit_image": "test digit {i} of the bundled sample (a {label})",
         "your_image": "your image {name}",
-        "digit": "the digit {k}", "dog": "dog", "cat": "cat", "class": "class {k}",
         "softmax": "softmax", "sigmoid": "sigmoid",
         "answer": "{cls} ({p})",
         "image": "image", "map_title": "ch {c}: {w}", "raw": "weighted mean",
@@ -163,7 +168,6 @@ TEXT = {
                   "둘을 겹친 그림을 그립니다."),
         "digit_image": "번들 샘플의 테스트 숫자 {i}(정답 {label})",
         "your_image": "내 이미지 {name}",
-        "digit": "숫자 {k}", "dog": "개", "cat": "고양이", "class": "클래스 {k}",
         "softmax": "소프트맥스", "sigmoid": "시그모이드",
         "answer": "{cls}({p})",
         "image": "이미지", "map_title": "채널 {c}: {w}", "raw": "가중 평균",
@@ -175,31 +179,6 @@ TEXT = {
                     "--image PATH 로 이미지를 주세요.",
     },
 }
-
-
-# ---------------------------------------------------------------- words
-def class_name(k: int, sign: int, units: int, lang: str) -> str:
-    """The class's name: a digit for a 10-class model, dog/cat for one sigmoid
-    unit (the book's folders sorted: cats are 0, dogs 1), else its number."""
-    words = TEXT[lang]
-    if units == 1:
-        return words["dog" if sign > 0 else "cat"]
-    return say(words["digit" if units == 10 else "class"], k=k)
-
-
-def target_class(target, units: int) -> tuple[int | None, int]:
-    """``--target`` as ``(unit index, sign)``; ``(None, 1)``: the prediction."""
-    if target is None:
-        return None, 1
-    allowed = "0 (cat) or 1 (dog)" if units == 1 else f"0 to {units - 1}"
-    try:
-        k = int(str(target).strip())
-    except ValueError:
-        k = -1
-    if not 0 <= k < max(units, 2) or isinstance(target, bool):
-        raise ArgumentError(f"--target must be a class of the model: {allowed}. "
-                            f"Received: --target {target!r}")
-    return (0, 1 if k == 1 else -1) if units == 1 else (k, 1)
 
 
 # ---------------------------------------------------------------- the subject
@@ -378,14 +357,21 @@ def save_figure(path, lang: str = "en", seed: int | None = None,
                 size: int | None = None, model=None, image=None,
                 target=None) -> str:
     """The image, its Grad-CAM heat map and both together, as the book shows
-    them, in one PNG; returns the path."""
-    case = explain(model, image, seed, target, lang)
-    cam = case.cam
-    cls = f"{cam.index if case.probabilities.size > 1 else int(cam.sign > 0)}"
-    pictures = [(f"p({cls}) = {probability(case, cam):.3f}", to_rgb(case.image)),
-                (f"Grad-CAM {cam.layer}", jet(cam.heatmap)),
-                ("", blend(to_rgb(case.image), jet(cam.heatmap), ALPHA))]
-    return save_class_map_figure(path, pictures)
+    them, in one PNG; returns the path. Korean titles need a Hangul font:
+    without one the titles are English."""
+    from convsim.viz.gif import find_fonts
+
+    font = find_fonts().hangul if lang == "ko" else None
+    titles = lang if font or lang == "en" else "en"
+    case = explain(model, image, seed, target, titles)
+    cam, words = case.cam, TEXT[titles]
+    cls = class_name(cam.index, cam.sign, case.probabilities.size, titles)
+    pictures = [(say(words["answer"], cls=cls, p=f"{probability(case, cam):.3f}"),
+                 to_rgb(case.image)),
+                (f"Grad-CAM · {cam.layer}", jet(cam.heatmap)),
+                (say(words["overlay_title"], cls=cls),
+                 blend(to_rgb(case.image), jet(cam.heatmap), ALPHA))]
+    return save_class_map_figure(path, pictures, font=font)
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

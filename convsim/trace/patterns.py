@@ -52,6 +52,7 @@ class Ascent:
     Attributes:
         layer: the layer's name.
         filters: the filter indices, one per image.
+        step: the step size, in pixel units.
         images: ``(filters, height, width, channels)`` the climbed inputs in
             pixel units (not clipped: :func:`deprocess_image` makes pictures).
         history: ``(steps + 1, filters)`` each filter's mean activation before
@@ -62,6 +63,7 @@ class Ascent:
 
     layer: str
     filters: tuple[int, ...]
+    step: float
     images: np.ndarray
     history: np.ndarray
     snapshots: dict
@@ -111,7 +113,7 @@ def ascend(model, layer, filters, *, steps: int = STEPS, step: float = STEP_SIZE
         rms = np.sqrt(np.mean(grads ** 2, axis=tuple(range(1, grads.ndim)),
                               keepdims=True))
         pixels += grads / (rms + EPSILON) * step
-    return Ascent(objective.layer.name, filters, pixels, np.array(history),
+    return Ascent(objective.layer.name, filters, step, pixels, np.array(history),
                   snapshots)
 
 

@@ -7,8 +7,9 @@
 * :func:`save_class_map_figure`: the image, the Grad-CAM heat map and the two
   laid over each other, side by side (``lesson gradcam --save cam.png``).
 
-Titles hold layer names and numbers only, so a figure reads the same in every
-language without a Korean font. Figures use matplotlib's object API and its
+The pattern grids' titles hold layer names and numbers only, so they read the
+same in every language; the class map's titles name the class in the lesson's
+language when a font for it is given. Figures use matplotlib's object API and its
 Agg canvas (never pyplot), so they work without a display, as
 :mod:`convsim.viz.plots` does.
 """
@@ -76,15 +77,18 @@ def save_pattern_figure(path, panels: Sequence[tuple[str, np.ndarray]],
 
 
 def save_class_map_figure(path, pictures: Sequence[tuple[str, np.ndarray]],
-                          dpi: int = 100) -> str:
+                          dpi: int = 100, font: str | None = None) -> str:
     """Save ``(title, picture)`` pairs side by side (each ``(rows, cols, 3)``
-    uint8): the image, its heat map, both laid over each other. Returns the
-    path."""
+    uint8): the image, its heat map, both laid over each other. ``font``: a
+    font file for the titles (a Hangul one for Korean). Returns the path."""
+    from matplotlib.font_manager import FontProperties
+
+    properties = FontProperties(fname=font) if font else None
     fig = _figure(3.2 * len(pictures), 3.6)
     axes = fig.subplots(1, len(pictures), squeeze=False)[0]
     for ax, (title, picture) in zip(axes, pictures, strict=True):
         ax.imshow(picture, interpolation="nearest")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, fontproperties=properties)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()

@@ -165,6 +165,9 @@ def test_a_big_input_climbs_fewer_filters_and_steps_and_says_so():
     ascents = lesson.frames[-1].data["ascents"]
     assert [len(a.filters) for a in ascents] == [2, filters.BIG_FILTERS]
     assert all(len(a.history) == filters.BIG_STEPS + 1 for a in ascents)
+    assert all(a.step == filters.BIG_STEP_SIZE for a in ascents)
+    question = next(f.question for f in lesson.frames if f.question)
+    assert question.check("2")  # the step this lesson takes
     assert "66×66" in lesson.frames[0].caption
     check_frames(lesson, "en")
 
