@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from convsim.validation.command_line import ArgumentParser
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="convsim",
         description="Learn convolutional networks step by step, then train real ones.",
         epilog="Start here: python -m convsim lesson convolution",

@@ -19,10 +19,11 @@ from rich.console import Console
 
 from convsim.datasets import cats_vs_dogs, fashion_mnist, mnist
 from convsim.datasets.errors import DatasetError
+from convsim.validation.command_line import ArgumentParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m convsim.datasets",
         description="Fetch or build the datasets of the book's chapter 5.",
     )

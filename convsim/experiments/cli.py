@@ -17,6 +17,7 @@ import argparse
 from rich.console import Console
 
 from convsim.experiments import cats_vs_dogs, mnist
+from convsim.validation.command_line import ArgumentParser
 
 __all__ = ["EXPERIMENTS", "build_parser", "main"]
 
@@ -26,7 +27,7 @@ EXPERIMENTS = (mnist, cats_vs_dogs)
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``train`` command: one subcommand per experiment."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="convsim train",
         description="Train the book's convnets on convsim's Numba kernels.",
         epilog="Each experiment explains itself: python -m convsim train "

@@ -28,6 +28,7 @@ from rich.text import Text
 from convsim.errors import ArgumentError, ConvsimError, WrongTypeError
 from convsim.lesson.words import LANGS, default_lang
 from convsim.trace.explain import EXPLAINABLE, cell_names, explain
+from convsim.validation.command_line import ArgumentParser
 
 __all__ = ["build_parser", "main", "parse_cell"]
 
@@ -113,7 +114,7 @@ def parse_cell(text: str) -> tuple[int, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG, description=DESCRIPTION, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", metavar="MODEL",

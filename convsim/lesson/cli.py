@@ -37,6 +37,7 @@ from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
 from convsim.lesson.player import Player
 from convsim.lesson.words import LANGS, default_lang, word
+from convsim.validation.command_line import ArgumentParser
 
 PIPE_WIDTH = 100  # columns when printing into a pipe or file
 PROG = "python -m convsim.lesson"
@@ -59,7 +60,7 @@ def lesson_options(lessons: list[ModuleType]) -> dict[str, list[ModuleType]]:
 def build_parser(lessons: list[ModuleType] | None = None) -> argparse.ArgumentParser:
     """The parser: options every lesson has, then each lesson's own ``OPTIONS``."""
     lessons = catalog.load_all() if lessons is None else lessons
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description="Watch a convolutional network compute, cell by cell.",
         epilog=_epilog(lessons),
@@ -85,13 +86,34 @@ def build_parser(lessons: list[ModuleType] | None = None) -> argparse.ArgumentPa
     parser.add_argument("--quiz", action="store_true",
                         help="predict before each reveal; you are told if you "
                              "were right")
-    own = parser.add_argument_group("options of one lesson")
+    own = parser.add_argument_group("options of some lessons")
     for option, users in lesson_options(lessons).items():
-        metavar, text = catalog.options_of(users[0])[option]
-        whose = ", ".join(m.NAME for m in users)
+        metavar = catalog.options_of(users[0])[option][0]
         own.add_argument(_flag(option), dest=option, metavar=metavar, default=None,
-                         help=f"{whose} lesson: {text}")
+                         help=_option_help(option, users))
     return parser
+
+
+#: What the options several lessons share mean in all of them.
+SHARED_HELP = {
+    "model": "a model you saved (convsim's own file, or Keras's .keras or .h5) "
+             "instead of the book's",
+    "image": "an image of yours (PNG or JPEG) instead of convsim's own",
+}
+
+
+def _option_help(option: str, users: list[ModuleType]) -> str:
+    """One lesson's own words for its option; for an option several lessons
+    share, what it means in all of them (or each lesson's words)."""
+    texts = [catalog.options_of(m)[option][1] for m in users]
+    if len(users) == 1:
+        return f"{users[0].NAME} lesson: {texts[0]}"
+    whose = ", ".join(m.NAME for m in users)
+    if option in SHARED_HELP:
+        return f"{whose} lessons: {SHARED_HELP[option]}"
+    if len(set(texts)) == 1:
+        return f"{whose} lessons: {texts[0]}"
+    return "; ".join(f"{m.NAME}: {t}" for m, t in zip(users, texts, strict=True))
 
 
 def _flag(option: str) -> str:
@@ -152,8 +174,8 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         module = load(args.name)
         options = _lesson_options(module, args, lessons)
     except ValueError as err:
-        parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        print(f"{parser.prog}: error: {err} (see: {parser.prog} --help)",
+              file=sys.stderr)  # one line, as the parser's own errors
         return 2
     try:
         if args.save:

@@ -151,7 +151,9 @@ def test_a_new_lesson_needs_nothing_outside_the_lessons_folder(added, capsys):
 def test_an_option_given_to_the_wrong_lesson_is_refused(capsys):
     console = capture_console()
     assert cli.main(["padding", "--model", "x"], console=console) == 2
-    assert ("error: --model is only for the 'shapes' lesson. Received it for "
+    users = ", ".join(f"'{m.NAME}'" for m in catalog.load_all()
+                      if "model" in catalog.options_of(m))
+    assert (f"error: --model is only for the {users} lessons. Received it for "
             "'padding'") in capsys.readouterr().err
     assert cli.main(["stride", "--history", "h.json"], console=console) == 2
     assert "--history is only for the 'overfitting' lesson" in capsys.readouterr().err
@@ -162,7 +164,10 @@ def test_an_option_two_lessons_share_names_both(added, capsys):
                       build=lambda lang="en", seed=None, size=None, image=None: None,
                       run=lambda console=None, **options: None))
     assert cli.main(["padding", "--image", "x.png"], console=capture_console()) == 2
-    assert ("--image is only for the 'augmentation', 'tiny-demo' lessons"
+    users = [f"'{m.NAME}'" for m in catalog.load_all()
+             if "image" in catalog.options_of(m)]
+    assert "'augmentation'" in users and users[-1] == "'tiny-demo'"
+    assert (f"--image is only for the {', '.join(users)} lessons"
             in capsys.readouterr().err)
 
 
@@ -173,9 +178,18 @@ def test_the_help_lists_each_lesson_option(capsys):
     options = [(m.NAME, name, spec) for m in catalog.load_all()
                for name, spec in catalog.options_of(m).items()]
     assert {name for _, name, _ in options} >= {"model", "image", "data", "history"}
+    users = {}
+    for lesson, name, _ in options:
+        users.setdefault(name, []).append(lesson)
     for lesson, name, (metavar, text) in options:
-        shown = f"--{name.replace('_', '-')} {metavar} {lesson} lesson: {text}"
-        assert shown in help_text
+        flag = f"--{name.replace('_', '-')} {metavar}"
+        if len(users[name]) == 1:  # its own words
+            assert f"{flag} {lesson} lesson: {text}" in help_text
+        elif name in cli.SHARED_HELP:  # what it means in all of them
+            assert (f"--{name} " in help_text and f"{', '.join(users[name])} "
+                    f"lessons: {cli.SHARED_HELP[name]}") in help_text
+        else:
+            assert f"{lesson}: {text}" in help_text
     assert re.search(r"Lessons: convolution, channels, .*overfitting\.", help_text)
 
 
