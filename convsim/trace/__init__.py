@@ -39,6 +39,8 @@ from convsim.trace.by_hand import trace_conv, trace_pool
 from convsim.trace.events import ConvStep, DenseStep, PadEvent, PoolStep
 from convsim.trace.explain import explain
 from convsim.trace.explanation import Explanation, ReceptiveField
+from convsim.trace.gradcam import ClassMap, grad_cam
+from convsim.trace.gradients import class_score, filter_mean, gradient
 from convsim.trace.layer import (
     ConvTrace,
     DenseTrace,
@@ -47,6 +49,7 @@ from convsim.trace.layer import (
     trace_layer,
 )
 from convsim.trace.model import ModelTrace, trace_model
+from convsim.trace.patterns import ascend, deprocess_image
 from convsim.trace.receptive_field import LayerField, receptive_field, receptive_fields
 from convsim.trace.update import trace_update
 
@@ -59,3 +62,5 @@ __all__ += ["trace_activation_backward", "trace_backprop", "trace_backprop_by_ha
             "trace_backward", "trace_conv_backward", "trace_pool_backward",
             "trace_update"]
 __all__ += ["LayerField", "receptive_field", "receptive_fields"]
+__all__ += ["ClassMap", "ascend", "class_score", "deprocess_image", "filter_mean",
+            "grad_cam", "gradient"]
