@@ -41,6 +41,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import cached_property
 
 import numpy as np
 
@@ -95,12 +97,6 @@ class Box:
     def width(self) -> int:
         return self.right - self.left
 
-    @property
-    def window(self) -> tuple[int, int, int, int]:
-        """``(top, left, height, width)``, as :class:`convsim.viz.image.Heatmap`
-        takes a window to tint."""
-        return (self.top, self.left, self.height, self.width)
-
     def contains(self, row: int, col: int) -> bool:
         return self.top <= row < self.bottom and self.left <= col < self.right
 
@@ -124,6 +120,8 @@ class LayerField:
             Flatten saw (a Dense layer after Flatten mixes every cell).
         solid: every pixel inside a cell's span reaches the cell; False when a
             dilation, or a stride larger than the window, leaves gaps.
+        previous: the field of the layer before (None for the input), which
+            :meth:`box` follows down to the pixels.
     """
 
     name: str
@@ -141,6 +139,8 @@ class LayerField:
     flat: tuple | None = None
     whole: bool = False
     solid: bool = True
+    previous: LayerField | None = dataclass_field(default=None, repr=False,
+                                                  compare=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -157,16 +157,26 @@ class LayerField:
         return self.window != (1, 1) or self.strides != (1, 1)
 
     def box(self, *position: int, clip: bool = True) -> Box:
-        """The input pixels output ``position`` sees: ``(row, col)`` for a
-        map, ``(unit,)`` for a vector. ``clip=False`` keeps the part that lies
-        in padding (outside the image)."""
+        """The input pixels output ``position`` can read: ``(row, col)`` for
+        a map, ``(unit,)`` for a vector.
+
+        By default the exact rectangle: each layer's window is followed down
+        through the real cells it reads, so a window that reaches into
+        padding (or into the last cells an earlier layer dropped) adds no
+        pixels; it is empty when a cell reads only padding. ``clip=False``
+        gives the textbook span ``start + i * jump`` .. ``+ size`` instead,
+        which may reach outside the image.
+        """
         row, col = (0, 0) if self.whole else self._cell(position)
-        (top, bottom), (left, right) = self.rows.of(row), self.cols.of(col)
-        if clip:
-            height, width = self.image_hw
-            top, left = max(top, 0), max(left, 0)
-            bottom, right = min(bottom, height), min(right, width)
-        return Box(top, left, bottom, right)
+        if not clip:
+            (top, bottom), (left, right) = self.rows.of(row), self.cols.of(col)
+            return Box(top, left, bottom, right)
+        if self.whole:
+            return self.previous.coverage()
+        rows, cols = self._reads(0, row), self._reads(1, col)
+        if rows is None or cols is None:
+            return Box(0, 0, 0, 0)
+        return Box(rows[0], cols[0], rows[1], cols[1])
 
     def centre(self) -> tuple[int, ...]:
         """The output position in the middle of the layer's map (or vector)."""
@@ -179,11 +189,12 @@ class LayerField:
         this layer (a 'valid' window or pool that does not fit drops them)."""
         if self.whole:
             return self.box()
-        rows, cols = (self.flat or self.output_shape)[:2]
-        (top, _), (_, bottom) = self.rows.of(0), self.rows.of(rows - 1)
-        (left, _), (_, right) = self.cols.of(0), self.cols.of(cols - 1)
-        height, width = self.image_hw
-        return Box(max(top, 0), max(left, 0), min(bottom, height), min(right, width))
+        ends = []
+        for axis, n in enumerate((self.flat or self.output_shape)[:2]):
+            reads = [r for r in self._all_reads[axis][:n] if r]
+            ends.append((min(r[0] for r in reads), max(r[1] for r in reads))
+                        if reads else (0, 0))
+        return Box(ends[0][0], ends[1][0], ends[0][1], ends[1][1])
 
     def size_working(self, axis: int = 0) -> str:
         """How the size along ``axis`` (0 rows, 1 columns) is worked out:
@@ -203,6 +214,35 @@ class LayerField:
         if self.whole or self.strides[axis] == 1:
             return str(span.jump)
         return f"{before.jump}×{self.strides[axis]} = {span.jump}"
+
+    def _reads(self, axis: int, index: int) -> tuple[int, int] | None:
+        """``(first, stop)``: the pixels cell ``index`` reads along ``axis``
+        (None when it reads only padding)."""
+        return self._all_reads[axis][index]
+
+    @cached_property
+    def _all_reads(self) -> tuple[list, list]:
+        """For each axis and each cell, ``(first, stop)`` of the pixels it
+        reads: its window's real (not padding) cells, followed down to the
+        input. The smallest first and largest stop over the window's cells,
+        since with padding and dilation a later cell can start earlier."""
+        before = self.previous
+        if before is None:  # the input itself: cell i is pixel i
+            return tuple([(i, i + 1) for i in range(n)] for n in self.image_hw)
+        if not self.is_window:  # keeps every cell in its place
+            return before._all_reads
+        found = []
+        for axis, below in enumerate(before._all_reads):
+            k, s, d = self.window[axis], self.strides[axis], self.dilation[axis]
+            pad, reads = self.pads[2 * axis], []
+            for i in range(self.output_shape[axis]):
+                taps = [below[t] for t in range(i * s - pad, i * s - pad + d * (k - 1)
+                                                + 1, d)
+                        if 0 <= t < len(below) and below[t]]
+                reads.append((min(r[0] for r in taps), max(r[1] for r in taps))
+                             if taps else None)
+            found.append(reads)
+        return tuple(found)
 
     def _cell(self, position: tuple[int, ...]) -> tuple[int, int]:
         """``(row, col)`` of a position, checked against the output shape."""
@@ -240,8 +280,9 @@ def receptive_fields(model, input_shape=None) -> list[LayerField]:
         WrongTypeError: ``model`` is neither a model nor a list of layers.
     """
     chain, image = _layers_and_input(model, input_shape)
-    start = Span(1, 1, 0)
-    previous = _field_of_input(image, start)
+    one = Span(1, 1, 0)  # the input: each pixel sees itself
+    previous = LayerField("input", "Input", image, one, one, one, one, (1, 1),
+                          (1, 1), (1, 1), (0, 0, 0, 0), image[:2])
     fields, shape = [], (None, *image)
     for layer in chain:
         if isinstance(layer, layers.InputLayer):
@@ -298,17 +339,12 @@ def _layers_and_input(model, input_shape) -> tuple[list, tuple]:
     return chain, standardize_tuple(input_shape, 3, "input_shape")
 
 
-def _field_of_input(image: tuple, start: Span) -> LayerField:
-    return LayerField("input", "Input", tuple(image), start, start, start, start,
-                 (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), tuple(image[:2]))
-
-
 def _next_field(layer, before: LayerField, in_shape: tuple,
                 out_shape: tuple) -> LayerField:
     """The field after ``layer``, from the field before it."""
     common = dict(name=layer.name, kind=type(layer).__name__,
                   output_shape=out_shape, rows_in=before.rows,
-                  cols_in=before.cols, image_hw=before.image_hw)
+                  cols_in=before.cols, image_hw=before.image_hw, previous=before)
     keep = dict(rows=before.rows, cols=before.cols, window=(1, 1), strides=(1, 1),
                 dilation=(1, 1), pads=(0, 0, 0, 0), whole=before.whole,
                 solid=before.solid)
@@ -319,12 +355,15 @@ def _next_field(layer, before: LayerField, in_shape: tuple,
         return LayerField(**common, **keep, flat=flat)
     if isinstance(layer, layers.Dense) and before.flat is not None:
         # each unit mixes every number of the vector: it sees what the whole
-        # map before Flatten saw, the union of its cells' fields
-        rows, cols = before.flat[:2]
-        spans = [Span(span.of(n - 1)[1] - span.start, 0, span.start)
-                 for span, n in ((before.rows, rows), (before.cols, cols))]
-        return LayerField(**common, **{**keep, "rows": spans[0], "cols": spans[1],
-                                  "whole": True})
+        # map before Flatten saw, the union of its cells' fields, which has
+        # gaps when the cells' fields do not touch (jump > size)
+        cover = before.coverage()
+        solid = before.solid and all(span.jump <= span.size
+                                     for span in (before.rows, before.cols))
+        return LayerField(**common, **{
+            **keep, "rows": Span(cover.height, 0, cover.top),
+            "cols": Span(cover.width, 0, cover.left), "whole": True,
+            "solid": solid})
     if isinstance(layer, (*POINTWISE, layers.Dense)):
         return LayerField(**common, **keep, flat=before.flat)
     raise ArgumentError(

@@ -18,7 +18,7 @@ import re
 import numpy as np
 import pytest
 from convsim.lessons import receptive_field as lesson_module
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -164,6 +164,13 @@ def small_chains(draw):
 
 
 @given(small_chains(), st.integers(0, 10_000))
+@example(case=(15, [layers.MaxPooling2D(2),  # drops pixel 14...
+                    layers.MaxPooling2D(2, strides=3, padding="same"),  # ...which
+                    layers.Conv2D(1, 1)]),  # this pad would have covered
+         pick=2)
+@example(case=(8, [layers.Conv2D(1, 2, padding="same", dilation_rate=2),
+                   layers.MaxPooling2D(2, strides=1)]),  # cell 1 starts before 0
+         pick=0)
 def test_random_chains_fields_are_exact(case, pick):
     """Any kernel, stride, padding and dilation: where every pixel of the span
     reaches the cell (``solid``) the field is exactly the pixels that reach
