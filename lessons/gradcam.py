@@ -37,6 +37,7 @@ from convsim.lesson.frames import Frame, Lesson, Question, ints_check
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.trace.gradcam import ClassMap, grad_cam, predicted_class
+from convsim.trace.gradients import model_layers
 from convsim.viz.conv_view import side_by_side
 from convsim.viz.figures import save_class_map_figure
 from convsim.viz.image import Heatmap
@@ -94,10 +95,10 @@ TEXT = {
         "nothing": "Step 3. Weight every map and average them: no cell speaks "
                    "for {cls} (all are 0 or less), so after ReLU the map is all "
                    "zeros; there is nothing to divide by, and nothing to show.",
-        "ask": "The last convolution layer's maps are {h}×{w}. How many rows and "
-               "columns does the heat map have before it is stretched over the "
-               "image?",
-        "explain": "One cell per position of those maps: {h}×{w}.",
+        "ask": "How big are the feature maps of the last convolution layer, "
+               "{layer}, for this {H}×{W} image? (rows×columns) The heat map "
+               "will have one cell per position.",
+        "explain": "Layer by layer: {chain}.",
         "stretch": "Step 4. Stretched to the image's {H}×{W} pixels by bilinear "
                    "interpolation (as the book's cv2.resize): each cell's value "
                    "sits at its centre and blends linearly into its neighbours'.",
@@ -146,9 +147,9 @@ TEXT = {
         "nothing": "3단계. 맵마다 가중치를 곱해 평균합니다: {cls} 쪽인 칸이 "
                    "하나도 없어(모두 0 이하) ReLU 뒤의 맵은 모두 0입니다. 나눌 "
                    "값도, 보여 줄 것도 없습니다.",
-        "ask": "마지막 합성곱 층의 맵은 {h}×{w}입니다. 이미지 위로 늘리기 전의 "
-               "히트맵은 몇 행 몇 열일까요?",
-        "explain": "그 맵의 위치마다 한 칸: {h}×{w}.",
+        "ask": "이 {H}×{W} 이미지에서 마지막 합성곱 층({layer})의 특성 맵은 몇 "
+               "행 몇 열일까요? 히트맵은 그 위치마다 한 칸입니다.",
+        "explain": "층마다: {chain}.",
         "stretch": "4단계. 쌍선형 보간으로 이미지의 {H}×{W} 픽셀로 늘립니다(책의 "
                    "cv2.resize처럼): 칸의 값은 칸의 중심에 있고, 이웃 칸의 값과 "
                    "거리에 따라 선형으로 섞입니다.",
@@ -265,6 +266,22 @@ def _class_words(case: Case, cam: ClassMap, lang: str) -> str:
     return class_name(cam.index, cam.sign, case.probabilities.size, lang)
 
 
+def _size_question(case: Case, lang: str) -> Question:
+    """How big the last convolution layer's maps are: worked out layer by
+    layer from the model's own output shapes."""
+    words, (height, width) = TEXT[lang], case.image.shape[:2]
+    chain = [f"{height}×{width}"]
+    for layer in model_layers(case.net):
+        shape = tuple(layer.output.shape)
+        chain.append(f"{shape[1]}×{shape[2]} ({layer.name})")
+        if layer.name == case.cam.layer:
+            break
+    h, w = case.cam.maps.shape[:2]
+    return Question(say(words["ask"], layer=case.cam.layer, H=height, W=width),
+                    ints_check((h, w)), f"{h}×{w}",
+                    say(words["explain"], chain=" → ".join(chain)))
+
+
 def _step_frames(case: Case, side: int, lang: str) -> list[Frame]:
     """Steps 1-3: the maps, their weights, the weighted mean through ReLU."""
     words, cam = TEXT[lang], case.cam
@@ -274,6 +291,7 @@ def _step_frames(case: Case, side: int, lang: str) -> list[Frame]:
     view, top = _map_view(cam, side, lang)
     frames = [Frame(view, say(words["maps"], layer=cam.layer, h=h, w=w, k=k,
                               n=len(top), cls=cls), key=True, hold=6,
+                    question=_size_question(case, lang),
                     data={"layer": cam.layer, "channels": top})]
     frames.append(Frame(_weights_view(cam, top[0], side, lang),
                         say(words["weights"], cls=cls, score=f"{cam.score:.3g}",
@@ -286,11 +304,8 @@ def _step_frames(case: Case, side: int, lang: str) -> list[Frame]:
     text = (say(words["sum"], cls=cls, peak=f"{cam.peak:.3g}", cells=h * w,
                 pos=int((cam.raw > 0).sum())) if cam.peak > 0
             else say(words["nothing"], cls=cls))
-    ask = Question(say(words["ask"], h=h, w=w), ints_check((h, w)), f"{h}×{w}",
-                   say(words["explain"], h=h, w=w))
     frames.append(Frame(side_by_side(raw, coarse), text, key=True, hold=6,
-                        question=ask, data={"raw": cam.raw, "cam": cam.cam,
-                                            "peak": cam.peak}))
+                        data={"raw": cam.raw, "cam": cam.cam, "peak": cam.peak}))
     return frames
 
 
