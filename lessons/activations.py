@@ -5,26 +5,22 @@ Run it::
     python -m convsim.lesson activations
     python -m convsim.lesson activations --lang ko --seed 3      # another digit
     python -m convsim.lesson activations --layer conv2d_1 --channel 7
-    python -m convsim.lesson activations --model cats_and_dogs_small_2.h5 \\
-        --image cat.jpg                                       # your notes' cat
-    python -m convsim.lesson activations --save activations.png
+    python -m convsim.lesson activations --model cats.h5 --image cat.jpg
+    python -m convsim.lesson activations --save activations.png   # the figure
 
-The book's first way into a trained convnet (section 5.4.1 of the book, your
-notes' 컨브넷 학습 시각화): give it one image and look at what every
-convolution and pooling layer outputs, its *activations*. An activation model
-with one output per layer returns them all at once; each channel is one
-feature map. The first layer's maps still look like the image (its filters
-answer to edges and strokes); higher up they grow abstract, and more of them
-stay blank, because the pattern a filter looks for is not in this image.
-
-Without ``--model`` the lesson uses the book's MNIST convnet, trained once on
-convsim's bundled digits (about 15 seconds the first time), and a bundled
-test digit. ``--save activations.png`` writes your notes' figure: every
-channel of every layer, 16 per row, in viridis.
+The book's first look inside a trained convnet (its section 5.4.1, your
+notes' 컨브넷 학습 시각화): one image in, and what every convolution and
+pooling layer outputs, its *activations*, from an activation model with one
+output per layer; each channel is one feature map. The first layer's maps
+still look like the image (edges, strokes); higher up they grow abstract, and
+more stay blank: the pattern their filter looks for is not in this image.
+Without ``--model``: the book's MNIST convnet, trained once on convsim's
+digits (about 15 seconds the first time), and a bundled test digit.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 
@@ -72,7 +68,7 @@ OPTIONS = {
     "channel": ("N", "the channel drawn alone (default: the notes' 21 and 2)"),
 }
 NOTES_CHANNELS = (21, 2)  # plt.matshow(first_layer_activation[0, :, :, 21]), then 2
-OVERHEAD = 8  # lines around a page of tiles: title, header, caption (3), status
+OVERHEAD = 5  # lines around a page of tiles: title, header, caption box, status
 PICTURE_SIDE = 28  # at 80x24, the input and a single channel shrink to about this
 
 TEXT = {
@@ -123,7 +119,6 @@ TEXT = {
         "bundled": "a test digit from convsim's MNIST sample (a {label})",
         "class": "class {c} (probability {p})",
         "sigmoid": "{p} (above 0.5: class 1, a dog in the book)",
-        "output": "{shape} numbers",
         "columns": ("layer", "output", "zeros", "dead"),
         "input": "input",
     },
@@ -173,7 +168,6 @@ TEXT = {
         "bundled": "convsim에 들어 있는 MNIST 테스트 숫자(정답 {label})",
         "class": "클래스 {c} (확률 {p})",
         "sigmoid": "{p} (0.5보다 크면 클래스 1, 책에서는 개)",
-        "output": "숫자 {shape}개",
         "columns": ("층", "출력", "0인 값", "죽은 채널"),
         "input": "입력",
     },
@@ -248,15 +242,14 @@ def _code(model, activations) -> str:
 
 
 def _answer(subject, lang) -> str:
-    """What the model predicts for the image, in words."""
+    """What the model predicts for the image: a probability, or the likeliest
+    class of several."""
     words = TEXT[lang]
-    out = np.asarray(subject.model.predict(subject.image[None], verbose=0))[0]
-    if out.ndim == 1 and out.size > 1:
-        c = int(np.argmax(out))
-        return say(words["class"], c=c, p=f"{out[c]:.3f}")
+    out = np.ravel(subject.model.predict(subject.image[None], verbose=0)[0])
     if out.size == 1:
-        return say(words["sigmoid"], p=f"{float(out.ravel()[0]):.3f}")
-    return say(words["output"], shape=_shape(out.shape))
+        return say(words["sigmoid"], p=f"{float(out[0]):.3f}")
+    c = int(np.argmax(out))
+    return say(words["class"], c=c, p=f"{out[c]:.3f}")
 
 
 def _single_channels(channel, activation) -> list[int]:
@@ -293,11 +286,14 @@ def _channel_frame(activation, k, picture, side, lang) -> Frame:
 
 
 def _layer_frames(subject, activation, image, screen, lang) -> list[Frame]:
-    """The pages of one layer's channels; the first carries the explanation."""
+    """The pages of one layer's channels; the first carries the explanation,
+    and the tiles leave room for it on the screen."""
     words = TEXT[lang]
     height, width, n = activation.values.shape
     columns, lines = screen
-    layout = tile_layout(height, width, n, columns, max(lines - OVERHEAD, 4))
+    explained, question = _explain(subject, activation, image, lang)
+    room = lines - OVERHEAD - _caption_lines(explained, columns)
+    layout = tile_layout(height, width, n, columns, max(room, 4))
     frames = []
     for a in range(0, n, layout.per_page):
         b = min(a + layout.per_page, n) - 1
@@ -305,17 +301,21 @@ def _layer_frames(subject, activation, image, screen, lang) -> list[Frame]:
                      shape=_shape(activation.values.shape), a=a, b=b,
                      zeros=round(100 * activation.zero_share),
                      dead=activation.dead.size)
-        tiles = ChannelTiles(activation, range(a, b + 1), layout.scale,
-                             title=header)
-        caption, question = say(words["more"], layer=activation.name, a=a, b=b,
-                                n=n), None
-        if a == 0:
-            caption, question = _explain(subject, activation, image, lang)
-        frames.append(Frame(tiles, caption, key=a == 0, hold=4 if a == 0 else 2,
-                            question=question,
+        caption = explained if a == 0 else say(words["more"], layer=activation.name,
+                                               a=a, b=b, n=n)
+        frames.append(Frame(ChannelTiles(activation, range(a, b + 1), layout.scale,
+                                         title=header),
+                            caption, key=a == 0, hold=4 if a == 0 else 2,
+                            question=question if a == 0 else None,
                             data={"activation": activation, "channels": (a, b),
                                   "scale": layout.scale}))
     return frames
+
+
+def _caption_lines(caption: str, columns: int) -> int:
+    """How many lines ``caption`` takes in its box on a ``columns``-wide screen."""
+    console = Console(width=max(columns - 4, 20), file=io.StringIO())
+    return len(console.render_lines(Text.from_markup(caption), pad=False))
 
 
 def _explain(subject, activation, image, lang):
@@ -384,7 +384,8 @@ def save_figure(path, lang: str = "en", seed: int | None = None,
     """Your notes' figure for the lesson's model and image: every channel of
     every chosen layer, 16 per row, one panel per layer (PNG by the name)."""
     subject = choose(model, image, seed=seed)
-    return save_activations_png(subject.model, subject.image, path, layer, lang)
+    return save_activations_png(subject.model, subject.image, path,
+                                _checked_layer(subject.model, layer), lang)
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

@@ -231,7 +231,8 @@ def activations_figure(activations: Sequence[LayerActivation], lang: str = "en",
                        images_per_row: int = IMAGES_PER_ROW, title: str | None = None):
     """A matplotlib ``Figure``: one panel per layer, its grid in viridis under
     the layer's name, its shape and how many channels are dead. Dead tiles
-    carry a small ×, and the empty end of a last row is left white.
+    carry a small ×, and the empty end of a last row is left white; a layer
+    with fewer channels than ``images_per_row`` gets one row of them.
 
     Korean words need a Hangul font (see :func:`convsim.viz.gif.find_fonts`);
     without one the figure's words are English (matplotlib would draw boxes).
@@ -242,15 +243,19 @@ def activations_figure(activations: Sequence[LayerActivation], lang: str = "en",
     if not activations:
         raise ArgumentError("`activations` is empty: no layer to draw.")
     font, lang = _font_for(lang)
-    grids = [activation_grid(a.values, images_per_row) for a in activations]
+    per_row = positive_int(images_per_row, "images_per_row")
+    rows = [min(per_row, a.channels) for a in activations]  # 8 filters: 8 wide
+    grids = [activation_grid(a.values, n) for a, n in zip(activations, rows,
+                                                           strict=True)]
     ratios = [g.grid.shape[0] / g.grid.shape[1] for g in grids]
     width = 12.0
     figure = Figure(figsize=(width, width * sum(ratios) + 0.75 * len(grids) + 0.4))
     FigureCanvasAgg(figure)
     axes = figure.subplots(len(grids), 1, squeeze=False,
                            gridspec_kw={"height_ratios": ratios})[:, 0]
-    for ax, activation, (grid, _) in zip(axes, activations, grids, strict=True):
-        _draw_panel(ax, activation, grid, images_per_row, lang, font)
+    for ax, activation, (grid, _), n in zip(axes, activations, grids, rows,
+                                            strict=True):
+        _draw_panel(ax, activation, grid, n, lang, font)
     if title:
         figure.suptitle(title, fontproperties=font)
     figure.tight_layout()

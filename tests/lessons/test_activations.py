@@ -275,6 +275,26 @@ def test_every_frame_fits_the_screen(trained_mnist, lesson_module, screen, lang)
 
 
 @pytest.mark.slow
+def test_your_cats_model_and_photo_fit_80x24_too(lesson_module, tmp_path):
+    """The notes' way: --model a cats-vs-dogs file, --image a photo."""
+    model_path, photo = tmp_path / "cats.convsim", tmp_path / "cat.png"
+    build_cats_model().save(model_path)
+    Image.fromarray(np.random.default_rng(5).integers(
+        0, 256, (120, 160, 3), dtype=np.uint8)).save(photo)
+    for lang in ("en", "ko"):
+        lesson = lesson_module.build(lang=lang, model=str(model_path),
+                                     image=str(photo))
+        found = lesson.frames[0].data["activations"]
+        assert [a.values.shape for a in found] == NOTES_SHAPES
+        assert "cat.png" in lesson.frames[0].caption
+        console = Console(file=io.StringIO(), width=80, color_system="truecolor",
+                          force_terminal=True)
+        for i in range(len(lesson.frames)):
+            screen = compose(lesson, i, status_line(lang, True))
+            assert len(console.render_lines(screen, console.options)) <= 24, i
+
+
+@pytest.mark.slow
 def test_korean_frames_leave_no_english_words(trained_mnist, lesson_module):
     lesson = lesson_module.build(lang="ko")
     allowed = {"MNIST", "convsim", "relu", "save", "activations", "png", "Conv2D",
