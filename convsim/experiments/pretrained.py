@@ -86,6 +86,7 @@ def _train(path: Path, console: Console):
     """Train the book's MNIST convnet with the book's recipe and keep it."""
     from convsim.datasets import mnist
     from convsim.experiments.book_models import build_mnist_model
+    from convsim.layers.graph import fresh_names
     from convsim.utils import set_random_seed, to_categorical
 
     (x, y), (x_test, y_test) = mnist.load_data(mnist.BUNDLED_DIR, download=False,
@@ -98,7 +99,8 @@ def _train(path: Path, console: Console):
                   f"15 seconds); it is kept in {path} for next time.",
                   markup=False, highlight=False)
     set_random_seed(_RECIPE["seed"])
-    model = build_mnist_model()
+    with fresh_names():  # the names the book prints (conv2d ... dense_1), always
+        model = build_mnist_model()
     model.compile(optimizer=_RECIPE["optimizer"], loss=_RECIPE["loss"],
                   metrics=["accuracy"])
     start = time.perf_counter()

@@ -60,3 +60,11 @@ def test_only_known_models():
     with pytest.raises(ArgumentError, match=r"no trained model called 'cifar'; "
                        r"convsim has \['mnist'\]"):
         pretrained.pretrained_model("cifar")
+
+
+def test_the_layers_have_the_names_the_book_prints(trained_mnist):
+    """Whatever ran before in the session (tests, a notebook), the trained
+    model's layers are named as in a fresh session, as the lessons say."""
+    assert [layer.name for layer in trained_mnist.layers] == [
+        "conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2",
+        "flatten", "dense", "dense_1"]
