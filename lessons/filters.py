@@ -253,7 +253,7 @@ def _climb_frames(ascent, side: int, lang: str) -> list[Frame]:
             question = Question(say(words["ask"], size=size),
                                 number_check(ascent.step), size,
                                 say(words["explain"], size=size))
-        frames.append(Frame(side_by_side(*shown), caption, key=s in (0, steps),
+        frames.append(Frame(side_by_side(*shown), caption, key=s == steps,
                             hold=2 if s < steps else 6, question=question,
                             data={"filter": ascent.filters[i], "step": s,
                                   "activation": float(ascent.history[s][i])}))
