@@ -25,7 +25,7 @@ CONTENTS = (
     "augmentation",
     "overfitting",
     "dropout",
+    "activations",
     "filters",
     "gradcam",
-    "activations",
 )
