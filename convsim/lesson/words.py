@@ -1,16 +1,19 @@
 """The lesson player's words (keys, quiz, saving), the default language, and
 :func:`say` for filling narration templates.
 
-Labels inside pictures are in :mod:`convsim.viz.words`.
+Labels inside pictures are in :mod:`convsim.viz.words`; Korean particles that
+follow a filled-in value (``{n}(으)로``) are chosen by :mod:`convsim.lesson.josa`.
 """
 
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Mapping
 
 from rich.markup import escape
 
+from convsim.lesson import josa
 from convsim.viz.words import LANGS
 
 __all__ = ["LANGS", "default_lang", "say", "word"]
@@ -52,6 +55,31 @@ def word(key: str, lang: str) -> str:
     return WORDS.get(lang, WORDS["en"])[key]
 
 
+_FORMATTER = string.Formatter()
+
+
 def say(template: str, **values) -> str:
-    """Fill a rich-markup template, escaping the values (so ``[0, 1]`` stays text)."""
-    return template.format(**{k: escape(str(v)) for k, v in values.items()})
+    """Fill a rich-markup template, escaping the values (so ``[0, 1]`` stays text).
+
+    A Korean particle written after a field in both its forms, ``{n}(으)로``,
+    ``{layer}(을)를``, is resolved from how the filled-in value ends when read
+    aloud (:mod:`convsim.lesson.josa`):
+
+    >>> say("학습률 {lr}(으)로, 필터 {k}(을)를", lr=0.0085, k="3×3")
+    '학습률 0.0085로, 필터 3×3을'
+    """
+    parts = []
+    previous = None  # the text of the value just filled in
+    for literal, field, spec, conversion in _FORMATTER.parse(template):
+        if previous is not None:
+            literal = josa.resolve(previous, literal)
+        parts.append(literal)
+        if field is None:
+            previous = None
+            continue
+        value, _ = _FORMATTER.get_field(field, (), values)
+        value = _FORMATTER.convert_field(value, conversion)
+        spec = _FORMATTER.vformat(spec, (), values) if spec else ""
+        previous = _FORMATTER.format_field(value, spec) if spec else str(value)
+        parts.append(escape(previous))
+    return "".join(parts)
