@@ -32,11 +32,15 @@ Korean speaker reads it aloud:
   100 백, 1,000 천, 10,000 만 (so 20 이십, 300 삼백, 50,000 오만); a decimal
   is read digit by digit after the point (0.0085 ends in 오);
 * sizes such as 3×3 or 150×150×3 end in their last number;
-* Latin letters by the usual Korean names of the letters (L 엘, M 엠,
-  N 엔, R 알; every other letter ends in a vowel: D 디, X 엑스), which
-  covers code names ending in a letter as they are spoken: ``Conv2D`` (디),
-  ``relu`` is 렐루 (a short table of words convsim fills in is read whole);
-  ``conv2d_1`` ends in its digit, 일;
+* a code name or an English word by its last part: ``conv2d_1`` ends in
+  its digit (일), ``Conv2D`` in the letter D (디), ``EarlyStopping`` in
+  Stopping. A single letter or an acronym is read letter by letter, by the
+  letters' Korean names (L 엘, M 엠, N 엔, R 알 end in a consonant; D 디,
+  X 엑스 and the others in a vowel). A word is read as it sounds in Korean,
+  which its spelling tells well enough (:func:`_english_sound`: -l 커널,
+  -m/-n/-ng 패딩, a vowel then -p/-t/-k/-b 플립 인풋, -ck 스택; anything
+  else, such as relu 렐루, -r 필터, -s 바이어스 or -d 밸리드, ends in a
+  vowel), with a table for the few it gets wrong (jet 제트);
 * what closes a value (quotes, a bracket) is not read, and a parenthesis at
   the end is a gloss: ``'conv2d'`` is read as conv2d, and ``합성곱 (Conv2D)``
   as 합성곱 (Korean chooses the particle by the word outside the brackets);
@@ -67,22 +71,16 @@ _PLACES = {1: CONSONANT, 2: CONSONANT, 3: CONSONANT}
 _MYRIADS = {1: CONSONANT, 2: CONSONANT, 3: VOWEL, 4: CONSONANT}
 #: Latin letters whose Korean names end in a consonant: 엘, 엠, 엔, 알.
 _LETTERS = {"l": RIEUL, "m": CONSONANT, "n": CONSONANT, "r": RIEUL}
-#: Words convsim fills into Korean sentences that are read whole, not by
-#: their last letter (lower case).
-_WORDS = {
-    "relu": VOWEL, "softmax": VOWEL, "sigmoid": VOWEL,  # 렐루, 소프트맥스, 시그모이드
-    "tanh": CONSONANT,  # 탄에이치
-    "dense": VOWEL, "flatten": CONSONANT, "dropout": CONSONANT,  # 덴스, 플래튼,
-    "input": CONSONANT, "rescaling": CONSONANT,  # 드롭아웃, 인풋, 리스케일링
-    "same": CONSONANT, "valid": VOWEL, "padding": CONSONANT,  # 세임, 밸리드, 패딩
-    "adam": CONSONANT, "rmsprop": CONSONANT, "sgd": VOWEL,  # 아담, 알엠에스프롭,
-    "convsim": CONSONANT, "mnist": VOWEL,  # 에스지디, 컨브심, 엠니스트
-}
+#: English words whose spelling misleads :func:`_english_sound` (lower case):
+#: Korean writes them with a final vowel.
+_WORDS = {"jet": VOWEL, "set": VOWEL}  # 제트 (the book's colour map), 세트
 _UNITS = {"%": VOWEL, "°": VOWEL}  # 퍼센트, 도
 _CLOSING = "'\"’”)]}」』>`"
 _GLOSS = re.compile(r"\s*\([^()]*\)$")  # a parenthesis at the end of a value
 _NUMBER = re.compile(r"(\d[\d,]*)(\.\d+)?$")
-_WORD = re.compile(r"[A-Za-z]+$")
+#: The last part of a Latin name: a capitalised or lower-case word
+#: (Stopping, relu), or a run of capitals (SGD, the D of Conv2D).
+_LAST_PART = re.compile(r"(?:[A-Z]?[a-z]+|[A-Z]+)$")
 
 #: Particles written as a pair "(after a consonant)after a vowel".
 _PAIRS = {("을", "를"), ("은", "는"), ("이", "가"), ("과", "와"), ("아", "야")}
@@ -111,7 +109,7 @@ def final_sound(word: str) -> str:
     number = _NUMBER.search(word)
     if number:
         return _number_sound(number.group(1).replace(",", ""), number.group(2))
-    latin = _WORD.search(word)
+    latin = _LAST_PART.search(word)
     if latin:
         return _latin_sound(latin.group(0))
     return VOWEL
@@ -145,13 +143,32 @@ def _number_sound(whole: str, decimals: str | None) -> str:
     return _DIGITS[whole[-1]]
 
 
-def _latin_sound(word: str) -> str:
-    """The last sound of a Latin word: a known word read whole, else its
-    last letter by the letter's Korean name."""
-    known = _WORDS.get(word.lower())
+def _latin_sound(part: str) -> str:
+    """The last sound of the last part of a Latin name: a known word read
+    whole, a letter or an acronym by the last letter's Korean name, else an
+    English word as it sounds."""
+    known = _WORDS.get(part.lower())
     if known is not None:
         return known
-    return _LETTERS.get(word[-1].lower(), VOWEL)
+    if len(part) == 1 or part.isupper() or not re.search("[aeiouy]", part):
+        return _LETTERS.get(part[-1].lower(), VOWEL)
+    return _english_sound(part.lower())
+
+
+def _english_sound(word: str) -> str:
+    """How an English word written in Hangul ends, from its spelling.
+
+    Korean writes English words by their sounds: a final l is ㄹ (커널, 풀),
+    m, n and ng stay consonants (섬, 플래튼, 패딩), also before a silent e
+    (세임, 라인); p, t, k and b after a vowel close the syllable (플립, 인풋,
+    북, 웹), as ck does (스택); every other ending gets a vowel (필터, 덴스,
+    밸리드, 마스크, 시프트). A rule of thumb, right for the words a lesson says.
+    """
+    if word.endswith(("l", "le")):
+        return RIEUL
+    if re.search(r"(?:[mn]|ng|[mn]e|ck|[aeiou][ptkb])$", word):
+        return CONSONANT
+    return VOWEL
 
 
 def choose(word: str, after_consonant: str, after_vowel: str) -> str:

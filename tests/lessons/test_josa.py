@@ -36,7 +36,14 @@ from convsim.lesson.words import say
     ("'max_pooling2d'", VOWEL), ("relu", VOWEL), ("Flatten", CONSONANT),
     ("Dropout", CONSONANT), ("same", CONSONANT), ("valid", VOWEL), ("kernel", RIEUL),
     ("L", RIEUL), ("M", CONSONANT), ("N", CONSONANT), ("R", RIEUL), ("x", VOWEL),
-    ("MNIST", VOWEL), ("RMSprop", CONSONANT),
+    ("MNIST", VOWEL), ("RMSprop", CONSONANT), ("SGD", VOWEL), ("sgd", VOWEL),
+    # English words by their sound in Korean: 플립, 인풋, 스택, 세임, 풀, 필터,
+    # 바이어스, 밸리드, 시프트, 맥스, 어얼리스토핑, 이미지, 제트
+    ("vertical_flip", CONSONANT), ("input", CONSONANT), ("stack", CONSONANT),
+    ("same", CONSONANT), ("pool", RIEUL), ("filter", VOWEL), ("bias", VOWEL),
+    ("valid", VOWEL), ("shift", VOWEL), ("softmax", VOWEL),
+    ("EarlyStopping", CONSONANT), ("image", VOWEL), ("jet", VOWEL),
+    ("rescale", RIEUL), ("tanh", VOWEL), ("relu", VOWEL),
     # a gloss in parentheses is not read: the word outside chooses
     ("합성곱 (Conv2D)", CONSONANT), ("필터(filter)", VOWEL),
     # nothing to read
