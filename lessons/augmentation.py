@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
@@ -112,15 +113,21 @@ TEXT = {
                  "generator turns by 40° and shears by 0.4°). Validation and "
                  "test photos are never augmented: only rescale=1./255.",
         "original": "original",
+        # the title over each changed picture
+        "title_rotation": "rotation", "title_width": "width shift",
+        "title_height": "height shift", "title_shear": "shear",
+        "title_zoom_in": "zoom in", "title_zoom_out": "zoom out",
+        "title_flip": "flip",
         "drawn": "a picture drawn by convsim (no photo found: use --image PATH or "
                  "--data DIR for a real one)",
         "photo": "The photo {name}",
     },
     "ko": {
-        "intro": "{source}, 모든 훈련 사진처럼 {h}×{w}로 크기를 바꿨습니다. 컨브넷은 "
-                 "이런 사진 2,000장만 보았기 때문에 사진을 외워 버렸습니다(과대적합). "
-                 "데이터 증식은 사진 한 장에서 그럴듯한 변형을 끝없이 만듭니다. "
-                 "먼저 노트의 설정 하나하나를 최댓값으로 적용해 봅니다.",
+        "intro": "{source}, 모든 훈련 사진처럼 {h}×{w}(으)로 크기를 바꿨습니다. "
+                 "컨브넷은 이런 사진 2,000장만 보았기 때문에 사진을 외워 "
+                 "버렸습니다(과대적합). 데이터 증식은 사진 한 장에서 그럴듯한 "
+                 "변형을 끝없이 만듭니다. 먼저 노트의 설정 하나하나를 최댓값으로 "
+                 "적용해 봅니다.",
         "rotation": "rotation_range=30: 양쪽으로 최대 30° 회전. 여기서는 "
                     "theta = {theta}° (반시계 방향). 모서리에는 픽셀이 없으므로 "
                     "fill_mode='nearest'가 가장 가까운 가장자리 픽셀로 채웁니다.",
@@ -135,7 +142,7 @@ TEXT = {
                  "오른쪽은 비교용 {big}° 전단입니다.",
         "zoom_in": "zoom_range=0.5: 확대/축소 비율을 너비와 높이에 따로 0.5~1.5에서 "
                    "뽑습니다. 1보다 작으면 더 좁은 영역을 보므로 사진이 커집니다: "
-                   "zx = zy = {z}는 가운데 절반을 두 배로 보여 줍니다.",
+                   "zx = zy = {z}(은)는 가운데 절반을 두 배로 보여 줍니다.",
         "zoom_out": "zx = zy = {z}: 1보다 크면 사진이 1/{z} 크기로 줄어들고, "
                     "가장자리는 가장 가까운 픽셀로 채워집니다.",
         "flip": "horizontal_flip=True: 사진의 절반을 좌우로 뒤집습니다. 왼쪽을 보는 "
@@ -156,6 +163,10 @@ TEXT = {
                  "40° 회전, 0.4° 전단). 검증·테스트 사진은 증식하지 않습니다: "
                  "rescale=1./255만 적용합니다.",
         "original": "원본",
+        "title_rotation": "회전", "title_width": "수평 이동",
+        "title_height": "수직 이동", "title_shear": "전단",
+        "title_zoom_in": "확대", "title_zoom_out": "축소",
+        "title_flip": "좌우 뒤집기",
         "drawn": "convsim이 그린 그림 (사진을 찾지 못했습니다: 실제 사진은 "
                  "--image PATH 또는 --data DIR)",
         "photo": "사진 {name}",
@@ -242,7 +253,7 @@ class Photo:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions
                          ) -> Measurement:
-        width = max(self.pixels.shape[1], len(self.title or ""))
+        width = max(self.pixels.shape[1], cell_len(self.title or ""))  # 회전: 4
         return Measurement(width, width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions
@@ -329,7 +340,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
                     data={"photo": photo, "path": path})]
     for kind, params in single_changes(width):
         changed = datagen.apply_transform(photo, params)
-        title = kind.replace("_", " ")
+        title = t["title_" + kind]
         pictures = [original, Photo(thumbnail(changed, side), title)]
         if kind == "shear":  # 0.2° looks like the original: compare with 20°
             big = datagen.apply_transform(photo, {"shear": float(BIG_SHEAR)})

@@ -96,7 +96,7 @@ TEXT = {
                          "to the others), so only {k} terms count.",
         "weights_done": "The whole gradient of the filter, and of the bias: it was "
                         "added to every output cell with slope 1, so dL/db = Σ dL/dz "
-                        "= {b}. Conv2D's own backward stored {same} in kernel.grad "
+                        "= {b}. Conv2D's own backward() stored {same} in kernel.grad "
                         "and bias.grad: what the optimizer will use.",
         "same": "exactly these numbers", "close": "these numbers (to within {diff})",
         "cells_intro": "Step 5, the gradient for the input. Cell x{cell} was read by "
@@ -159,7 +159,7 @@ TEXT = {
                          "않았습니다) 0이 아닌 항은 {k}개입니다.",
         "weights_done": "필터 전체의 기울기와 편향의 기울기: 편향은 모든 출력 칸에 "
                         "미분값 1로 더해졌으므로 dL/db = Σ dL/dz = {b}입니다. "
-                        "Conv2D의 backward도 kernel.grad와 bias.grad에 {same} "
+                        "Conv2D의 backward() 메서드도 kernel.grad와 bias.grad에 {same} "
                         "저장했습니다. 옵티마이저가 쓰는 값이 바로 이것입니다.",
         "same": "정확히 같은 값을", "close": "같은 값을 (차이 {diff} 이내)",
         "cells_intro": "5단계, 입력의 기울기. 입력 칸 x{cell} 위에 놓였던 윈도우마다 "

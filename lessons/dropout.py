@@ -72,8 +72,9 @@ TEXT = {
                  "from kept to dropped or back. Every step trains a different "
                  "thinned network, and no unit can count on a particular other "
                  "unit being there.",
-        "predict": "Predicting (model.predict, evaluate: training=False): the layer "
-                   "passes every number through unchanged, {v} stays {v}. All units "
+        "predict": "Predicting (model.predict, model.evaluate: training=False): the "
+                   "layer passes every number through unchanged, {v} stays {v}. All "
+                   "units "
                    "work together. The book shows two ways to keep the sizes equal: "
                    "multiply by 1 − {rate} when predicting, or, as Keras and convsim "
                    "do, by {scale} in training, so predicting needs nothing.",
@@ -106,7 +107,7 @@ TEXT = {
                 "1/(1 − {rate}) = {scale}배가 됩니다: {v} → {w}.",
         "ask_kept": "남은 유닛의 값: {v}. 훈련 중 Dropout({rate}) 층을 지나면 값은 "
                     "얼마일까요?",
-        "expected": "왜 {scale}배를 할까요? 각 유닛은 확률 1 − {rate}로 남으므로, "
+        "expected": "왜 {scale}배를 할까요? 각 유닛은 확률 1 − {rate}(으)로 남으므로, "
                     "평균 출력은 (1 − {rate}) × {scale} × 값 = 값입니다. 훈련 스텝 "
                     "{draws}번에 걸친 각 유닛의 평균은 입력과 가깝고, 합도 거의 "
                     "그대로입니다(입력의 합: {total}, 이번 스텝: {this}, {draws}번의 "
@@ -115,9 +116,9 @@ TEXT = {
         "step2": "훈련 스텝 {i}: 새 마스크입니다. 유닛 {n}개 중 {changed}개가 남음과 "
                  "0 사이에서 바뀌었습니다. 스텝마다 다른 작은 네트워크를 훈련하므로, "
                  "어떤 유닛도 특정한 다른 유닛이 있으리라 기댈 수 없습니다.",
-        "predict": "예측할 때(model.predict, evaluate: training=False): 층은 모든 "
-                   "숫자를 그대로 통과시킵니다, {v} → {v}. 모든 유닛이 함께 일합니다. "
-                   "책은 크기를 맞추는 두 가지 방법을 보여 줍니다: 예측할 때 "
+        "predict": "예측할 때(model.predict, model.evaluate: training=False): 층은 "
+                   "모든 숫자를 그대로 통과시킵니다, {v} → {v}. 모든 유닛이 함께 "
+                   "일합니다. 책은 크기를 맞추는 두 가지 방법을 보여 줍니다: 예측할 때 "
                    "1 − {rate}배를 하거나, 케라스와 convsim처럼 훈련할 때 {scale}배를 "
                    "해서 예측할 때는 아무것도 하지 않습니다.",
         "ask_predict": "그러면 모델이 예측할 때 이 층은 {v}에 대해 무엇을 "

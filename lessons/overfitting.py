@@ -132,7 +132,7 @@ TEXT = {
                     "그다음 python -m convsim.lesson overfitting --history "
                     "cats-vs-dogs-curves.history.json",
         "training": "훈련", "validation": "검증", "accuracy": "정확도", "loss": "손실",
-        "plain": "기본 컨브넷", "augmented": "{extras}을 쓴 컨브넷",
+        "plain": "기본 컨브넷", "augmented": "{extras}(을)를 쓴 컨브넷",
         "augmentation": "데이터 증식", "dropout": "드롭아웃 {rate}",
         "planned": " (계획 {n}에폭)", "steps": "에폭마다 {batch}장씩 {steps}스텝",
         "speed": "에폭당 {s:.0f}초", "interrupted": " (중간에 멈춤)",
