@@ -6,12 +6,22 @@ its background, then its glyph in its colour. The font is a monospace one
 (DejaVu Sans Mono ships with matplotlib, so it always exists); characters it
 lacks come from DejaVu Sans, and Hangul from a Korean font if one is
 installed (Nanum, Noto CJK, Apple SD Gothic Neo, Malgun Gothic, ...).
+
+Hangul is drawn a word at a time, not a cell at a time. A Hangul syllable
+takes two cells in a terminal, but a Korean font at the Latin font's size
+draws it narrower than two cells, so centring each syllable in its cells
+left a gap after every one: "스 트 라 이 드". Instead, each run of Hangul
+(with the spaces inside it) is one ``draw.text`` call in the Korean font,
+sized so that a syllable is as wide as its two cells, as a terminal draws it:
+the syllables sit at the font's own spacing, and what follows the run stays
+in its column.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -30,6 +40,9 @@ BACKGROUND = (24, 24, 27)
 FOREGROUND = (212, 212, 212)
 MARGIN = 12
 HANGUL_SAMPLE = "가"
+_HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"  # syllables and jamo
+#: A run of Hangul drawn as one word: Hangul first and last, spaces between.
+HANGUL_RUN = re.compile(f"[{_HANGUL}](?:[ {_HANGUL}]*[{_HANGUL}])?")
 KOREAN_FONT_FILES = (
     "/usr/share/fonts/truetype/nanum/NanumGothicCoding.ttf",
     "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
@@ -91,23 +104,54 @@ def _has_glyph(path: str, char: str) -> bool:
         return False
 
 
+def _bold_variant(path: str | None) -> str | None:
+    """The bold cut of a font file beside it, if there is one
+    (NanumGothicCoding.ttf -> NanumGothicCodingBold.ttf)."""
+    if path is None:
+        return None
+    stem, suffix = os.path.splitext(path)
+    for candidate in (stem + "Bold" + suffix, stem + "-Bold" + suffix,
+                      stem.replace("Regular", "Bold") + suffix):
+        if candidate != path and os.path.exists(candidate):
+            return candidate
+    return path
+
+
 class CellPainter:
-    """Paints rich segment lines onto an image, one character cell at a time."""
+    """Paints rich segment lines onto an image, one character cell at a time
+    (and Hangul a word at a time)."""
 
     def __init__(self, size: int = 15, fonts: Fonts | None = None):
         self.fonts = fonts or find_fonts()
         self.size = size
-        self._cache: dict[tuple[str, bool], ImageFont.FreeTypeFont] = {}
+        self._cache: dict[tuple[str, float], ImageFont.FreeTypeFont] = {}
         regular = self._font(self.fonts.regular)
         self.cell_w = regular.getlength("M")
         ascent, descent = regular.getmetrics()
         self.cell_h = ascent + descent + 2
+        self.baseline = 1 + ascent  # below a cell's top, where glyphs stand
+        #: the Korean font's size at which a syllable fills its two cells
+        self.hangul_size = None
+        if self.fonts.hangul:
+            advance = self._font(self.fonts.hangul).getlength(HANGUL_SAMPLE)
+            self.hangul_size = size * 2 * self.cell_w / advance
 
-    def _font(self, path: str) -> ImageFont.FreeTypeFont:
-        key = (path, False)
+    def _font(self, path: str, size: float | None = None) -> ImageFont.FreeTypeFont:
+        key = (path, size or self.size)
         if key not in self._cache:
-            self._cache[key] = ImageFont.truetype(path, self.size)
+            self._cache[key] = ImageFont.truetype(path, key[1])
         return self._cache[key]
+
+    def hangul_font(self, text: str, bold: bool = False) -> ImageFont.FreeTypeFont:
+        """The Korean font for the run ``text``: a syllable two cells wide,
+        smaller only if the run would not fit its cells (wide spaces)."""
+        path = _bold_variant(self.fonts.hangul) if bold else self.fonts.hangul
+        font = self._font(path, self.hangul_size)
+        room = cell_len(text) * self.cell_w
+        width = font.getlength(text)
+        if width > room:
+            font = self._font(path, self.hangul_size * room / width)
+        return font
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one painter per export, bounded cache
     def font_for(self, char: str, bold: bool) -> str:
@@ -128,13 +172,37 @@ class CellPainter:
             for segment in line:
                 if segment.control:
                     continue
-                fg, bg, bold = _colours(segment.style)
-                for char in segment.text:
-                    span = max(cell_len(char), 1)
-                    x = MARGIN + col * self.cell_w
-                    self._cell(draw, char, x, y, span, fg, bg, bold)
-                    col += span
+                colours = _colours(segment.style)
+                col = self._text(draw, segment.text, col, y, colours)
         return image
+
+    def _text(self, draw, text: str, col: int, y: int, colours) -> int:
+        """Paint ``text`` from cell ``col``: Hangul runs as words, the rest
+        cell by cell; returns the column after it."""
+        pieces, start = [], 0
+        if self.hangul_size is not None:
+            for run in HANGUL_RUN.finditer(text):
+                pieces += list(text[start:run.start()]) + [run.group()]
+                start = run.end()
+        pieces += list(text[start:])
+        fg, bg, bold = colours
+        for piece in pieces:
+            span = max(cell_len(piece), 1)
+            x = MARGIN + col * self.cell_w
+            if len(piece) > 1 or HANGUL_RUN.match(piece):
+                self._word(draw, piece, x, y, span, fg, bg, bold)
+            else:
+                self._cell(draw, piece, x, y, span, fg, bg, bold)
+            col += span
+        return col
+
+    def _word(self, draw, text, x, y, span, fg, bg, bold) -> None:
+        """A Hangul run on its cells: their background, then the run in one
+        call, standing on the Latin glyphs' baseline."""
+        if bg != BACKGROUND:
+            draw.rectangle([x, y, x + span * self.cell_w, y + self.cell_h], fill=bg)
+        draw.text((x, y + self.baseline), text, font=self.hangul_font(text, bold),
+                  fill=fg, anchor="ls")
 
     def _cell(self, draw, char, x, y, span, fg, bg, bold) -> None:
         x1, y1 = x + span * self.cell_w, y + self.cell_h
