@@ -2,8 +2,10 @@
 
 Every lesson takes the same options::
 
-    --fps N        animation speed (frames per second)
-    --step         start paused; move with n/→/Enter, back with p/←, space plays
+    --fps N        speed of the sliding window (frames per second)
+    --wpm N        reading speed: each text moves on by itself after N words a
+                   minute (without it, in a terminal, a text waits for a key)
+    --step         every frame waits: n/→/Enter next, p/← back, space plays
     --no-animate   print the key frames as plain text (automatic in a pipe)
     --seed N       different random numbers
     --size N       a bigger or smaller input, where that makes sense
@@ -35,6 +37,8 @@ from convsim.errors import ArgumentError
 from convsim.lesson import catalog
 from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
+from convsim.lesson.layout import too_small
+from convsim.lesson.pace import DEFAULT_WPM, plan
 from convsim.lesson.player import Player
 from convsim.lesson.words import LANGS, default_lang, word
 from convsim.validation.command_line import ArgumentParser
@@ -69,10 +73,17 @@ def build_parser(lessons: list[ModuleType] | None = None) -> argparse.ArgumentPa
     parser.add_argument("--list", action="store_true",
                         help="list the lessons with one line each")
     parser.add_argument("--fps", type=float, default=None,
-                        help="frames per second (default: the lesson's own pace)")
+                        help="frames per second of the sliding window (default: "
+                             "the lesson's own pace); texts are timed by --wpm")
+    parser.add_argument("--wpm", type=float, default=None,
+                        help="reading speed in words per minute: each text moves "
+                             "on by itself after its reading time (default: in a "
+                             "terminal a text waits for space or n; elsewhere, and "
+                             f"in GIFs, {DEFAULT_WPM}; Korean is counted in "
+                             "syllables)")
     parser.add_argument("--step", action="store_true",
-                        help="start paused: n, → or Enter next; p or ← back; "
-                             "space play/pause; q quit")
+                        help="every frame waits: n, → or Enter next; p or ← back; "
+                             "space plays on; q quit")
     parser.add_argument("--no-animate", action="store_true",
                         help="print the key frames as text (automatic in a pipe)")
     parser.add_argument("--seed", type=int, default=None,
@@ -100,6 +111,10 @@ SHARED_HELP = {
              "instead of the book's",
     "image": "an image of yours (PNG or JPEG) instead of convsim's own",
 }
+#: A value to show in the examples of --help for a shared option (a learner
+#: copies the line: a real file name teaches more than FILE, and .convsim is
+#: the name the README gives convsim's own model files).
+SHARED_EXAMPLE = {"model": "my_model.convsim", "image": "my_photo.jpg"}
 
 
 def _option_help(option: str, users: list[ModuleType]) -> str:
@@ -125,10 +140,11 @@ def _epilog(lessons: list[ModuleType]) -> str:
     first = lessons[0].NAME if lessons else "NAME"
     examples = [f"{PROG} --list", f"{PROG} {first}",
                 f"{PROG} {first} --step --lang ko", f"{PROG} {first} --quiz",
+                f"{PROG} {first} --wpm 150 --fps 4",
                 f"{PROG} {first} --save {first}.gif"]
     for option, users in lesson_options(lessons).items():
-        metavar = catalog.options_of(users[0])[option][0]
-        examples.append(f"{PROG} {users[0].NAME} {_flag(option)} {metavar}")
+        value = SHARED_EXAMPLE.get(option, catalog.options_of(users[0])[option][0])
+        examples.append(f"{PROG} {users[0].NAME} {_flag(option)} {value}")
     return ("Lessons: " + ", ".join(m.NAME for m in lessons) + ".\nExamples:\n"
             + "\n".join("  " + e for e in examples))
 
@@ -181,6 +197,10 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         if args.save:
             return _save(module, args, options, lang, console)
         player = _player(module, args, console, keys, ask, interactive)
+        if console.is_terminal and (small := too_small(
+                console.width, console.height, lang, scrolls=player.mode == "print")):
+            print(f"{PROG}: {small}", file=sys.stderr)  # no layout fits: say so
+            return 1
         module.run(console=console, lang=lang, player=player, **options)
     except KeyboardInterrupt:
         console.print()
@@ -219,9 +239,10 @@ def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict
             raise ArgumentError(f"{_flag(option)} is only for the {whose} {noun}. "
                                 f"Received it for {module.NAME!r}")
         options[option] = value
-    if args.fps is not None and not args.fps > 0:
-        raise ArgumentError(f"--fps must be a positive number. Received: --fps "
-                            f"{args.fps}")
+    for flag, value in (("--fps", args.fps), ("--wpm", args.wpm)):
+        if value is not None and not value > 0:
+            raise ArgumentError(f"{flag} must be a positive number. Received: "
+                                f"{flag} {value:g}")
     return options
 
 
@@ -232,7 +253,7 @@ def _player(module, args, console, keys, ask, interactive) -> Player:
     if keys is None:
         keys = TerminalKeys() if animate and interactive else NoKeys()
     return Player(console, mode="animate" if animate else "print",
-                  fps=args.fps or module.FPS,
+                  fps=args.fps or module.FPS, wpm=args.wpm,
                   start_paused=args.step,
                   quiz=args.quiz, keys=keys, ask=ask)
 
@@ -248,7 +269,9 @@ def _save(module, args, options, lang, console) -> int:
     lesson = module.build(lang=lang, **options)
     fps = args.fps or module.FPS
     screens = [compose(lesson, i) for i in range(len(lesson.frames))]
-    durations = [1000 * f.hold / fps for f in lesson.frames]
+    # a GIF has no keys: each text stays for its reading time
+    beats = plan(lesson.frames, fps=fps, wpm=args.wpm or DEFAULT_WPM)
+    durations = [1000 * beat.seconds for beat in beats]
     count = save_gif(args.save, screens, durations)
     if lang == "ko" and find_fonts().hangul is None:
         console.print(word("no_hangul_font", lang), style="yellow")

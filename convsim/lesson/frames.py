@@ -14,11 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from convsim.lesson.words import word
+from convsim.lesson.layout import Screen
+from convsim.lesson.status import status_line
+
+__all__ = ["Frame", "Lesson", "Question", "any_of_check", "compose", "ints_check",
+           "ints_in", "number_check", "status_line"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,15 @@ class Lesson:
     lang: str = "en"
 
 
-def compose(lesson: Lesson, index: int, status: str | None = None) -> RenderableType:
-    """One screen: title bar, the frame's view, its caption, and a status line."""
+def compose(lesson: Lesson, index: int, status: str | Text | None = None,
+            height: int | None = None) -> RenderableType:
+    """One screen: title bar, the frame's view, its caption, and a status line
+    (:func:`~convsim.lesson.status.status_line`: what the keys do now).
+
+    ``height`` is the screen's number of lines when the frame is shown in
+    place (the animated player): the view gets the lines the others leave, so
+    the caption and the status line are never pushed off the bottom
+    (:class:`~convsim.lesson.layout.Screen`). None when frames scroll."""
     frame = lesson.frames[index]
     head = Text.assemble((f" {lesson.title} ", "bold white on #2f6fdf"), " ",
                          (f"{index + 1}/{len(lesson.frames)}", "grey50"))
@@ -66,13 +77,9 @@ def compose(lesson: Lesson, index: int, status: str | None = None) -> Renderable
         parts.append(Panel(Text.from_markup(frame.caption), border_style="#2f6fdf",
                            padding=(0, 1), expand=False))
     if status:
-        parts.append(Text(status, style="grey50"))
-    return Group(*parts)
-
-
-def status_line(lang: str, paused: bool) -> str:
-    state = word("paused" if paused else "playing", lang)
-    return f"{state}   {word('keys', lang)}"
+        parts.append(status if isinstance(status, Text) else Text(status,
+                                                                   style="grey50"))
+    return Screen(parts[1], above=parts[:1], below=parts[2:], height=height)
 
 
 # ---------------------------------------------------------------- answer checks

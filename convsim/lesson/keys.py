@@ -56,7 +56,13 @@ class Clock:
 
 
 class KeySource:
-    """Base: a context manager (terminal mode) with ``read`` and ``suspended``."""
+    """Base: a context manager (terminal mode) with ``read`` and ``suspended``.
+
+    ``interactive`` says whether a person can press keys: only then may the
+    player wait for one (a narration waits until you have read it).
+    """
+
+    interactive = False
 
     def __enter__(self):
         return self
@@ -77,7 +83,10 @@ class ScriptedKeys(KeySource):
     """Replays commands or raw keys; ``None`` in the script means "time passes".
 
     When the script runs out it answers ``'quit'``, so a test can never hang.
+    It stands for a person at a keyboard (``interactive``).
     """
+
+    interactive = True
 
     def __init__(self, keys: Iterable[str | None], clock: Clock | None = None):
         self._keys = iter(keys)
@@ -110,6 +119,8 @@ class NoKeys(KeySource):
 
 class TerminalKeys(KeySource):
     """Single key presses from a real terminal (POSIX termios, or Windows msvcrt)."""
+
+    interactive = True
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stdin

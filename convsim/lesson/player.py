@@ -2,10 +2,16 @@
 
 Modes:
 
-* ``'animate'``: frames replace each other in place at ``fps`` frames per
-  second. Space pauses and resumes, n/→/Enter go forward, p/← go back (and
-  pause), q quits. ``start_paused=True`` is ``--step``: nothing moves until
-  a key says so.
+* ``'animate'``: frames replace each other in place. How long each stays
+  comes from :mod:`convsim.lesson.pace`: a narration (a caption with
+  something new to read) waits for a key when a person is at the keyboard,
+  or stays for its reading time at ``wpm`` words per minute when ``wpm`` is
+  given or nobody can press keys; the sliding window's frames go at ``fps``.
+  Space goes on from a narration and otherwise pauses and resumes, n/→/Enter
+  go forward, p/← go back (and pause), q quits. ``start_paused=True`` is
+  ``--step``: every frame waits for a key. The line of key hints under the
+  frame (:mod:`convsim.lesson.status`) is taken away when the lesson ends or
+  is quit, so what stays on your screen is the lesson.
 * ``'print'``: the key frames one after another as ordinary output (for pipes,
   notebooks, CI, and ``--no-animate``).
 
@@ -27,8 +33,10 @@ from rich.live import Live
 from rich.text import Text
 
 from convsim.errors import ArgumentError
-from convsim.lesson.frames import Frame, Lesson, Question, compose, status_line
+from convsim.lesson.frames import Lesson, Question, compose
 from convsim.lesson.keys import KeySource, NoKeys
+from convsim.lesson.pace import DEFAULT_WPM, plan
+from convsim.lesson.status import status_line
 from convsim.lesson.words import word
 
 MODES = ("animate", "print")
@@ -48,7 +56,11 @@ class Player:
     Args:
         console: where everything is drawn.
         mode: ``'animate'`` or ``'print'``.
-        fps: frames per second when animating.
+        fps: frames per second of the animation (``--fps``).
+        wpm: reading speed, words per minute (``--wpm``): given, every
+            narration moves on by itself after its reading time; ``None``, a
+            narration waits for a key when ``keys`` is interactive, else it
+            is timed at :data:`~convsim.lesson.pace.DEFAULT_WPM`.
         start_paused: begin paused (``--step``).
         quiz: ask the frames' questions.
         keys: a key source (default: none, frames just advance).
@@ -56,17 +68,19 @@ class Player:
     """
 
     def __init__(self, console: Console | None = None, *, mode: str = "print",
-                 fps: float = 2.0, start_paused: bool = False, quiz: bool = False,
+                 fps: float = 2.0, wpm: float | None = None,
+                 start_paused: bool = False, quiz: bool = False,
                  keys: KeySource | None = None,
                  ask: Callable[[str], str] | None = None):
         if mode not in MODES:
             raise ArgumentError(f"`mode` must be one of {MODES}. Received: "
                                 f"mode={mode!r}")
-        if not fps > 0:
-            raise ArgumentError(f"`fps` must be a positive number. Received: "
-                                f"fps={fps!r}")
+        for name, value in (("fps", fps), ("wpm", wpm)):
+            if value is not None and not value > 0:
+                raise ArgumentError(f"`{name}` must be a positive number. "
+                                    f"Received: {name}={value!r}")
         self.console = console or Console()
-        self.mode, self.fps = mode, fps
+        self.mode, self.fps, self.wpm = mode, fps, wpm
         self.start_paused, self.quiz = start_paused, quiz
         self.keys = keys or NoKeys()
         self.ask = ask or (lambda prompt: self.console.input(prompt))
@@ -106,37 +120,52 @@ class Player:
     # ------------------------------------------------------------ animate mode
 
     def _animate(self, lesson: Lesson, result: PlayResult) -> None:
-        frames: list[Frame] = list(lesson.frames)
+        frames = list(lesson.frames)
+        beats = plan(frames, fps=self.fps, wpm=self.wpm or DEFAULT_WPM)
+        # a narration waits for the reader when one can press a key
+        wait = self.keys.interactive and self.wpm is None
         asked: set[int] = set()
         paused, i = self.start_paused, 0
         live = self._live()
         try:
             while 0 <= i < len(frames):
-                frame = frames[i]
-                if self.quiz and frame.question is not None and i not in asked:
+                if self.quiz and frames[i].question is not None and i not in asked:
                     asked.add(i)
-                    live.stop()
+                    self._leave(live, lesson, result)
                     with self.keys.suspended():
-                        go_on = self._ask(frame.question, lesson.lang, result)
+                        go_on = self._ask(frames[i].question, lesson.lang, result)
                     if not go_on:
                         break
                     live = self._live()
-                live.update(compose(lesson, i, status_line(lesson.lang, paused)),
-                            refresh=True)
+                state = ("paused" if paused else
+                         "reading" if wait and beats[i].narration else "playing")
+                live.update(compose(lesson, i, status_line(lesson.lang, state,
+                                                           first=i == 0),
+                                    height=self.console.height), refresh=True)
                 result.shown.append(i)
-                key = self.keys.read(None if paused else frame.hold / self.fps)
+                key = self.keys.read(None if state != "playing"
+                                     else beats[i].seconds)
                 if key == "quit":
                     result.quit = True
                     break
-                if key == "pause":
+                if key == "pause" and state != "reading":
                     paused = not paused
                     result.shown.pop()  # the same frame again, new status
                 elif key == "prev":
                     i, paused = max(i - 1, 0), True
-                else:  # 'next', or time is up
+                else:  # 'next', space after a narration, or time is up
                     i += 1
         finally:
-            live.stop()
+            self._leave(live, lesson, result)
+
+    def _leave(self, live: Live, lesson: Lesson, result: PlayResult) -> None:
+        """Stop the live display, first drawing the last frame shown again
+        without its key hints: after q, the end, or before a quiz question,
+        keys that no longer work must not stay on the screen."""
+        if live.is_started and result.shown:
+            live.update(compose(lesson, result.shown[-1],
+                                height=self.console.height), refresh=True)
+        live.stop()
 
     def _live(self) -> Live:
         live = Live(console=self.console, auto_refresh=False, transient=False,

@@ -58,13 +58,15 @@ def test_autoplay_advances_on_time_and_obeys_keys():
     clock = FakeClock()
     keys = ScriptedKeys([None, "pause", "next", "\x1b[D", " ", None, None, None],
                         clock)
-    result = Player(tty_console(), mode="animate", fps=2, keys=keys).play(
+    # "caption 0" is two words, too few for a narration: every frame is an
+    # animation frame and stays hold / fps = 1 s (longer than reading 2 words)
+    result = Player(tty_console(), mode="animate", fps=1, keys=keys).play(
         tiny_lesson())
     # 0 -(time)-> 1 -(pause: redrawn paused)-> -(next)-> 2 -(←: back, paused)-> 1
     # -(space: playing again)-> -(time)-> 2 -(time)-> 3 -(time)-> end
     assert result.shown == [0, 1, 2, 1, 2, 3]
-    assert keys.reads == [0.5, 0.5, None, None, None, 0.5, 0.5, 0.5]
-    assert clock.t == pytest.approx(4 * 0.5)  # only the four time-outs
+    assert keys.reads == [1.0, 1.0, None, None, None, 1.0, 1.0, 1.0]
+    assert clock.t == pytest.approx(4 * 1.0)  # only the four time-outs
     assert not result.quit
 
 
