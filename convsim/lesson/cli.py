@@ -37,7 +37,6 @@ from convsim.errors import ArgumentError
 from convsim.lesson import catalog
 from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
-from convsim.lesson.layout import too_small
 from convsim.lesson.pace import DEFAULT_WPM, plan
 from convsim.lesson.player import Player
 from convsim.lesson.words import LANGS, default_lang, word
@@ -197,10 +196,6 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         if args.save:
             return _save(module, args, options, lang, console)
         player = _player(module, args, console, keys, ask, interactive)
-        if console.is_terminal and (small := too_small(
-                console.width, console.height, lang, scrolls=player.mode == "print")):
-            print(f"{PROG}: {small}", file=sys.stderr)  # no layout fits: say so
-            return 1
         module.run(console=console, lang=lang, player=player, **options)
     except KeyboardInterrupt:
         console.print()
