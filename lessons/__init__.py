@@ -17,6 +17,7 @@ CONTENTS = (
     "padding",
     "stride",
     "pooling",
+    "playground",
     "feature_maps",
     "backprop",
     "shapes",

@@ -1,0 +1,318 @@
+"""Pictures for the playground lesson: any convolution or pooling, in any terminal.
+
+The learner chooses the sizes, so a picture cannot assume a small input: a
+16×16 input padded to 22×22, a 7×7 filter and a 16×16 feature map do not fit
+side by side in 80 columns. Two tools make every choice drawable:
+
+* :func:`crop`/:func:`around`: a grid cut down to the part around the window
+  (or the cell just written), its row and column labels still the real
+  coordinates and its title marked "(part)";
+* :class:`Fitted`: several layouts of the same step, richest first; when drawn
+  it measures the width it is given and shows the first that fits (the
+  products grid beside the output at 120 columns, without it at 80).
+
+The pictures only draw a traced step (:mod:`convsim.trace`); the lesson says
+what they mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
+from convsim.trace import ConvStep, ConvTrace, PoolTrace
+from convsim.trace.reach import Reach
+from convsim.viz.conv_view import (
+    CHANNEL_NAMES,
+    filter_grid,
+    input_grid,
+    output_grid,
+    products_grid,
+    side_by_side,
+    sum_text,
+)
+from convsim.viz.grid import Grid, PlainLegend, fmt_number
+from convsim.viz.words import label
+
+VIEW = 9  # at most this many rows and columns of a grid are drawn
+WORDS = {
+    "en": {"part": "part", "filter": "filter {f}", "flipped": "flipped",
+           "xcorr": "Conv2D", "conv": "with the flip", "reach": "windows per cell",
+           "nobody": "· = read by no window", "differ": "< > differ",
+           "sum": "sum", "products": "{n} products"},
+    "ko": {"part": "일부", "filter": "필터 {f}", "flipped": "뒤집은 필터",
+           "xcorr": "Conv2D", "conv": "뒤집어 계산", "reach": "칸마다 읽은 윈도우 수",
+           "nobody": "· = 어느 윈도우도 읽지 않는 칸", "differ": "< > 다른 값",
+           "sum": "합", "products": "곱 {n}개"},
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["en"])
+
+
+def channel_name(channel: int, channels: int, lang: str) -> str:
+    """R, G, B for a colour input; 'channel 0', ... otherwise."""
+    if channels == 3:
+        return CHANNEL_NAMES[channel]
+    return f"{label('channel', lang)} {channel}"
+
+
+# ---------------------------------------------------------------- cropping
+
+
+def around(lo: int, hi: int, length: int, view: int = VIEW) -> slice:
+    """``view`` consecutive indices of ``range(length)`` centred on ``lo..hi-1``
+    (all of them when ``length <= view``).
+
+    >>> around(12, 15, 20, 9)  # a window over rows 12-14 of 20
+    slice(9, 18, None)
+    """
+    if length <= view:
+        return slice(0, length)
+    start = (lo + hi) // 2 - view // 2
+    start = min(max(start, hi - view, 0), lo, length - view)
+    return slice(start, start + view)
+
+
+def crop(grid: Grid, rows: slice, cols: slice, lang: str = "en") -> Grid:
+    """``grid`` cut to ``rows`` × ``cols``, labels still the real coordinates."""
+    h, w = np.shape(grid.values)
+    if (rows.start, rows.stop, cols.start, cols.stop) == (0, h, 0, w):
+        return grid
+
+    def cut(mask):
+        return None if mask is None else mask[rows, cols]
+
+    current = grid.current
+    if current is not None:
+        r, c = current
+        inside = rows.start <= r < rows.stop and cols.start <= c < cols.stop
+        current = (r - rows.start, c - cols.start) if inside else None
+    title = grid.title and f"{grid.title} ({words(lang)['part']})"
+    return dataclasses.replace(
+        grid, values=grid.values[rows, cols], title=title, window=cut(grid.window),
+        padding=cut(grid.padding), chosen=cut(grid.chosen), hidden=cut(grid.hidden),
+        current=current, row_start=grid.row_start + rows.start,
+        col_start=grid.col_start + cols.start)
+
+
+def crop_around(grid: Grid, rows: tuple[int, int], cols: tuple[int, int],
+                view: int, lang: str) -> Grid:
+    """Crop ``grid`` to ``view`` cells around ``rows`` and ``cols`` (lo, hi)."""
+    h, w = np.shape(grid.values)
+    return crop(grid, around(*rows, h, view), around(*cols, w, view), lang)
+
+
+# ---------------------------------------------------------------- layouts
+
+
+class Fitted:
+    """The first of ``layouts`` (renderables, or functions making them) whose
+    width fits where it is drawn; the last one if none does."""
+
+    def __init__(self, *layouts: RenderableType | Callable[[], RenderableType]):
+        self.layouts = layouts
+
+    def choose(self, console: Console, options: ConsoleOptions) -> RenderableType:
+        wide = options.update_width(10_000)
+        layout = None
+        for layout in self.layouts:
+            layout = layout() if callable(layout) else layout
+            if Measurement.get(console, wide, layout).maximum <= options.max_width:
+                return layout
+        return layout
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions
+                         ) -> Measurement:
+        return Measurement.get(console, options, self.choose(console, options))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions
+                         ) -> RenderResult:
+        yield self.choose(console, options)
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def conv_panels(trace: ConvTrace, step: ConvStep, channel: int, written: int,
+                lang: str) -> dict[str, Callable[[int], Grid]]:
+    """The step's grids, each a function of how many cells it may show."""
+    span = [d * (k - 1) + 1 for k, d in zip(step.weights.shape[:2], trace.dilation,
+                                           strict=True)]
+    name = (f", {channel_name(channel, trace.inputs.shape[2], lang)}"
+            if trace.inputs.shape[2] > 1 else "")
+    current = (step.row, step.col) if written > step.row * trace.out_w + step.col \
+        else None
+    filt = words(lang)["filter"].format(f=step.filter + 1)
+    inputs = input_grid(trace, step, channel, lang=lang)
+    inputs.title += name and f" ({name[2:]})"
+    return {
+        "input": lambda v: crop_around(
+            inputs, (step.top, step.top + span[0]), (step.left, step.left + span[1]),
+            v, lang),
+        "filter": lambda v: filter_grid(step, channel, f"{filt}{name}", lang),
+        "products": lambda v: products_grid(step, channel, lang=lang),
+        "output": lambda v: crop_around(
+            output_grid(trace, step.filter, written, current, lang=lang),
+            (step.row, step.row + 1), (step.col, step.col + 1), v, lang),
+    }
+
+
+#: Layouts of a step, richest first: (panel, cells shown) in a row.
+PRODUCT_LAYOUTS = (
+    (("input", VIEW), ("filter", 0), ("products", 0), ("output", VIEW)),
+    (("input", VIEW), ("filter", 0), ("products", 0)),
+    (("input", 7), ("filter", 0), ("products", 0)),
+    (("filter", 0), ("products", 0)),
+    (("products", 0),),
+)
+OUTPUT_LAYOUTS = (
+    (("input", VIEW), ("filter", 0), ("products", 0), ("output", VIEW)),
+    (("input", VIEW), ("filter", 0), ("output", VIEW)),
+    (("input", VIEW), ("filter", 0), ("output", 5)),
+    (("input", VIEW), ("output", 7)),
+    (("input", 7), ("output", 5)),
+    (("output", 5),),
+)
+
+
+def conv_step_view(trace: ConvTrace, step: ConvStep, lang: str, *, channel: int = 0,
+                   written: int | None = None, products: bool = False,
+                   max_terms: int = 12) -> RenderableType:
+    """One window of a convolution: the input (one channel) with the window,
+    the filter's slice, its products and the output map, as many as fit; then
+    the sum. ``products=True`` puts the products first (the channel in detail)
+    and sums that channel; otherwise the whole step is summed over channels.
+    ``written``: output cells (stride order) shown, default up to this one."""
+    if written is None:
+        written = step.row * trace.out_w + step.col + 1
+    panels = conv_panels(trace, step, channel, written, lang)
+    layouts = PRODUCT_LAYOUTS if products else OUTPUT_LAYOUTS
+    row = Fitted(*[_row(panels, layout) for layout in layouts])
+    lines: list[RenderableType] = [row]
+    channels = step.patch.shape[2]
+    if products or channels == 1:
+        taps = step.weights.shape[0] * step.weights.shape[1]
+        if taps <= max_terms:
+            lines.append(Text.assemble("  Σ ", sum_text(step, channel)))
+        else:
+            total = fmt_number(step.channel_sums[channel])
+            lines.append(Text(f"  Σ {words(lang)['products'].format(n=taps)} = "
+                              f"{total}"))
+    if not products and channels > 1:
+        sums = "  +  ".join(
+            f"{channel_name(c, channels, lang)} {_signed(s)}"
+            for c, s in enumerate(step.channel_sums))
+        lines.append(Text.assemble("  Σ ", sums, "  =  ",
+                                   (fmt_number(step.total), "bold")))
+    lines.append(legend(trace, lang, "window", "current"))
+    return Group(*lines)
+
+
+def legend(trace: ConvTrace | PoolTrace, lang: str, *kinds: str) -> PlainLegend:
+    """The plain-text legend of the marks a picture uses (zeros only if any)."""
+    padded = ("padding",) if any(trace.pad.pads) else ()
+    return PlainLegend(lang, padded + kinds)
+
+
+def _row(panels, layout):
+    return lambda: side_by_side(*[panels[name](view) for name, view in layout])
+
+
+def _signed(value) -> str:
+    text = fmt_number(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def pool_step_view(trace: PoolTrace, index: int, written: bool, lang: str
+                   ) -> RenderableType:
+    """One pooling window: the input channel with the window (and, once
+    ``written``, the kept cell), beside the output map."""
+    step = trace[index]
+    per_map = trace.out_h * trace.out_w
+    chosen = step.argmax if written and trace.pool_kind == "max" else None
+    ph, pw = step.window.shape
+    inputs = input_grid(trace, step, step.channel, lang=lang, chosen=chosen)
+    out = output_grid(trace, step.channel, index % per_map + written,
+                      (step.row, step.col) if written else None, lang=lang)
+
+    def layout(view_in, view_out):
+        return lambda: side_by_side(
+            crop_around(inputs, (step.top, step.top + ph),
+                        (step.left, step.left + pw), view_in, lang),
+            Text("→", style="bold"),
+            crop_around(out, (step.row, step.row + 1), (step.col, step.col + 1),
+                        view_out, lang))
+
+    return Group(Fitted(layout(VIEW, VIEW), layout(VIEW, 5), layout(7, 5)),
+                 legend(trace, lang, "window", "chosen", "current"))
+
+
+# ---------------------------------------------------------------- the whole map
+
+
+def whole_input(trace: ConvTrace | PoolTrace, lang: str, channel: int = 0,
+                title: str | None = None) -> RenderableType:
+    """The (padded) input of one channel with its zeros marked, cropped to the
+    bottom-right corner (where 'same' puts its odd zero) when it is too big."""
+    grid = input_grid(trace, None, channel, title, lang)
+    h, w = np.shape(grid.values)
+    corner = crop_around(grid, (h - 1, h), (w - 1, w), VIEW, lang)
+    return Group(corner, legend(trace, lang)) if any(trace.pad.pads) else corner
+
+
+def output_maps(trace: ConvTrace | PoolTrace, lang: str, depths) -> RenderableType:
+    """Finished output maps side by side (cropped, or in two rows, to fit)."""
+    count = trace.outputs.shape[2]
+    pooled = isinstance(trace, PoolTrace)
+    grids = [output_grid(trace, d, trace.out_h * trace.out_w, title=None if count == 1
+                         else f"{label('output', lang)} " + (channel_name(
+                             d, count, lang) if pooled else str(d + 1)), lang=lang)
+             for d in depths]
+
+    def layout(v, rows):
+        cut = [crop_around(grid, (0, 1), (0, 1), v, lang) for grid in grids]
+        if rows == 1:
+            return side_by_side(*cut)
+        half = (len(cut) + 1) // 2
+        return Group(side_by_side(*cut[:half]), side_by_side(*cut[half:]))
+
+    return Fitted(*[layout(v, rows) for v, rows in ((9, 1), (7, 1), (5, 1), (5, 2),
+                                                     (3, 2))])
+
+
+def reach_view(reach: Reach, lang: str, view: int = VIEW) -> RenderableType:
+    """How many windows read each input cell; ``·`` where none does. Cropped
+    to the bottom-right corner (where ``floor`` drops rows) when too big."""
+    counts = reach.counts
+    grid = Grid(counts, title=words(lang)["reach"], hidden=counts == 0)
+    h, w = counts.shape
+    corner = crop_around(grid, (h - 1, h), (w - 1, w), view, lang)
+    return Group(corner, Text(words(lang)["nobody"], style="grey50"))
+
+
+def flip_view(kernel: np.ndarray, flipped: np.ndarray, xcorr: np.ndarray,
+              conv: np.ndarray, lang: str) -> RenderableType:
+    """A filter slice and its flip (rows and columns reversed); the layer's
+    map and the map of the flipped filter, the cells that differ marked."""
+    w = words(lang)
+    differ = xcorr != conv
+
+    def layout(view):
+        maps = [crop(Grid(m, title=t, chosen=differ), slice(0, min(view, len(m))),
+                     slice(0, min(view, m.shape[1])), lang)
+                for m, t in ((xcorr, w["xcorr"]), (conv, w["conv"]))]
+        return side_by_side(Grid(kernel, title=label("filter", lang)),
+                            Grid(flipped, title=w["flipped"]), *maps)
+
+    return Group(Fitted(*[layout(v) for v in (VIEW, 7, 5, 3)]),
+                 Text("  " + w["differ"], style="grey50"))
