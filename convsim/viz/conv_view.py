@@ -79,12 +79,16 @@ def output_grid(trace: ConvTrace | PoolTrace, depth: int, written: int,
 def sum_text(step: ConvStep, channel: int | None = None,
              revealed: int | None = None, lang: str = "en") -> Text:
     """``a×b + c×d + ... = total`` for one channel (or all), the running sum
-    while ``revealed`` taps are shown."""
+    while ``revealed`` taps are shown; ``= ?`` before the first product (the
+    window is placed and its sum is still to come: a 0 there would be a wrong
+    number on the screen)."""
     patch, weights = step.patch, step.weights
     channels = range(patch.shape[2]) if channel is None else [channel]
     terms = [(patch[i, j, c], weights[i, j, c]) for c in channels
              for i in range(patch.shape[0]) for j in range(patch.shape[1])]
     shown = terms if revealed is None else terms[:revealed]
+    if not shown:
+        return Text.assemble("= ", ("?", "bold"))
     text = Text()
     for k, (a, b) in enumerate(shown):
         if k:
@@ -92,8 +96,6 @@ def sum_text(step: ConvStep, channel: int | None = None,
         text.append(_factor(a), style="bold #6ea8fe")
         text.append("×")
         text.append(_factor(b), style="bold #ffb454")
-    if not shown:
-        text.append("…")
     total = sum(float(a) * float(b) for a, b in shown)
     text.append("  =  " if revealed is None or revealed >= len(terms) else "  …  ")
     text.append(fmt_number(total), style="bold")

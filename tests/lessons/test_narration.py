@@ -1,0 +1,115 @@
+"""Narration that says what the picture shows (issue 13, item 5).
+
+Each test builds a lesson with the size that once gave a wrong or silent
+sentence and reads the frames as the learner sees them (plain text).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from convsim.lessons import convolution, pooling, stride
+from rich.console import Console
+
+from convsim import trace
+from convsim.lesson.frames import compose
+from convsim.lesson.story import unread_edge
+
+
+def screen(lesson, i: int, width: int = 100) -> str:
+    console = Console(width=width, color_system=None)
+    with console.capture() as cap:
+        console.print(compose(lesson, i))
+    return cap.get()
+
+
+def captions(lesson) -> str:
+    return "\n".join(frame.caption for frame in lesson.frames)
+
+
+@pytest.mark.parametrize(("shape", "pool", "rows", "cols"), [
+    ((5, 5), 2, [4], [4]),        # --size 5
+    ((15, 15), 2, [14], [14]),    # the book's 15x15 -> 7x7
+    ((4, 6), 2, [], []),          # tiled exactly
+    ((7, 6), 3, [6], []),         # 7 = 2 * 3 + 1
+])
+def test_unread_edge_is_what_no_pooling_window_reads(shape, pool, rows, cols):
+    t = trace.trace_pool(np.zeros(shape, np.float32), pool)
+    read = np.zeros(shape, bool)
+    for step in t:  # every window's cells, marked by hand
+        read[step.top:step.top + pool, step.left:step.left + pool] = True
+    unread_rows, unread_cols = unread_edge(t)
+    assert list(unread_rows) == rows == [r for r in range(shape[0])
+                                         if not read[r].any()]
+    assert list(unread_cols) == cols == [c for c in range(shape[1])
+                                         if not read[:, c].any()]
+
+
+def test_unread_edge_of_strided_and_dilated_convolutions():
+    # 3x3, stride 3 over 8: windows start at 0 and 3, so rows 6 and 7 are left
+    t = trace.trace_conv(np.zeros((8, 8), np.float32), np.ones((3, 3, 1, 1)),
+                         strides=3)
+    assert list(unread_edge(t)[0]) == [6, 7]
+    # dilated by 2 a 3x3 window spans 5 cells: the last one (start 3) reaches 7
+    t = trace.trace_conv(np.zeros((8, 8), np.float32), np.ones((3, 3, 1, 1)),
+                         dilation_rate=2)
+    assert list(unread_edge(t)[0]) == []
+    # 'same' padding: the windows reach past the input, nothing is left
+    t = trace.trace_conv(np.zeros((6, 6), np.float32), np.ones((3, 3, 1, 1)),
+                         strides=2, padding="same")
+    assert [list(r) for r in unread_edge(t)] == [[], []]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_pooling_an_odd_map_says_which_row_and_column_are_dropped(lang):
+    lesson = pooling.build(lang=lang, size=5)
+    dropped = [f for f in lesson.frames if "unread_rows" in f.data]
+    assert len(dropped) == 1 and dropped[0].key
+    assert dropped[0].data["unread_rows"] == dropped[0].data["unread_cols"] == (4,)
+    text = dropped[0].caption
+    if lang == "en":
+        assert "Row 4 and column 4 were never read" in text
+        assert "15×15×128 → 7×7×128" in text
+        assert "floor((5 - 2) / 2) + 1 = 2" in text
+    else:
+        assert "행 4와 열 4는 한 번도 읽히지 않았습니다" in text
+        assert "2×2가 나옵니다" in text  # the particle agrees with 2 (이)
+    # the picture shows the unread cells as ·, the others with their values
+    rows = screen(lesson, lesson.frames.index(dropped[0])).splitlines()
+    last_input_row = next(r for r in rows if r.startswith("4 "))
+    assert last_input_row.split()[1:6] == ["·"] * 5
+
+
+def test_pooling_an_even_map_has_nothing_to_drop():
+    lesson = pooling.build(size=4)
+    assert not [f for f in lesson.frames if "unread_rows" in f.data]
+    assert "never read" not in captions(lesson)
+    assert "multiple of" not in captions(lesson)
+
+
+def test_stride_talks_about_the_input_it_was_given():
+    six = stride.build(size=6)
+    text = captions(six)
+    assert "5×5" not in text
+    assert "over this 6×6 input without padding gives 2×2, not the 4×4" in text
+    assert "Row 5 and column 5 are never read: a window starting at 4" in text
+    assert captions(stride.build(size=6, lang="ko")).count("5×5") == 0
+    seven = captions(stride.build(size=7))
+    assert "over this 7×7 input without padding gives 3×3, not the 5×5" in seven
+    # on your notes' own example the lesson answers the notes' 4×4
+    five = captions(stride.build(size=5))
+    assert "Your notes give 4×4 for this case" in five and "2×2, not 4×4" in five
+    assert "never read" not in five  # windows at 0 and 2 read rows 0..4
+    assert "4×4로 적혀 있지만" in captions(stride.build(size=5, lang="ko"))
+
+
+def test_a_placed_window_shows_its_sum_to_come_not_a_zero():
+    lesson = convolution.build()
+    placed = lesson.frames[1]  # "The window starts at the top-left corner"
+    assert "top-left corner" in placed.caption
+    sums = [line.strip() for line in screen(lesson, 1).splitlines()
+            if line.strip().startswith("Σ")]
+    assert sums == ["Σ = ?"]
+    first_product = [line.strip() for line in screen(lesson, 2).splitlines()
+                     if line.strip().startswith("Σ")]
+    assert first_product == ["Σ 0×(-1)  …  0"]
