@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from convsim.lesson.layout import Screen
 from convsim.lesson.status import status_line
 
 __all__ = ["Frame", "Lesson", "Question", "any_of_check", "compose", "ints_check",
@@ -59,10 +60,15 @@ class Lesson:
     lang: str = "en"
 
 
-def compose(lesson: Lesson, index: int, status: str | Text | None = None
-            ) -> RenderableType:
+def compose(lesson: Lesson, index: int, status: str | Text | None = None,
+            height: int | None = None) -> RenderableType:
     """One screen: title bar, the frame's view, its caption, and a status line
-    (:func:`~convsim.lesson.status.status_line`: what the keys do now)."""
+    (:func:`~convsim.lesson.status.status_line`: what the keys do now).
+
+    ``height`` is the screen's number of lines when the frame is shown in
+    place (the animated player): the view gets the lines the others leave, so
+    the caption and the status line are never pushed off the bottom
+    (:class:`~convsim.lesson.layout.Screen`). None when frames scroll."""
     frame = lesson.frames[index]
     head = Text.assemble((f" {lesson.title} ", "bold white on #2f6fdf"), " ",
                          (f"{index + 1}/{len(lesson.frames)}", "grey50"))
@@ -73,7 +79,7 @@ def compose(lesson: Lesson, index: int, status: str | Text | None = None
     if status:
         parts.append(status if isinstance(status, Text) else Text(status,
                                                                    style="grey50"))
-    return Group(*parts)
+    return Screen(parts[1], above=parts[:1], below=parts[2:], height=height)
 
 
 # ---------------------------------------------------------------- answer checks

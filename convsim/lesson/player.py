@@ -140,8 +140,8 @@ class Player:
                 state = ("paused" if paused else
                          "reading" if wait and beats[i].narration else "playing")
                 live.update(compose(lesson, i, status_line(lesson.lang, state,
-                                                           first=i == 0)),
-                            refresh=True)
+                                                           first=i == 0),
+                                    height=self.console.height), refresh=True)
                 result.shown.append(i)
                 key = self.keys.read(None if state != "playing"
                                      else beats[i].seconds)
@@ -163,7 +163,8 @@ class Player:
         without its key hints: after q, the end, or before a quiz question,
         keys that no longer work must not stay on the screen."""
         if live.is_started and result.shown:
-            live.update(compose(lesson, result.shown[-1]), refresh=True)
+            live.update(compose(lesson, result.shown[-1],
+                                height=self.console.height), refresh=True)
         live.stop()
 
     def _live(self) -> Live:
