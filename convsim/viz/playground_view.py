@@ -42,10 +42,12 @@ from convsim.viz.words import label
 VIEW = 9  # at most this many rows and columns of a grid are drawn
 WORDS = {
     "en": {"part": "part", "filter": "filter {f}", "flipped": "flipped",
+           "flipped_filter": "flipped filter",
            "xcorr": "Conv2D", "conv": "with the flip", "reach": "windows per cell",
            "nobody": "· = read by no window", "differ": "< > differ",
            "sum": "sum", "products": "{n} products"},
     "ko": {"part": "일부", "filter": "필터 {f}", "flipped": "뒤집은 필터",
+           "flipped_filter": "뒤집은 필터",
            "xcorr": "Conv2D", "conv": "뒤집어 계산", "reach": "칸마다 읽은 윈도우 수",
            "nobody": "· = 어느 윈도우도 읽지 않는 칸", "differ": "< > 다른 값",
            "sum": "합", "products": "곱 {n}개"},
@@ -307,12 +309,15 @@ def flip_view(kernel: np.ndarray, flipped: np.ndarray, xcorr: np.ndarray,
     w = words(lang)
     differ = xcorr != conv
 
-    def layout(view):
+    def layout(view, both):
         maps = [crop(Grid(m, title=t, chosen=differ), slice(0, min(view, len(m))),
                      slice(0, min(view, m.shape[1])), lang)
                 for m, t in ((xcorr, w["xcorr"]), (conv, w["conv"]))]
-        return side_by_side(Grid(kernel, title=label("filter", lang)),
-                            Grid(flipped, title=w["flipped"]), *maps)
+        filters = [Grid(kernel, title=label("filter", lang))] if both else []
+        title = w["flipped"] if both else w["flipped_filter"]
+        return side_by_side(*filters, Grid(flipped, title=title), *maps)
 
-    return Group(Fitted(*[layout(v) for v in (VIEW, 7, 5, 3)]),
+    # a wide kernel leaves out the unflipped filter (the lesson showed it) first
+    return Group(Fitted(*[layout(v, both) for both in (True, False)
+                          for v in (VIEW, 7, 5, 3, 2)]),
                  Text("  " + w["differ"], style="grey50"))
