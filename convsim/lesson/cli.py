@@ -41,9 +41,14 @@ from convsim.lesson.layout import too_small
 from convsim.lesson.pace import DEFAULT_WPM, plan
 from convsim.lesson.player import Player
 from convsim.lesson.words import LANGS, default_lang, word
+from convsim.runtime.compiling import CompileNotice
+from convsim.runtime.compiling import message as compiling_message
 from convsim.validation.command_line import ArgumentParser
 
 PIPE_WIDTH = 100  # columns when printing into a pipe or file
+#: What a lesson's first run waits for Numba, said in the message: measured on
+#: 2 cores with an empty cache, 5 s (pooling) to 14 s (padding) of compiling.
+COLD_START_SECONDS = 15
 PROG = "python -m convsim.lesson"
 
 
@@ -193,6 +198,7 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         print(f"{parser.prog}: error: {err} (see: {parser.prog} --help)",
               file=sys.stderr)  # one line, as the parser's own errors
         return 2
+    cold = CompileNotice(lambda: _say_compiling(console, lang)).start()
     try:
         if args.save:
             return _save(module, args, options, lang, console)
@@ -208,7 +214,20 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
     except (ValueError, OSError) as err:
         console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return 1
+    finally:
+        cold.stop()
     return 0
+
+
+def _say_compiling(console: Console, lang: str) -> None:
+    """A first run's wait for Numba, said before it is a silent second long
+    (:mod:`convsim.runtime.compiling`); into a pipe it goes to stderr, so
+    the lesson's text stays clean."""
+    text = compiling_message(lang, COLD_START_SECONDS)
+    if console.is_terminal:
+        console.print(text, style="yellow", highlight=False)
+    else:
+        print(text, file=sys.stderr, flush=True)
 
 
 def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict:
