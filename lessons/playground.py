@@ -349,10 +349,11 @@ def _conv_windows(t, lang) -> list[Frame]:
                 partial(view.conv_step_view, t, t[f * per_map], lang, written=0),
                 say(words["next_filter"], f=f + 1, k=kh, c=c, m=per_map), hold=4))
         frames += conv_frames(
-            t, lang, filter=f, keys={per_map - 1} if f == 0 else (),
+            t, lang, filter=f, detail=(), keys={per_map - 1} if f == 0 else (),
             quiz={1} if f == 0 and per_map > 1 else (), hold=1 if f == 0 else 0.5,
-            view=lambda tr, st, revealed: view.conv_step_view(
-                tr, st, lang, written=st.row * tr.out_w + st.col + (revealed is None)))
+            view=lambda tr, st, revealed: view.conv_step_view(  # 0: placed, not summed
+                tr, st, lang, written=st.row * tr.out_w + st.col + (revealed is None),
+                hidden=revealed is not None))
     return frames
 
 

@@ -36,7 +36,7 @@ from convsim.viz.conv_view import (
     side_by_side,
     sum_text,
 )
-from convsim.viz.grid import Grid, PlainLegend, fmt_number
+from convsim.viz.grid import STYLES, Grid, PlainLegend, fmt_number
 from convsim.viz.words import label
 
 VIEW = 9  # at most this many rows and columns of a grid are drawn
@@ -44,12 +44,12 @@ WORDS = {
     "en": {"part": "part", "filter": "filter {f}", "flipped": "flipped",
            "flipped_filter": "flipped filter",
            "xcorr": "Conv2D", "conv": "with the flip", "reach": "windows per cell",
-           "nobody": "· = read by no window", "differ": "< > differ",
+           "nobody": "· = read by no window", "differ": "differ",
            "sum": "sum", "products": "{n} products"},
     "ko": {"part": "일부", "filter": "필터 {f}", "flipped": "뒤집은 필터",
            "flipped_filter": "뒤집은 필터",
            "xcorr": "Conv2D", "conv": "뒤집어 계산", "reach": "칸마다 읽은 윈도우 수",
-           "nobody": "· = 어느 윈도우도 읽지 않는 칸", "differ": "< > 다른 값",
+           "nobody": "· = 어느 윈도우도 읽지 않는 칸", "differ": "다른 값",
            "sum": "합", "products": "곱 {n}개"},
 }
 
@@ -143,7 +143,7 @@ class Fitted:
 
 
 def conv_panels(trace: ConvTrace, step: ConvStep, channel: int, written: int,
-                lang: str) -> dict[str, Callable[[int], Grid]]:
+                lang: str, hidden: bool = False) -> dict[str, Callable[[int], Grid]]:
     """The step's grids, each a function of how many cells it may show."""
     span = [d * (k - 1) + 1 for k, d in zip(step.weights.shape[:2], trace.dilation,
                                            strict=True)]
@@ -159,7 +159,8 @@ def conv_panels(trace: ConvTrace, step: ConvStep, channel: int, written: int,
             inputs, (step.top, step.top + span[0]), (step.left, step.left + span[1]),
             v, lang),
         "filter": lambda v: filter_grid(step, channel, f"{filt}{name}", lang),
-        "products": lambda v: products_grid(step, channel, lang=lang),
+        "products": lambda v: products_grid(step, channel, 0 if hidden else None,
+                                            lang),
         "output": lambda v: crop_around(
             output_grid(trace, step.filter, written, current, lang=lang),
             (step.row, step.row + 1), (step.col, step.col + 1), v, lang),
@@ -186,20 +187,24 @@ OUTPUT_LAYOUTS = (
 
 def conv_step_view(trace: ConvTrace, step: ConvStep, lang: str, *, channel: int = 0,
                    written: int | None = None, products: bool = False,
-                   max_terms: int = 12) -> RenderableType:
+                   hidden: bool = False, max_terms: int = 12) -> RenderableType:
     """One window of a convolution: the input (one channel) with the window,
     the filter's slice, its products and the output map, as many as fit; then
     the sum. ``products=True`` puts the products first (the channel in detail)
     and sums that channel; otherwise the whole step is summed over channels.
-    ``written``: output cells (stride order) shown, default up to this one."""
+    ``written``: output cells (stride order) shown, default up to this one.
+    ``hidden``: the window only, its products and sum not yet shown (the
+    learner is asked for them first)."""
     if written is None:
         written = step.row * trace.out_w + step.col + 1
-    panels = conv_panels(trace, step, channel, written, lang)
+    panels = conv_panels(trace, step, channel, written, lang, hidden)
     layouts = PRODUCT_LAYOUTS if products else OUTPUT_LAYOUTS
     row = Fitted(*[_row(panels, layout) for layout in layouts])
     lines: list[RenderableType] = [row]
     channels = step.patch.shape[2]
-    if products or channels == 1:
+    if hidden:
+        lines.append(Text("  Σ = ?"))
+    elif products or channels == 1:
         taps = step.weights.shape[0] * step.weights.shape[1]
         if taps <= max_terms:
             lines.append(Text.assemble("  Σ ", sum_text(step, channel)))
@@ -207,7 +212,7 @@ def conv_step_view(trace: ConvTrace, step: ConvStep, lang: str, *, channel: int 
             total = fmt_number(step.channel_sums[channel])
             lines.append(Text(f"  Σ {words(lang)['products'].format(n=taps)} = "
                               f"{total}"))
-    if not products and channels > 1:
+    elif not products and channels > 1:
         sums = "  +  ".join(
             f"{channel_name(c, channels, lang)} {_signed(s)}"
             for c, s in enumerate(step.channel_sums))
@@ -299,6 +304,8 @@ def reach_view(reach: Reach, lang: str, view: int = VIEW) -> RenderableType:
     grid = Grid(counts, title=words(lang)["reach"], hidden=counts == 0)
     h, w = counts.shape
     corner = crop_around(grid, (h - 1, h), (w - 1, w), view, lang)
+    if counts.all():
+        return corner
     return Group(corner, Text(words(lang)["nobody"], style="grey50"))
 
 
@@ -319,5 +326,19 @@ def flip_view(kernel: np.ndarray, flipped: np.ndarray, xcorr: np.ndarray,
 
     # a wide kernel leaves out the unflipped filter (the lesson showed it) first
     return Group(Fitted(*[layout(v, both) for both in (True, False)
-                          for v in (VIEW, 7, 5, 3, 2)]),
-                 Text("  " + w["differ"], style="grey50"))
+                          for v in (VIEW, 7, 5, 3, 2)]), MarkLegend(w["differ"]))
+
+
+class MarkLegend:
+    """What the marked (``chosen``) cells mean: ``< >`` in plain text, their
+    green in colour."""
+
+    def __init__(self, meaning: str):
+        self.meaning = meaning
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions
+                         ) -> RenderResult:
+        style, marks = STYLES["chosen"]
+        mark = ((f"{marks[0]} {marks[1]}", "grey50") if console.color_system is None
+                else ("   ", style))
+        yield Text.assemble("  ", mark, (f" {self.meaning}", "grey50"))

@@ -318,3 +318,20 @@ def test_every_frame_of_big_choices_fits(width):
             console.print(compose(lesson, i))
             out = console.file.getvalue()
             assert max(cell_len(x.rstrip()) for x in out.splitlines()) <= width, i
+
+
+def test_a_window_asked_about_shows_no_sum_before_the_answer():
+    lesson = playground.build()
+    asked = next(i for i, f in enumerate(lesson.frames)
+                 if f.question is not None and "step" in f.data)
+    step = lesson.frames[asked].data["step"]
+
+    def shown(i):
+        console = Console(file=io.StringIO(), width=120, color_system=None)
+        console.print(compose(lesson, i))
+        return console.file.getvalue()
+
+    placed, revealed = shown(asked - 1), shown(asked)
+    assert lesson.frames[asked - 1].data["step"] is step
+    assert "Σ = ?" in placed and f"=  {step.output:g}" not in placed
+    assert f"=  {step.output:g}" in revealed
