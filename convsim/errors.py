@@ -22,6 +22,22 @@ Anything else escaping convsim (a NumPy or Numba error, a segfault) is a bug.
         ├── ModelFileError        not a model file, or a damaged one
         │   └── ModelFileTooLargeError  (also a FileTooLargeError) a zip bomb?
         └── DatasetError          data on disk or the network (datasets.errors)
+
+In Korean too. An error a learner meets from a command line (a missing file,
+a file that is not a model, h5py not installed, images of the wrong shape,
+no cats-vs-dogs photos, a wrong ``--size``) may carry the same message in
+Korean, given where it is raised, beside the English, from the same facts::
+
+    raise MissingFileError(f"No model file found at {path!r}.",
+                           ko=f"모델 파일이 없습니다: {path!r}")
+
+and :func:`message` picks the wording for the learner's language: the
+commands call ``message(err, lang)`` with their ``--lang``. The English text
+stays the exception's ``str()`` and its ``args``, so code that reads or
+matches the message is unaffected; an error without a Korean wording is
+shown in English. Korean wordings put a value after a colon rather than
+before a particle, because the particle would depend on the value
+(파일이 없습니다: 'a.h5', not 'a.h5'이 없습니다).
 """
 
 from __future__ import annotations
@@ -29,11 +45,36 @@ from __future__ import annotations
 __all__ = ["AlreadyExistsError", "ArgumentError", "ConvsimError", "DatasetError",
            "FileError", "FileTooLargeError", "IsAFolderError", "MissingFileError",
            "MissingPackageError", "ModelFileError", "ModelFileTooLargeError",
-           "NotARegularFileError", "NotReadyError", "WrongTypeError"]
+           "NotARegularFileError", "NotReadyError", "WrongTypeError", "message"]
 
 
 class ConvsimError(Exception):
-    """Base of every error convsim raises on purpose."""
+    """Base of every error convsim raises on purpose.
+
+    Args:
+        *args: the message, in English, as for any exception.
+        ko: the same message in Korean, for ``--lang ko`` (see
+            :func:`message`); None when there is none.
+    """
+
+    def __init__(self, *args, ko: str | None = None):
+        super().__init__(*args)
+        self.ko = ko
+
+
+def message(error: BaseException, lang: str = "en") -> str:
+    """What to tell the learner about ``error`` in ``lang``: its Korean
+    wording for ``"ko"`` when it has one, else its message.
+
+    >>> err = ArgumentError("--size must be between 3 and 9. Received: 12",
+    ...                     ko="--size는 3에서 9 사이여야 합니다. 받은 값: 12")
+    >>> message(err, "ko")
+    '--size는 3에서 9 사이여야 합니다. 받은 값: 12'
+    >>> message(err, "en") == str(err) == message(ValueError(str(err)), "ko")
+    True
+    """
+    korean = getattr(error, "ko", None)
+    return korean if lang == "ko" and korean else str(error)
 
 
 class ArgumentError(ConvsimError, ValueError):

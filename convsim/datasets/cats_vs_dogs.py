@@ -310,6 +310,13 @@ def find_small_dataset(path: str | os.PathLike | None = None) -> Path:
         "have; or pass path= to a folder with train/, validation/ and test/, each "
         "holding cats/ and dogs/."
     )
+    how_ko = (
+        f"만드는 방법: `{BUILD_COMMAND}` (마이크로소프트의 압축 파일 약 790 MB를 "
+        f"내려받아 {cache_dir() / SMALL_NAME} 폴더를 만듭니다), 이미 받은 압축 "
+        f"파일이 있으면 `{BUILD_COMMAND} --archive FILE_OR_FOLDER`. 아니면 "
+        "train/, validation/, test/ 폴더가 있고 그 안에 각각 cats/와 dogs/가 있는 "
+        "폴더를 path=로 주세요."
+    )
     if path is not None:
         folder = Path(path).expanduser()
         for candidate in (folder, folder / SMALL_NAME):
@@ -318,7 +325,10 @@ def find_small_dataset(path: str | os.PathLike | None = None) -> Path:
         raise DatasetNotFoundError(
             f"path={str(path)!r} is not a {SMALL_NAME} folder: it needs "
             "train/, validation/ and test/, each with non-empty cats/ and dogs/. "
-            + how
+            + how,
+            ko=f"{SMALL_NAME} 폴더가 아닙니다: path={str(path)!r}. train/, "
+            "validation/, test/ 폴더가 있고, 각각 비어 있지 않은 cats/와 dogs/가 "
+            "있어야 합니다. " + how_ko,
         )
     places = ([data_dir() / SMALL_NAME] if data_dir() is not None else []) + [
         cache_dir() / SMALL_NAME
@@ -328,5 +338,7 @@ def find_small_dataset(path: str | os.PathLike | None = None) -> Path:
             return candidate
     raise DatasetNotFoundError(
         f"No {SMALL_NAME} folder found (looked in "
-        f"{', '.join(str(p) for p in places)}). " + how
+        f"{', '.join(str(p) for p in places)}). " + how,
+        ko=f"{SMALL_NAME} 폴더를 찾지 못했습니다 (찾아본 곳: "
+        f"{', '.join(str(p) for p in places)}). " + how_ko,
     )

@@ -25,8 +25,8 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
+from convsim.errors import message
 from convsim.experiments.book_models import (
     CATS_VS_DOGS_INPUT_SHAPE,
     NOTES_LEARNING_RATE,
@@ -35,12 +35,12 @@ from convsim.experiments.options import (
     SAVE_HELP,
     add_shared_options,
     fraction,
+    lang_of,
     positive_count,
     positive_number,
 )
 from convsim.experiments.outputs import report_test_accuracy, save_outputs
 from convsim.experiments.runs import (
-    CTRL_C_HELP,
     add_run_options,
     check_outputs,
     ctrl_c_stops_cleanly,
@@ -48,6 +48,7 @@ from convsim.experiments.runs import (
     run_files,
     train_until_done,
 )
+from convsim.experiments.words import line
 
 __all__ = ["AUGMENTED_LEARNING_RATE", "NOTES_AUGMENTATION", "TARGET_SIZE",
            "add_parser", "describe", "run"]
@@ -154,54 +155,59 @@ def run(args, console: Console) -> int:
     if args.learning_rate is None:
         args.learning_rate = (AUGMENTED_LEARNING_RATE if args.augment
                               else NOTES_LEARNING_RATE)
+    lang = args.lang = lang_of(args)
     files = run_files(args, DEFAULT_PLOT, "cats-vs-dogs")
     settings = {option: getattr(args, option) for option in SAME_ON_RESUME}
-    if not check_outputs(files, console):
+    if not check_outputs(files, console, lang):
         return 1
-    backup = prepare_backup(args, files, settings, epochs, console)
-    root = None if backup is None else _find_photos(args.data, console)
+    backup = prepare_backup(args, files, settings, epochs, console, lang)
+    root = None if backup is None else _find_photos(args.data, console, lang)
     if root is None:
         return 1
     if args.seed is not None:
         set_random_seed(args.seed)
-    console.print(f"Photos: {root}", highlight=False)
+    console.print(line(lang, "photos_at", root=root), highlight=False)
     batches = _open_photos(args, root, console)
     if batches is None:
         return 1
     recorder = _history_recorder(files, settings, epochs, root, args)
     model = build_cats_model(args.dropout, args.learning_rate)
     model.summary(console=console)
-    what = describe(args.augment, args.dropout)
-    console.print(f"Training the {what} for {epochs} epoch(s) of "
-                  f"{args.steps_per_epoch} x {args.batch_size} photos, validating "
-                  f"on {args.validation_steps} x {args.batch_size} photos from "
-                  f"{args.validate_on}/. {CTRL_C_HELP}.", highlight=False)
-    with ctrl_c_stops_cleanly(backup) as pressed:
+    console.print(line(lang, "training", what=describe(args.augment, args.dropout,
+                                                       lang),
+                       epochs=epochs, steps=args.steps_per_epoch,
+                       batch=args.batch_size, val_steps=args.validation_steps,
+                       folder=args.validate_on, ctrl_c=line(lang, "ctrl_c_help")),
+                  highlight=False)
+    with ctrl_c_stops_cleanly(backup, lang) as pressed:
         interrupted = _train(model, args, epochs, [recorder, backup], batches,
                              console)
         if recorder.history.get("val_acc"):
-            _report_epochs(console, recorder.history, recorder.seconds)
+            _report_epochs(console, recorder.history, recorder.seconds, lang)
         recorder.info["interrupted"] = interrupted
         if not interrupted:
             interrupted = not _evaluate_test(model, root, args, recorder, console)
+        what = describe(args.augment, args.dropout)
         status = save_outputs(model, recorder.history, console,
                               model_path=files.model, plot=files.plot,
                               title=f"Accuracy & Loss: cats vs dogs, {what}",
-                              recorder=recorder)
+                              recorder=recorder, lang=lang)
         interrupted = interrupted or pressed()
     return 130 if interrupted else status
 
 
-def describe(augment: bool, dropout: float | None) -> str:
+def describe(augment: bool, dropout: float | None, lang: str = "en") -> str:
     """A short name for the experiment, e.g. "convnet with augmentation +
-    dropout 0.5"."""
-    extras = (["augmentation"] if augment else []) + (
-        [f"dropout {dropout:g}"] if dropout else [])
-    return "convnet with " + " + ".join(extras) if extras else "plain convnet"
+    dropout 0.5" ("데이터 증식 + 드롭아웃 0.5를 쓴 컨브넷")."""
+    extras = ([line(lang, "augmentation")] if augment else []) + (
+        [line(lang, "dropout", rate=f"{dropout:g}")] if dropout else [])
+    if not extras:
+        return line(lang, "plain")
+    return line(lang, "with", extras=" + ".join(extras))
 
 
 # ---------------------------------------------------------------- before training
-def _find_photos(data, console: Console) -> Path | None:
+def _find_photos(data, console: Console, lang: str = "en") -> Path | None:
     """The ``cats_and_dogs_small`` folder; None (after saying how to make
     one) when there is none."""
     from convsim.datasets.cats_vs_dogs import find_small_dataset
@@ -210,9 +216,8 @@ def _find_photos(data, console: Console) -> Path | None:
     try:
         return find_small_dataset(data)
     except DatasetError as err:
-        console.print(f"[red]No cats-vs-dogs photos:[/] "
-                      f"{escape(str(err))} (path= is --data DIR "
-                      "for this command.)", highlight=False)
+        console.print(line(lang, "no_photos", err=message(err, lang)),
+                      highlight=False)
         return None
 
 
@@ -234,8 +239,8 @@ def _open_photos(args, root: Path, console: Console):
             batch_size=args.batch_size, class_mode="binary", seed=args.seed,
             console=console)
     except (OSError, ValueError) as err:
-        console.print(f"[red]Could not read the photos:[/] "
-                      f"{escape(str(err))}", highlight=False)
+        console.print(line(args.lang, "read_failed", err=message(err, args.lang)),
+                      highlight=False)
         return None
     return train_generator, valid_generator
 
@@ -252,16 +257,21 @@ def _history_recorder(files, settings: dict, epochs: int, root: Path, args):
 # ---------------------------------------------------------------- training
 def _train(model, args, epochs: int, callbacks, batches, console: Console) -> bool:
     """Fit until ``epochs`` or Ctrl+C; returns True if it was interrupted."""
+    from convsim.training.callbacks import ProgbarLogger
+
     # Decoding and warping the next batches overlaps the training step; the
     # background thread starts after a resumed run has moved the generators
     # on (BackupAndRestore calls their skip()).
     train_batches, valid_batches = (SkipThenPrefetch(generator)
                                     for generator in batches)
+    # the progress bar speaks the run's language: fit's own is turned off
+    if args.verbose:
+        callbacks = [ProgbarLogger(args.verbose, lang=args.lang), *callbacks]
     try:
         return train_until_done(lambda: model.fit(
             train_batches, steps_per_epoch=args.steps_per_epoch, epochs=epochs,
             validation_data=valid_batches, validation_steps=args.validation_steps,
-            verbose=args.verbose, callbacks=callbacks, console=console), console)
+            verbose=0, callbacks=callbacks, console=console), console, args.lang)
     finally:
         train_batches.close()
         valid_batches.close()
@@ -303,16 +313,17 @@ class SkipThenPrefetch:
 
 
 # ---------------------------------------------------------------- after training
-def _report_epochs(console: Console, logs: dict, epoch_seconds: list) -> None:
+def _report_epochs(console: Console, logs: dict, epoch_seconds: list,
+                   lang: str = "en") -> None:
     val = logs["val_acc"]
     best = max(range(len(val)), key=val.__getitem__)
     total = sum(epoch_seconds)
     per_epoch = total / max(len(epoch_seconds), 1)
-    console.print(f"{len(val)} epoch(s) in {total / 60:.1f} min "
-                  f"({per_epoch:.0f} s/epoch incl. validation).", highlight=False)
-    console.print(f"[bold]Final validation accuracy: {val[-1]:.4f}[/] (training "
-                  f"accuracy {logs['acc'][-1]:.4f}; best validation "
-                  f"{val[best]:.4f} at epoch {best + 1}).", highlight=False)
+    console.print(line(lang, "epochs_took", n=len(val), minutes=f"{total / 60:.1f}",
+                       per_epoch=f"{per_epoch:.0f}"), highlight=False)
+    console.print(line(lang, "final", acc=f"{val[-1]:.4f}",
+                       train_acc=f"{logs['acc'][-1]:.4f}", best=f"{val[best]:.4f}",
+                       at=best + 1), highlight=False)
 
 
 def _evaluate_test(model, root: Path, args, recorder, console: Console) -> bool:
@@ -332,9 +343,9 @@ def _evaluate_test(model, root: Path, args, recorder, console: Console) -> bool:
         finally:
             with_prefetch.close()
     except KeyboardInterrupt:
-        console.print("[yellow]Test evaluation skipped (Ctrl+C).[/]")
+        console.print(line(args.lang, "test_skipped"))
         return False
     report_test_accuracy(console, test_loss, test_acc, test_generator.samples,
-                         "photos")
+                         "photos", args.lang)
     recorder.info["test"] = {"loss": test_loss, "acc": test_acc}
     return True

@@ -17,6 +17,7 @@ import argparse
 from rich.console import Console
 
 from convsim.experiments import cats_vs_dogs, mnist
+from convsim.experiments.words import line
 from convsim.lesson.words import default_lang
 from convsim.runtime.compiling import CompileNotice, message
 from convsim.validation.command_line import ArgumentParser
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     try:
         return args.run(args, console)
     except KeyboardInterrupt:
-        console.print("\n[yellow]Ctrl+C:[/] stopped.")
+        console.print("\n" + line(lang, "stopped_now"))
         return 130
     finally:
         cold.stop()

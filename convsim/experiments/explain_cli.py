@@ -25,8 +25,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from convsim.errors import ArgumentError, ConvsimError, WrongTypeError
-from convsim.lesson.words import LANGS, default_lang
+from convsim.errors import ArgumentError, ConvsimError, WrongTypeError, message
+from convsim.lesson.words import LANGS, default_lang, word
 from convsim.trace.explain import EXPLAINABLE, cell_names, explain
 from convsim.validation.command_line import ArgumentParser
 
@@ -157,13 +157,14 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     try:
         return _run(args, lang, console)
     except _UsageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: {word('error', lang)}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         console.print()
         return 130
-    except (ConvsimError, ValueError, OSError) as err:
-        console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+    except (ConvsimError, ValueError, OSError) as err:  # in Korean if it has one
+        console.print(f"[bold red]{word('error', lang)}:[/] "
+                      f"{escape(message(err, lang))}", highlight=False)
         return 1
 
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
-from rich.markup import escape
 
-from convsim.experiments.options import SAVE_HELP, add_shared_options, positive_count
+from convsim.errors import message
+from convsim.experiments.options import (
+    SAVE_HELP,
+    add_shared_options,
+    lang_of,
+    positive_count,
+)
 from convsim.experiments.outputs import report_test_accuracy, save_outputs
 from convsim.experiments.runs import (
-    CTRL_C_HELP,
     add_run_options,
     check_outputs,
     ctrl_c_stops_cleanly,
@@ -27,6 +31,7 @@ from convsim.experiments.runs import (
     run_files,
     train_until_done,
 )
+from convsim.experiments.words import data_line, line
 
 __all__ = ["add_parser", "run"]
 
@@ -86,19 +91,21 @@ def add_parser(subparsers) -> None:
 def run(args, console: Console) -> int:
     """Reproduce the book's MNIST run; returns the process exit code."""
     from convsim.experiments.book_models import build_mnist_model
+    from convsim.training.callbacks import ProgbarLogger
     from convsim.training.history_file import HistoryRecorder
     from convsim.utils import set_random_seed
 
+    lang = lang_of(args)
     files = run_files(args, f"{args.dataset}-curves.png", args.dataset)
     settings = {option: getattr(args, option) for option in SAME_ON_RESUME}
-    if not check_outputs(files, console):
+    if not check_outputs(files, console, lang):
         return 1
-    backup = prepare_backup(args, files, settings, args.epochs, console)
+    backup = prepare_backup(args, files, settings, args.epochs, console, lang)
     if backup is None:
         return 1
     if args.seed is not None:
         set_random_seed(args.seed)
-    data = _load(args, console)
+    data = _load(args, console, lang)
     if data is None:
         return 1
     (train_images, train_labels), (test_images, test_labels) = data
@@ -109,45 +116,48 @@ def run(args, console: Console) -> int:
     recorder = HistoryRecorder(files.history, {
         "experiment": args.dataset, **settings, "epochs_planned": args.epochs,
         "seed": args.seed})
-    console.print(f"{CTRL_C_HELP}.", highlight=False)
-    with ctrl_c_stops_cleanly(backup) as pressed:
+    console.print(line(lang, "ctrl_c_help"), highlight=False)
+    # the progress bar speaks the run's language: fit's own is turned off
+    progbar = [ProgbarLogger(args.verbose, lang=lang)] if args.verbose else []
+    with ctrl_c_stops_cleanly(backup, lang) as pressed:
         interrupted = train_until_done(lambda: model.fit(
             train_images, train_labels, epochs=args.epochs,
             batch_size=args.batch_size, validation_data=(test_images, test_labels),
-            verbose=args.verbose, callbacks=[recorder, backup], console=console),
-            console)
+            verbose=0, callbacks=[*progbar, recorder, backup], console=console),
+            console, lang)
         recorder.info["interrupted"] = interrupted
         if not interrupted:
             interrupted = _report(model, recorder, len(train_images),
-                                  (test_images, test_labels), console)
+                                  (test_images, test_labels), console, lang)
         status = save_outputs(model, recorder.history, console,
                               model_path=files.model, plot=files.plot,
-                              recorder=recorder)
+                              recorder=recorder, lang=lang)
         interrupted = interrupted or pressed()
     return 130 if interrupted else status
 
 
-def _report(model, recorder, samples: int, test, console: Console) -> bool:
+def _report(model, recorder, samples: int, test, console: Console,
+            lang: str = "en") -> bool:
     """Say how fast training was and score the test images; True if Ctrl+C
     stopped the scoring."""
     seconds = sum(recorder.seconds)
     epochs = len(recorder.seconds)
     per_epoch = seconds / max(epochs, 1)
-    console.print(
-        f"Trained on {samples:,} images for {epochs} epoch(s) in {seconds:.1f} s "
-        f"({per_epoch:.1f} s/epoch, {samples / max(per_epoch, 1e-9):,.0f} images/s "
-        "incl. validation).", highlight=False)
+    console.print(line(lang, "trained", n=f"{samples:,}", epochs=epochs,
+                       seconds=f"{seconds:.1f}", per_epoch=f"{per_epoch:.1f}",
+                       rate=f"{samples / max(per_epoch, 1e-9):,.0f}"),
+                  highlight=False)
     try:
         test_loss, test_acc = model.evaluate(*test, verbose=0)
     except KeyboardInterrupt:
-        console.print("[yellow]Test evaluation skipped (Ctrl+C).[/]")
+        console.print(line(lang, "test_skipped"))
         return True
-    report_test_accuracy(console, test_loss, test_acc, len(test[0]), "images")
+    report_test_accuracy(console, test_loss, test_acc, len(test[0]), "images", lang)
     recorder.info["test"] = {"loss": test_loss, "acc": test_acc}
     return False
 
 
-def _load(args, console: Console):
+def _load(args, console: Console, lang: str = "en"):
     """The digits prepared as in the book, ``((x, y), (x_test, y_test))``
     with images ``(n, 28, 28, 1)`` in [0, 1] and one-hot labels; None (after
     saying why) when they cannot be loaded."""
@@ -155,20 +165,23 @@ def _load(args, console: Console):
     from convsim.utils import to_categorical
 
     loader = mnist if args.dataset == "mnist" else fashion_mnist
-    try:
-        data = loader.load(args.data, console=console)
+    try:  # the loader says where the data came from; in Korean, this does
+        data = loader.load(args.data, console=console, verbose=lang == "en")
     except errors.DatasetError as err:
-        console.print(f"[red]Could not load the data:[/] "
-                      f"{escape(str(err))}", highlight=False)
+        console.print(line(lang, "load_failed", err=message(err, lang)),
+                      highlight=False)
         return None
+    said = data_line(data, loader.SPEC.title, lang)
+    if said:
+        console.print(said, markup=False, highlight=False, soft_wrap=True)
     (train_images, train_labels), (test_images, test_labels) = data
     if args.limit:
         train_images, train_labels = (train_images[:args.limit],
                                       train_labels[:args.limit])
         test_images, test_labels = test_images[:args.limit], test_labels[:args.limit]
-        console.print(f"--limit {args.limit}: using the first {len(train_images):,} "
-                      f"training and {len(test_images):,} test images.",
-                      highlight=False)
+        console.print(line(lang, "limit", limit=args.limit,
+                           train=f"{len(train_images):,}",
+                           test=f"{len(test_images):,}"), highlight=False)
     # the book's preprocessing, with the sizes read from the data
     train_images = train_images.reshape((len(train_images), 28, 28, 1))
     train_images = train_images.astype("float32") / 255

@@ -2,8 +2,9 @@
 
 Both experiments read data from ``--data``, train for ``--epochs`` in batches
 of ``--batch-size``, can be repeated with ``--seed``, talk as much as
-``--verbose`` says and keep their results with ``--save`` and ``--plot`` (or
-``--no-plot``). Those options are defined here once: the names, types and
+``--verbose`` says, in English or Korean (``--lang``, by default from the
+locale, as the lessons), and keep their results with ``--save`` and ``--plot``
+(or ``--no-plot``). Those options are defined here once: the names, types and
 choices are the same for every experiment; only the defaults and the words
 of the help (images or photos, the book or your notes) differ. (``--resume``,
 ``--history`` and ``--backup-dir``, which keep a run safe, come from
@@ -21,9 +22,10 @@ import argparse
 import math
 from typing import NamedTuple
 
+from convsim.lesson.words import LANGS, default_lang
 from convsim.validation import positive_int
 
-__all__ = ["SAVE_HELP", "OptionGroups", "add_shared_options", "fraction",
+__all__ = ["SAVE_HELP", "OptionGroups", "add_shared_options", "fraction", "lang_of",
            "positive_count", "positive_number"]
 
 
@@ -64,12 +66,20 @@ def add_shared_options(parser: argparse.ArgumentParser, *, data_help: str,
     training.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                           help="1: live progress bar (default); 2: one line per "
                                "epoch (for log files); 0: quiet")
+    training.add_argument("--lang", choices=LANGS, default=None,
+                          help="language of what the command says (default: from "
+                               "the locale)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--save", metavar="PATH", help=save_help)
     outputs.add_argument("--plot", metavar="PNG", help=plot_help)
     outputs.add_argument("--no-plot", action="store_true",
                          help="do not save the figure")
     return OptionGroups(training, outputs)
+
+
+def lang_of(args) -> str:
+    """The language the command speaks: ``--lang``, else the locale's."""
+    return getattr(args, "lang", None) or default_lang()
 
 
 def positive_count(text: str) -> int:

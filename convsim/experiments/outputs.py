@@ -13,22 +13,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
+
+from convsim.errors import message
+from convsim.experiments.words import line
 
 __all__ = ["report_test_accuracy", "save_outputs"]
 
 
 def report_test_accuracy(console: Console, loss: float, accuracy: float,
-                         count: int, items: str) -> None:
+                         count: int, items: str, lang: str = "en") -> None:
     """The run's final score, e.g. "Test accuracy: 0.9871 (test loss 0.0412)
-    on 10,000 test images."."""
-    console.print(f"[bold]Test accuracy: {accuracy:.4f}[/] (test loss "
-                  f"{loss:.4f}) on {count:,} test {items}.", highlight=False)
+    on 10,000 test images." (``items``: ``"images"`` or ``"photos"``)."""
+    console.print(line(lang, "test_accuracy", acc=f"{accuracy:.4f}",
+                       loss=f"{loss:.4f}", count=f"{count:,}",
+                       items=line(lang, items)), highlight=False)
 
 
 def save_outputs(model, logs: dict, console: Console, *, model_path=None,
                  plot: str | None = None, title: str = "Accuracy & Loss",
-                 recorder=None) -> int:
+                 recorder=None, lang: str = "en") -> int:
     """Write the history, the model and the figure; returns the exit status.
 
     A history with no complete epoch is not written: an empty file would only
@@ -43,42 +46,43 @@ def save_outputs(model, logs: dict, console: Console, *, model_path=None,
         title: the figure's title.
         recorder: a :class:`~convsim.training.history_file.HistoryRecorder`
             whose file is written first, if it has a path.
+        lang: the language of the lines said (``"en"`` or ``"ko"``).
     """
+    def say(key: str, **values) -> None:
+        console.print(line(lang, key, **values), highlight=False)
+
     status = 0
     if recorder is not None and recorder.path is not None and not recorder.epoch:
-        console.print("No complete epoch: no history to save.")
+        say("no_epoch_history")
     elif recorder is not None and recorder.path is not None:
         try:
             recorder.write()
-            console.print(f"Saved the history to {recorder.path}", highlight=False)
+            say("saved_history", path=recorder.path)
         except OSError as err:
-            console.print(f"[red]Could not save the history:[/] {escape(str(err))}",
-                          highlight=False)
+            say("history_failed", err=message(err, lang))
             status = 1
     if model_path:
         try:
             model.save(model_path)
-            console.print(f"Saved the model to {model_path}", highlight=False)
+            say("saved_model", path=model_path)
         except OSError as err:
-            console.print(f"[red]Could not save the model:[/] "
-                          f"{escape(str(err))}", highlight=False)
+            say("model_failed", err=message(err, lang))
             status = 1
     if plot is not None:
-        status = max(status, _save_figure(logs, plot, title, console))
+        status = max(status, _save_figure(logs, plot, title, say, lang))
     return status
 
 
-def _save_figure(logs: dict, plot: str, title: str, console: Console) -> int:
+def _save_figure(logs: dict, plot: str, title: str, say, lang: str) -> int:
     if not logs:
-        console.print("No complete epoch: no figure to draw.")
+        say("no_epoch_figure")
         return 0
     from convsim.viz.plots import plot_history
 
     try:
         plot_history(logs, Path(plot), title=title)
-        console.print(f"Saved the accuracy/loss curves to {plot}", highlight=False)
+        say("saved_figure", path=plot)
     except (OSError, ValueError) as err:
-        console.print(f"[red]Could not save the figure:[/] "
-                      f"{escape(str(err))}", highlight=False)
+        say("figure_failed", err=message(err, lang))
         return 1
     return 0

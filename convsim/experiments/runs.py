@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from convsim.errors import ConvsimError
+from convsim.errors import ConvsimError, message
+from convsim.experiments.words import line, progress_words
 from convsim.files import check_can_write
 from convsim.models.keras import check_can_write_keras
 from convsim.training import interrupts
 from convsim.training.backup import BackupAndRestore, checkpoint_path
-from convsim.training.checkpoint import describe_progress, read_summary
+from convsim.training.checkpoint import read_summary
 from convsim.training.interrupts import TrainingInterrupted
 
 __all__ = ["RunFiles", "add_run_options", "check_outputs", "ctrl_c_stops_cleanly",
@@ -67,12 +68,6 @@ def add_run_options(parser: argparse.ArgumentParser, groups) -> None:
              "(default: next to the model, NAME.backup, else EXPERIMENT.backup)")
 
 
-def _text(value) -> str:
-    """``value`` as plain text inside rich markup (a path or a message may
-    hold [brackets], which rich would otherwise take for styles)."""
-    return escape(str(value))
-
-
 def run_files(args, default_plot: str, experiment: str) -> RunFiles:
     """The run's files from the options, with the defaults filled in."""
     model = Path(args.save) if args.save else None
@@ -89,8 +84,8 @@ def run_files(args, default_plot: str, experiment: str) -> RunFiles:
     return RunFiles(model, plot, history, backup)
 
 
-def check_outputs(files: RunFiles, console: Console) -> bool:
-    """Whether every file of the run can be written (else say why)."""
+def check_outputs(files: RunFiles, console: Console, lang: str = "en") -> bool:
+    """Whether every file of the run can be written (else say why, in ``lang``)."""
     try:
         if files.model is not None:
             check_can_write_keras(files.model)
@@ -103,69 +98,59 @@ def check_outputs(files: RunFiles, console: Console) -> bool:
         else:
             check_can_write(files.backup_dir, "checkpoint folder")
     except (OSError, ConvsimError) as err:  # ConvsimError: h5py missing
-        console.print(f"[red]Cannot write the outputs:[/] "
-                      f"{_text(err)}", highlight=False)
+        console.print(line(lang, "cannot_write", err=message(err, lang)),
+                      highlight=False)
         return False
     return True
 
 
 def prepare_backup(args, files: RunFiles, settings: dict, epochs: int,
-                   console: Console) -> BackupAndRestore | None:
+                   console: Console, lang: str = "en") -> BackupAndRestore | None:
     """The run's BackupAndRestore, after looking at the checkpoint already in
     ``--backup-dir``: with --resume it must fit this run's ``settings`` and
     leave epochs to do; without, a stopped run's checkpoint is not replaced.
-    None (after saying why) when the run cannot start."""
+    None (after saying why, in ``lang``) when the run cannot start."""
     path = checkpoint_path(files.backup_dir)
-    summary = _summary(path, args.resume, console)
+    summary = _summary(path, args.resume, console, lang)
     if summary is False:
         return None
     backup = BackupAndRestore(files.backup_dir, delete_checkpoint=False,
                               resume=bool(args.resume and summary),
                               settings=settings)
+    def say(key: str, **values) -> None:
+        console.print(line(lang, key, **values), highlight=False)
+
     if summary is None:
         if args.resume:
-            console.print(f"No checkpoint in {_text(files.backup_dir)} yet: training "
-                          "starts at the beginning.", highlight=False)
+            say("no_checkpoint_yet", folder=files.backup_dir)
         return backup
     progress = summary["progress"]
+    where = progress_words(progress, lang)
     done = progress["epoch"] if progress["step"] == 0 else None
     finished = done is not None and done >= progress.get("epochs", 0)
     if not args.resume:
         if not finished:
-            console.print(
-                f"[red]{_text(path)} holds a stopped run[/] (at "
-                f"{describe_progress(progress)}). Add --resume to continue it, or "
-                "choose another --backup-dir (or delete that folder) to start "
-                "afresh.", highlight=False)
+            say("stopped_run", path=path, progress=where)
             return None
-        console.print(f"Starting afresh: the checkpoint of the finished run in "
-                      f"{_text(files.backup_dir)} will be replaced.", highlight=False)
+        say("afresh", folder=files.backup_dir)
         return backup
     for key, value in backup.settings.items():
         before = summary.get("settings", {}).get(key)
         if key in summary.get("settings", {}) and before != value:
-            then, now = _text(f"{key}={before!r}"), _text(f"{key}={value!r}")
-            console.print(f"[red]Cannot resume:[/] the run used {then}, this "
-                          f"command {now}. Pass the same options.", highlight=False)
+            say("resume_mismatch", then=f"{key}={before!r}", now=f"{key}={value!r}")
             return None
     at = progress["epoch"] + (progress["step"] > 0)  # epochs begun
     if at > epochs:
-        console.print(f"[red]Cannot resume:[/] the run is at "
-                      f"{describe_progress(progress)}, past --epochs {epochs}; "
-                      f"pass --epochs N with N >= {at}.", highlight=False)
+        say("resume_past", progress=where, epochs=epochs, at=at)
         return None
     if done == epochs:
-        console.print(f"The run in {_text(path)} has finished its {done} "
-                      "epoch(s): nothing to train; its outputs are written again "
-                      f"(pass --epochs N with N > {done} to train more).",
-                      highlight=False)
+        say("finished", path=path, done=done)
         return backup
-    console.print(f"Resuming from {_text(path)} at {describe_progress(progress)}.",
-                  highlight=False)
+    say("resuming", path=path, progress=where)
     return backup
 
 
-def _summary(path: Path, resume: bool, console: Console):
+def _summary(path: Path, resume: bool, console: Console, lang: str = "en"):
     """The checkpoint's summary; None if there is none; False (after saying
     why) if it cannot be read and --resume needs it."""
     if not path.exists():
@@ -174,15 +159,16 @@ def _summary(path: Path, resume: bool, console: Console):
         return read_summary(path)
     except ConvsimError as err:
         if resume:
-            console.print(f"[red]Cannot resume:[/] {_text(err)}", highlight=False)
+            console.print(line(lang, "cannot_resume", err=message(err, lang)),
+                          highlight=False)
             return False
-        console.print(f"The checkpoint {_text(path)} cannot be read "
-                      f"({_text(err)}); it will be replaced.", highlight=False)
+        console.print(line(lang, "unreadable", path=path, err=message(err, lang)),
+                      highlight=False)
         return None
 
 
 @contextmanager
-def ctrl_c_stops_cleanly(backup: BackupAndRestore):
+def ctrl_c_stops_cleanly(backup: BackupAndRestore, lang: str = "en"):
     """Within the block, Ctrl+C stops training between batches; a second
     Ctrl+C exits at once (status 130), saying which checkpoint is intact.
 
@@ -190,28 +176,36 @@ def ctrl_c_stops_cleanly(backup: BackupAndRestore):
     after training, while the outputs were being written)."""
 
     def last_words() -> str:
-        if backup.path.is_file():
-            return (f"The checkpoint {backup.path} is intact: the same command "
-                    "with --resume continues from it.")
-        return "No checkpoint had been written yet."
+        words = (line(lang, "intact", path=backup.path) if backup.path.is_file()
+                 else line(lang, "none_written"))
+        return Text.from_markup(words).plain  # printed as it is
 
     with interrupts.deferred(second="exit", last_words=last_words):
         yield interrupts.requested
 
 
-def train_until_done(fit, console: Console) -> bool:
+def train_until_done(fit, console: Console, lang: str = "en") -> bool:
     """Call ``fit()``; True if Ctrl+C stopped it (the line saying where and
-    which checkpoint is intact is printed)."""
+    which checkpoint is intact is printed, in ``lang``)."""
     try:
         fit()
     except TrainingInterrupted as stop:
         console.print()
         if stop.checkpoint:
-            saved = (f"The checkpoint {_text(stop.checkpoint)} is intact; the "
-                     "same command with --resume continues exactly.")
+            saved = line(lang, "intact_exactly", path=stop.checkpoint)
         else:
-            saved = "Nothing could be saved."
-        console.print(f"[yellow]Ctrl+C:[/] stopped {stop.where}. {saved}",
+            saved = line(lang, "nothing_saved")
+        where = stop.where if lang == "en" else _where_stopped(stop, lang)
+        console.print(f"{line(lang, 'stopped', where=where)} {saved}",
                       highlight=False)
         return True
     return False
+
+
+def _where_stopped(stop: TrainingInterrupted, lang: str) -> str:
+    """Where training stopped, in ``lang``, read from the checkpoint it
+    saved (the interruption's own words are English)."""
+    try:
+        return progress_words(read_summary(stop.checkpoint)["progress"], lang)
+    except (ConvsimError, OSError, KeyError, TypeError):
+        return stop.where

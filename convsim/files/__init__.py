@@ -41,6 +41,15 @@ __all__ = ["atomic_write", "check_can_write", "open_regular", "read_bytes",
            "regular_file"]
 
 
+#: What a file is for, in Korean with its object particle, for the Korean
+#: wording of "No model file found" (convsim.errors): 모델 파일을, 이미지를.
+KOREAN_WHAT = {"file": "파일을", "model file": "모델 파일을",
+               "picture file": "그림 파일을", "image": "이미지를",
+               "data file": "데이터 파일을",
+               ".npz file": ".npz 파일을", "checkpoint": "체크포인트를",
+               "history file": "히스토리 파일을", "photo": "사진을"}
+
+
 def regular_file(path, what: str = "file") -> Path:
     """``path`` resolved, after checking it names an existing regular file.
 
@@ -55,7 +64,10 @@ def regular_file(path, what: str = "file") -> Path:
     try:
         mode = given.stat().st_mode  # follows symlinks
     except FileNotFoundError:
-        raise MissingFileError(f"No {what} found at {str(given)!r}.") from None
+        korean = KOREAN_WHAT.get(what, "파일")
+        raise MissingFileError(f"No {what} found at {str(given)!r}.",
+                               ko=f"{korean} 찾을 수 없습니다: {str(given)!r}"
+                               ) from None
     except OSError as err:
         raise NotARegularFileError(f"Cannot read the {what} {str(given)!r}: "
                                    f"{err.strerror}.") from None

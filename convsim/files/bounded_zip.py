@@ -85,16 +85,19 @@ class BoundedZip:
         file: a binary, seekable file of ``size`` bytes.
         where: names the archive in messages (``"'m.convsim'"``).
         budget: shared with the archives inside; a new one by default.
-        not_zip: the message when ``file`` is no ZIP archive at all.
+        not_zip: the message when ``file`` is no ZIP archive at all, or the
+            error to raise then (a ModelFileError with a Korean wording).
     """
 
     def __init__(self, file, size: int, where: str, budget: Budget | None = None,
-                 not_zip: str | None = None):
+                 not_zip: str | ModelFileError | None = None):
         self.where = where
         self.budget = budget or Budget(size, where)
         self._file = file
         record = end_record(file, size)
         if record is None:
+            if isinstance(not_zip, ModelFileError):
+                raise not_zip
             raise ModelFileError(not_zip or f"{where} is damaged: it is not a ZIP "
                                  "archive (it has no end record).")
         members, directory = record

@@ -213,9 +213,14 @@ class Layer:
         where = f'Input 0 of layer "{self.name}" is incompatible with the layer: '
         if spec.ndim is not None and len(shape) != spec.ndim:
             hint = input_shape_hint(self._expected_input(), shape)
+            hint_ko = input_shape_hint(self._expected_input(), shape, "ko")
             raise ArgumentError(f"{where}expected ndim={spec.ndim}, found "
                                 f"ndim={len(shape)}. Full shape received: {shape}"
-                                + (f". {hint}" if hint else ""))
+                                + (f". {hint}" if hint else ""),
+                                ko=f'층 "{self.name}"의 입력 0이 맞지 않습니다. '
+                                f"기대하는 차원 수: ndim={spec.ndim}, 받은 차원 수: "
+                                f"ndim={len(shape)}. 받은 크기: {shape}"
+                                + (f". {hint_ko}" if hint_ko else ""))
         if spec.min_ndim is not None and len(shape) < spec.min_ndim:
             raise ArgumentError(f"{where}expected min_ndim={spec.min_ndim}, found "
                                 f"ndim={len(shape)}. Full shape received: {shape}")

@@ -132,7 +132,10 @@ def load(name: str) -> ModuleType:
     if name not in known:
         close = difflib.get_close_matches(str(name), known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint_ko = f" {close[0]!r} 레슨을 찾으셨나요?" if close else ""
         raise ArgumentError(f"Unknown lesson {name!r}.{hint} Lessons: "
+                            f"{', '.join(known)}.",
+                            ko=f"없는 레슨입니다: {name!r}.{hint_ko} 레슨 목록: "
                             f"{', '.join(known)}.")
     module = importlib.import_module(f"{PACKAGE}.{contents()[known.index(name)]}")
     check(module)

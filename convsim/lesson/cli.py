@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from convsim.errors import ArgumentError
+from convsim.errors import ArgumentError, message
 from convsim.lesson import catalog
 from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
@@ -195,9 +195,8 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         module = load(args.name)
         options = _lesson_options(module, args, lessons)
     except ValueError as err:
-        print(f"{parser.prog}: error: {err} (see: {parser.prog} --help)",
-              file=sys.stderr)  # one line, as the parser's own errors
-        return 2
+        print(say_error(err, lang, parser.prog), file=sys.stderr)  # one line, as
+        return 2  # the parser's own errors
     cold = CompileNotice(lambda: _say_compiling(console, lang)).start()
     try:
         if args.save:
@@ -212,7 +211,8 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         console.print()
         return 130
     except (ValueError, OSError) as err:
-        console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+        console.print(f"[bold red]{word('error', lang)}:[/] "
+                      f"{escape(message(err, lang))}", highlight=False)
         return 1
     finally:
         cold.stop()
@@ -230,6 +230,14 @@ def _say_compiling(console: Console, lang: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
+def say_error(err: BaseException, lang: str, prog: str = PROG) -> str:
+    """The one line for a wrong option: the error in the learner's language
+    (its Korean wording with ``--lang ko``, :func:`convsim.errors.message`)
+    and where to read more."""
+    return (f"{prog}: {word('error', lang)}: {message(err, lang)} "
+            f"({word('see', lang)}: {prog} --help)")
+
+
 def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict:
     """The keyword arguments for ``module.run``, checked against what it accepts.
 
@@ -241,12 +249,16 @@ def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict
         if module.SIZE is None:
             raise ArgumentError(f"The {module.NAME!r} lesson has a fixed size; "
                                 "--size is not available. "
-                                f"Received: --size {args.size}")
+                                f"Received: --size {args.size}",
+                                ko=f"{module.NAME!r} 레슨은 크기가 정해져 있어 "
+                                f"--size를 쓸 수 없습니다. 받은 값: --size {args.size}")
         default, low, high = module.SIZE
         if not low <= args.size <= high:
             raise ArgumentError(f"--size for the {module.NAME!r} lesson must be "
                                 f"between "
-                                f"{low} and {high}. Received: --size {args.size}")
+                                f"{low} and {high}. Received: --size {args.size}",
+                                ko=f"{module.NAME!r} 레슨의 --size는 {low}부터 "
+                                f"{high}까지입니다. 받은 값: --size {args.size}")
         options["size"] = args.size
     for option, users in lesson_options(lessons).items():
         value = getattr(args, option)
@@ -256,11 +268,15 @@ def _lesson_options(module: ModuleType, args, lessons: list[ModuleType]) -> dict
             whose = ", ".join(repr(m.NAME) for m in users)
             noun = "lesson" if len(users) == 1 else "lessons"
             raise ArgumentError(f"{_flag(option)} is only for the {whose} {noun}. "
-                                f"Received it for {module.NAME!r}")
+                                f"Received it for {module.NAME!r}",
+                                ko=f"{_flag(option)} 옵션은 다음 레슨에만 있습니다: "
+                                f"{whose}. 받은 레슨: {module.NAME!r}")
         options[option] = value
     for flag, value in (("--fps", args.fps), ("--wpm", args.wpm)):
         if value is not None and not value > 0:
             raise ArgumentError(f"{flag} must be a positive number. Received: "
+                                f"{flag} {value:g}",
+                                ko=f"{flag}에는 양수를 주어야 합니다. 받은 값: "
                                 f"{flag} {value:g}")
     return options
 

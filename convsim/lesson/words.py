@@ -27,6 +27,7 @@ WORDS = {
         "your_answer": "your answer", "saved": "Saved {n} frames to {path}",
         "no_hangul_font": "No Korean font found: Hangul in the GIF will show as "
                           "boxes (install e.g. fonts-nanum).",
+        "error": "error", "see": "see",
     },
     "ko": {
         "playing": "▶ 재생 중", "paused": "⏸ 일시 정지",
@@ -36,6 +37,7 @@ WORDS = {
         "your_answer": "내 답", "saved": "{n}개 프레임을 {path} 에 저장했습니다",
         "no_hangul_font": "한글 글꼴을 찾지 못해 GIF의 한글이 네모로 보입니다 "
                           "(예: fonts-nanum 설치).",
+        "error": "오류", "see": "도움말",
     },
 }
 

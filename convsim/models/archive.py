@@ -175,7 +175,8 @@ def path_argument(filepath, what) -> str:
     return path
 
 
-def _open_archive(given: str, what: str, not_zip: str) -> BoundedZip:
+def _open_archive(given: str, what: str, not_zip: str | ModelFileError
+                  ) -> BoundedZip:
     """The regular file ``given`` opened as a :class:`BoundedZip` (an HDF5
     file refused with its own message); the system's errors made convsim's."""
     where = repr(given)
@@ -212,10 +213,15 @@ def read_model_file(filepath) -> ModelFile:
     where = repr(given)
     not_zip = (f"{where} is not a convsim model file (it should be a ZIP archive "
                "written by model.save()).")
+    not_zip_ko = (f"convsim 모델 파일이 아닙니다: {where} (model.save()가 쓴 ZIP "
+                  "파일이어야 합니다).")
     if given.lower().endswith(".keras"):
         not_zip += (" Nor is it a whole Keras .keras file, which is a ZIP archive "
                     "too: it is damaged or cut short.")
-    with _open_archive(given, "model file", not_zip) as archive:
+        not_zip_ko += (" 케라스의 .keras 파일도 아닙니다(이것도 ZIP 파일입니다): "
+                       "손상되었거나 중간에 잘린 파일입니다.")
+    not_a_model = ModelFileError(not_zip, ko=not_zip_ko)
+    with _open_archive(given, "model file", not_a_model) as archive:
         if "config.json" not in archive or "model.weights.npz" not in archive:
             raise ModelFileError(f"{where} is a ZIP archive but not a convsim model "
                                  "file (config.json or model.weights.npz missing).")

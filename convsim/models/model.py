@@ -151,9 +151,13 @@ class Model(Trainer):
                 e is not None and e != g
                 for e, g in zip(expected[1:], got[1:], strict=True)):
             hint = input_shape_hint(expected, got)
+            hint_ko = input_shape_hint(expected, got, "ko")
             raise ArgumentError(f"Input 0 of model '{self.name}' is incompatible: "
                                 f"expected shape {expected}, found shape {got}."
-                                + (f" {hint}" if hint else ""))
+                                + (f" {hint}" if hint else ""),
+                                ko=f"모델 '{self.name}'의 입력 0이 맞지 않습니다. "
+                                f"기대하는 크기: {expected}, 받은 크기: {got}."
+                                + (f" {hint_ko}" if hint_ko else ""))
 
     def _forward(self, x, training=False):
         self._check_input(x)

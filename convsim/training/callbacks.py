@@ -19,7 +19,7 @@ import numpy as np
 from rich.console import Console
 
 from convsim.errors import ArgumentError, WrongTypeError
-from convsim.training.progbar import Progbar
+from convsim.training.progbar import WORDS, Progbar
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "History",
            "ModelCheckpoint", "ProgbarLogger"]
@@ -101,19 +101,22 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """``Epoch 1/5`` then a live bar per epoch (verbose=1) or one line (verbose=2)."""
+    """``Epoch 1/5`` then a live bar per epoch (verbose=1) or one line (verbose=2);
+    ``lang="ko"``: in Korean (``에포크 1/5``, ``ms/스텝``)."""
 
-    def __init__(self, verbose=1, clock=None):
+    def __init__(self, verbose=1, clock=None, lang: str = "en"):
         super().__init__()
         self.verbose = verbose
         self.clock = clock
+        self.lang = lang
         self._bar: Progbar | None = None
         self._seen = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}")
+        epoch_word = WORDS.get(self.lang, WORDS["en"])["epoch"]
+        self._print(f"{epoch_word} {epoch + 1}/{self.params.get('epochs', '?')}")
         self._bar = Progbar(self.params.get("steps"), self.console or Console(),
-                            verbose=self.verbose, clock=self.clock)
+                            verbose=self.verbose, clock=self.clock, lang=self.lang)
         # a resumed epoch starts where the stopped run left it (training.loop)
         self._seen = getattr(self.model, "_epoch_first_step", 0)
 

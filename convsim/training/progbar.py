@@ -9,7 +9,10 @@ the final line (``63/63 - 4s - 62ms/step - loss: ...``), which suits log files.
 On a console that is not a terminal the live line is not animated: only the
 final line is written.
 
-The clock is injectable so tests can check exact frames.
+The clock is injectable so tests can check exact frames. ``lang="ko"`` says
+the line's words in Korean, as the ``train`` commands do with ``--lang ko``
+(``12/63 ━━━ 3s 61ms/스텝 - loss: ...``); the metrics keep their names, the
+keys of ``history.history``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-__all__ = ["Progbar", "format_duration", "format_value"]
+__all__ = ["WORDS", "Progbar", "format_duration", "format_value"]
+
+#: The progress line's words (and the ``Epoch 1/5`` line above it).
+WORDS = {"en": {"epoch": "Epoch", "step": "step", "unknown": "Unknown"},
+         "ko": {"epoch": "에포크", "step": "스텝", "unknown": "알 수 없음"}}
 
 BAR_WIDTH = 20
 REFRESH_SECONDS = 0.1  # redraw at most ten times a second
@@ -36,12 +43,12 @@ def format_duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def format_per_step(seconds: float) -> str:
+def format_per_step(seconds: float, step: str = "step") -> str:
     if seconds >= 1:
-        return f"{seconds:.0f}s/step"
+        return f"{seconds:.0f}s/{step}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/step"
-    return f"{seconds * 1e6:.0f}us/step"
+        return f"{seconds * 1e3:.0f}ms/{step}"
+    return f"{seconds * 1e6:.0f}us/{step}"
 
 
 def format_value(value: float) -> str:
@@ -56,9 +63,12 @@ class Progbar:
         console: rich Console to draw on.
         verbose: 1 (live bar), 2 (final line only) or 0 (nothing).
         clock: function returning seconds (default ``time.perf_counter``).
+        lang: the words' language, ``"en"`` or ``"ko"``.
     """
 
-    def __init__(self, target, console: Console, verbose=1, clock=None):
+    def __init__(self, target, console: Console, verbose=1, clock=None,
+                 lang: str = "en"):
+        self.words = WORDS.get(lang, WORDS["en"])
         self.target = target
         self.console = console
         self.verbose = verbose
@@ -81,13 +91,13 @@ class Progbar:
             text.append("━" * filled, style="green")
             text.append("━" * (BAR_WIDTH - filled), style="bright_black")
         else:
-            text.append(f"{current}/Unknown")
+            text.append(f"{current}/{self.words['unknown']}")
         if finalize or self.target is None:
             text.append(f" {format_duration(elapsed)}")
         else:
             text.append(f" {format_duration(per_step * (self.target - current))}")
         if current:
-            text.append(f" {format_per_step(per_step)}")
+            text.append(f" {format_per_step(per_step, self.words['step'])}")
         for key, value in values.items():
             text.append(f" - {key}: {format_value(float(value))}")
         return text
@@ -98,7 +108,7 @@ class Progbar:
         parts = [f"{current}/{self.target if self.target is not None else current}",
                  format_duration(elapsed)]
         if current:
-            parts.append(format_per_step(elapsed / current))
+            parts.append(format_per_step(elapsed / current, self.words["step"]))
         parts += [f"{k}: {format_value(float(v))}" for k, v in values.items()]
         return Text(" - ".join(parts))
 

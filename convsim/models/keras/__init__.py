@@ -69,7 +69,10 @@ def check_can_write_keras(filepath) -> None:
     if keras_name(filepath):
         h5py_module(doing=f"Saving {os.fspath(filepath)!r} as a Keras file (the "
                     "format of names ending in .keras, .h5 or .hdf5; any other "
-                    "name saves convsim's own)")
+                    "name saves convsim's own)",
+                    doing_ko=f"{os.fspath(filepath)!r}: 이름이 .keras, .h5, .hdf5로 "
+                    "끝나는 파일은 케라스 형식으로 저장되며(다른 이름은 convsim 자체 "
+                    "형식), 케라스 형식으로 저장하려면")
 
 
 def sniff(given: str) -> str | None:

@@ -58,13 +58,16 @@ _FLOATS = "f"
 _INTEGERS = "iu"
 
 
-def h5py_module(error=MissingPackageError, doing: str = "Reading Keras files"):
+def h5py_module(error=MissingPackageError, doing: str = "Reading Keras files",
+                doing_ko: str = "케라스 파일을 읽으려면"):
     """h5py, imported now; if it is not installed, ``error`` saying that
-    ``doing`` needs it and how to install it (one line)."""
+    ``doing`` needs it and how to install it (one line; ``doing_ko`` is the
+    same in Korean, ending in -려면: "to do this")."""
     try:
         import h5py
     except ImportError:
-        raise error(f"{doing} needs h5py, which is not installed: "
+        raise error(f"{doing} needs h5py, which is not installed: {INSTALL}",
+                    ko=f"{doing_ko} h5py가 필요한데 설치되어 있지 않습니다: "
                     f"{INSTALL}") from None
     return h5py
 
@@ -72,7 +75,7 @@ def h5py_module(error=MissingPackageError, doing: str = "Reading Keras files"):
 def write_h5(fill) -> bytes:
     """The bytes of a new HDF5 file that ``fill(h5py.File)`` fills, made in
     memory (so that the file on disk is written atomically, whole)."""
-    h5py = h5py_module(doing="Writing a Keras file")
+    h5py = h5py_module(doing="Writing a Keras file", doing_ko="케라스 파일을 쓰려면")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         fill(file)
@@ -90,7 +93,9 @@ class H5Reader:
 
     def __init__(self, file, where: str, budget: Budget):
         self.h5py = h5py_module(ModelFileError, f"{where} is an HDF5 file (probably "
-                                "saved by Keras); reading it")
+                                "saved by Keras); reading it",
+                                f"{where}: HDF5 파일(아마 케라스가 저장한 파일)입니다. "
+                                "이 파일을 읽으려면")
         self.where, self.budget = where, budget
         try:
             self.file = self.h5py.File(file, "r")
