@@ -16,6 +16,7 @@ feature map lights up exactly at the rectangle's left and right sides.
 from __future__ import annotations
 
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.text import Text
 
@@ -25,7 +26,7 @@ from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.story import conv_frames
 from convsim.lesson.words import say
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
-from convsim.viz.grid import Grid, PlainLegend
+from convsim.viz.grid import Grid, PlainLegend, fmt_number
 
 NAME = "convolution"
 TITLE = {"en": "Convolution", "ko": "합성곱 연산"}
@@ -49,11 +50,16 @@ TEXT = {
                  "[bold]feature map[/]. This filter subtracts the left column from the "
                  "right one: it looks for vertical edges.",
         "outro": "Done: {steps} window positions, {steps} output cells. The feature "
-                 "map is large where the filter's pattern is in the image: +{edge} on "
+                 "map answers where the filter's pattern is in the image: +{edge} on "
                  "the rectangle's left edge (dark → bright), -{edge} on its right edge "
-                 "(bright → dark), 0 where the image is flat. Without padding the "
-                 "output is smaller than the input: {working}.",
-        "formula": "output size = floor((input - window) / stride) + 1 = {working}",
+                 "(bright → dark, the pattern reversed), 0 where the image is flat. "
+                 "Without padding the output is smaller than the input: {working}.",
+        "outro_seeded": "Done: {steps} window positions, {steps} output cells. The "
+                        "filter answers most where the image gets brighter from left "
+                        "to right: {hi} at output cell {hi_at}. It is most negative "
+                        "where the image gets darker: {lo} at {lo_at}. Without padding "
+                        "the output is smaller than the input: {working}.",
+        "formula": "output size = floor((input - window) / stride) + 1",
     },
     "ko": {
         "intro": "합성곱은 작은 [bold]윈도우[/]를 이미지 위에서 슬라이딩합니다. 각 "
@@ -61,11 +67,17 @@ TEXT = {
                  "윈도우 아래의 [bold]패치[/]를 [bold]필터[/](커널)와 요소별로 곱하고, "
                  "곱 {taps}개를 모두 더해 출력 [bold]특성 맵[/]의 한 칸을 만듭니다. 이 "
                  "필터는 오른쪽 열에서 왼쪽 열을 빼므로 세로 에지를 찾습니다.",
-        "outro": "끝: 윈도우 위치 {steps}곳, 출력 {steps}칸. 필터의 패턴이 있는 곳에서 "
-                 "특성 맵 값이 큽니다: 사각형의 왼쪽 에지(어두움 → 밝음)에서 +{edge}, "
-                 "오른쪽 에지(밝음 → 어두움)에서 -{edge}, 평평한 곳은 0. 패딩이 없으면 "
-                 "출력이 입력보다 작아집니다: {working}.",
-        "formula": "출력 크기 = floor((입력 - 윈도우) / 스트라이드) + 1 = {working}",
+        "outro": "끝: 윈도우 위치 {steps}곳, 출력 {steps}칸. 특성 맵은 필터의 패턴이 "
+                 "있는 곳에 응답합니다: 사각형의 왼쪽 에지(어두움 → 밝음)에서 "
+                 "+{edge}, 오른쪽 에지(밝음 → 어두움, 패턴이 뒤집힌 곳)에서 "
+                 "-{edge}, 평평한 곳은 0. 패딩이 없으면 출력이 입력보다 작아집니다: "
+                 "{working}.",
+        "outro_seeded": "끝: 윈도우 위치 {steps}곳, 출력 {steps}칸. 이미지가 왼쪽에서 "
+                        "오른쪽으로 밝아지는 곳에서 필터의 응답이 가장 큽니다: 출력 "
+                        "{hi_at}에서 {hi}. 어두워지는 곳에서는 가장 작습니다: "
+                        "{lo_at}에서 {lo}. 패딩이 없으면 출력이 입력보다 "
+                        "작아집니다: {working}.",
+        "formula": "출력 크기 = floor((입력 - 윈도우) / 스트라이드) + 1",
     },
 }
 
@@ -97,15 +109,30 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     keys = {0, 1, t.out_w, per_map - 1}
     quiz = {1, per_map // 2 + 1} if per_map > 3 else {per_map - 1}
     frames += conv_frames(t, lang, detail={0}, keys=keys, quiz=quiz)
+    # the formula, then its numbers under the "=": two lines fit 80 columns
+    formula = words["formula"]
     final = Group(
         side_by_side(input_grid(t, None, lang=lang), Grid(FILTER, title=(
             "필터 3×3" if lang == "ko" else "filter 3×3")),
             output_grid(t, 0, per_map, lang=lang)),
-        Text("  " + say(words["formula"], working=working), style="bold"))
-    frames.append(Frame(final, say(words["outro"], steps=per_map, edge=3 * BRIGHT,
-                                   working=working), key=True, hold=6,
+        Text(f"  {formula}\n  {' ' * cell_len(formula[:formula.index('=')])}= "
+             f"{working}", style="bold"))
+    frames.append(Frame(final, _outro(t, seed, working, lang), key=True, hold=6,
                         data={"output": t.outputs[:, :, 0], "working": working}))
     return Lesson(NAME, TITLE[lang], frames, lang)
+
+
+def _outro(t, seed: int | None, working: str, lang: str) -> str:
+    """What the feature map shows: the rectangle's two edges, or, for a random
+    image (``--seed``), where its largest and most negative values are."""
+    words, steps = TEXT[lang], t.out_h * t.out_w
+    if seed is None:
+        return say(words["outro"], steps=steps, edge=3 * BRIGHT, working=working)
+    out = t.outputs[:, :, 0]
+    hi, lo = (np.unravel_index(f(out), out.shape) for f in (np.argmax, np.argmin))
+    return say(words["outro_seeded"], steps=steps, working=working,
+               hi=fmt_number(out[hi]), hi_at=f"({hi[0]}, {hi[1]})",
+               lo=fmt_number(out[lo]), lo_at=f"({lo[0]}, {lo[1]})")
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

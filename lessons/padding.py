@@ -50,9 +50,9 @@ TEXT = {
         "valid": "Part 1, padding='valid': the window must stay inside the input, so "
                  "it fits {o}×{o} times: {working}.",
         "same_pad": "Part 2, padding='same': zeros are added around the input (dim "
-                    "grey). A 3×3 window needs 3 - 1 = 2 extra rows: {top} on top, "
-                    "{bottom} at the bottom, {left} left, {right} right. Now the "
-                    "window fits {n}×{n} times: {working}.",
+                    "grey). A 3×3 window needs 3 - 1 = 2 extra rows and 2 extra "
+                    "columns: {top} on top, {bottom} at the bottom, {left} left, "
+                    "{right} right. Now the window fits {n}×{n} times: {working}.",
         "compare": "'valid' gives {v}×{v}; 'same' keeps {n}×{n}. The border cells of "
                    "'same' are smaller: part of their window reads zeros.",
         "ask_same": "With padding='same' and stride 1, what shape will the output "
@@ -82,9 +82,9 @@ TEXT = {
         "valid": "1부: padding='valid'. 윈도우가 입력 안에만 놓일 수 있으므로 "
                  "{o}×{o}번 들어갑니다: {working}.",
         "same_pad": "2부: padding='same'. 입력 둘레에 0(회색)을 덧붙입니다. 3×3 "
-                    "윈도우에는 3 - 1 = 2줄이 더 필요합니다: 위 {top}, 아래 {bottom}, "
-                    "왼쪽 {left}, 오른쪽 {right}. 이제 윈도우가 {n}×{n}번 들어갑니다: "
-                    "{working}.",
+                    "윈도우에는 행과 열이 3 - 1 = 2줄씩 더 필요합니다: 위 {top}, 아래 "
+                    "{bottom}, 왼쪽 {left}, 오른쪽 {right}. 이제 윈도우가 {n}×{n}번 "
+                    "들어갑니다: {working}.",
         "compare": "'valid'는 {v}×{v}, 'same'은 {n}×{n} 그대로. 'same'의 가장자리 "
                    "칸은 값이 작습니다: 윈도우 일부가 0을 읽기 때문입니다.",
         "ask_same": "padding='same', 스트라이드 1이면 이 {n}×{n} 입력의 출력 크기는?",
@@ -133,7 +133,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     v_frames = conv_frames(valid, lang, detail=(), keys={len(valid) - 1}, hold=0.7)
     frames.append(Frame(v_frames[0].view, say(
         words["valid"], o=valid.out_h, working=shapes.output_size_working(n, 3)),
-        hold=3, data={"step": valid[0]}))
+        key=True, hold=3, data={"step": valid[0]}))  # Part 1 read in print too
     frames += v_frames
     # part 2: same
     top, bottom, left, right = same.pad.pads

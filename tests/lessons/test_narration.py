@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convsim.lessons import convolution, pooling, stride
+from rich.cells import cell_len
 from rich.console import Console
 
 from convsim import trace
@@ -113,3 +114,40 @@ def test_a_placed_window_shows_its_sum_to_come_not_a_zero():
     first_product = [line.strip() for line in screen(lesson, 2).splitlines()
                      if line.strip().startswith("Σ")]
     assert first_product == ["Σ 0×(-1)  …  0"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_random_image_is_not_called_a_rectangle(lang):
+    lesson = convolution.build(lang=lang, seed=3)
+    last = lesson.frames[-1]
+    out = last.data["output"]
+    hi = np.unravel_index(np.argmax(out), out.shape)
+    lo = np.unravel_index(np.argmin(out), out.shape)
+    assert ("rectangle" not in last.caption) and ("사각형" not in last.caption)
+    assert f"{out[hi]:g}" in last.caption and f"({hi[0]}, {hi[1]})" in last.caption
+    assert f"{out[lo]:g}" in last.caption and f"({lo[0]}, {lo[1]})" in last.caption
+    # without a seed the rectangle's edges are +9 and -9, as the map shows
+    plain = convolution.build(lang=lang).frames[-1]
+    assert plain.data["output"].max() == 9 and plain.data["output"].min() == -9
+    assert "+9" in plain.caption and "-9" in plain.caption
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_output_size_formula_fits_80_columns(lang):
+    lesson = convolution.build(lang=lang)
+    lines = screen(lesson, len(lesson.frames) - 1, width=80).splitlines()
+    formula = [i for i, line in enumerate(lines) if "floor((" in line]
+    first, numbers = lines[formula[0]], lines[formula[0] + 1]
+    assert first.rstrip().endswith("+ 1") and numbers.strip() == (
+        "= floor((7 - 3) / 1) + 1 = 5")
+    assert cell_len(first[:first.index("= ")]) == cell_len(
+        numbers[:numbers.index("= ")])  # the two '=' one under the other
+
+
+def test_padding_part_1_is_a_key_frame_and_counts_rows_and_columns():
+    from convsim.lessons import padding
+
+    lesson = padding.build()
+    keys = [f.caption for f in lesson.frames if f.key]
+    assert any(c.startswith("Part 1, padding='valid'") for c in keys)
+    assert any("2 extra rows and 2 extra columns" in c for c in keys)
