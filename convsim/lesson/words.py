@@ -1,4 +1,4 @@
-"""The lesson player's words (keys, quiz, saving), the default language, and
+"""The lesson player's words (quiz, saving, errors), the default language, and
 :func:`say` for filling narration templates.
 
 Labels inside pictures are in :mod:`convsim.viz.words`; Korean particles that
@@ -20,8 +20,6 @@ __all__ = ["LANGS", "default_lang", "say", "word"]
 
 WORDS = {
     "en": {
-        "playing": "▶ playing", "paused": "⏸ paused",
-        "keys": "space pause/play · n/→/Enter next · p/← back · q quit",
         "right": "✔ Right!", "wrong": "✘ Not quite.", "skipped": "Skipped.",
         "answer": "Answer", "score": "Quiz: {right} of {asked} right.",
         "your_answer": "your answer", "saved": "Saved {n} frames to {path}",
@@ -30,8 +28,6 @@ WORDS = {
         "error": "error", "see": "see",
     },
     "ko": {
-        "playing": "▶ 재생 중", "paused": "⏸ 일시 정지",
-        "keys": "space 정지/재생 · n/→/Enter 다음 · p/← 이전 · q 종료",
         "right": "✔ 정답!", "wrong": "✘ 아쉽네요.", "skipped": "건너뜀.",
         "answer": "정답", "score": "퀴즈: {asked}문제 중 {right}문제 정답.",
         "your_answer": "내 답", "saved": "{n}개 프레임을 {path} 에 저장했습니다",
