@@ -24,18 +24,14 @@ convsim knows about, else a drawn picture, so the lesson always works.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderResult
-from rich.measure import Measurement
-from rich.segment import Segment
-from rich.style import Style
+from rich.console import Console, Group
 from rich.text import Text
 
 from convsim.lesson.frames import Frame, Lesson
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.preprocessing.image import (
@@ -45,7 +41,7 @@ from convsim.preprocessing.image import (
 )
 from convsim.preprocessing.preview import save_augmentation_grid
 from convsim.viz.conv_view import side_by_side
-from convsim.viz.image import Heatmap
+from convsim.viz.image import Photo
 
 NAME = "augmentation"
 TITLE = {"en": "Data augmentation", "ko": "데이터 증식"}
@@ -242,36 +238,25 @@ def load_photo(image: str | None = None, data: str | None = None
 
 
 # ---------------------------------------------------------------- drawing
-@dataclass
-class Photo:
-    """An RGB picture in the terminal: two pixels per character cell (``▀``
-    with the top pixel as foreground, the bottom one as background); a
-    brightness ramp in plain text."""
+def shrinking(side: int) -> list[int]:
+    """``side`` and smaller sides, three quarters each time down to 12 pixels:
+    the picture sizes to try until a frame fits the screen."""
+    return [side * 3 ** k // 4 ** k for k in range(8) if side * 3 ** k // 4 ** k >= 12]
 
-    pixels: np.ndarray  # (rows, cols, 3) uint8
-    title: str | None = None
 
-    def __rich_measure__(self, console: Console, options: ConsoleOptions
-                         ) -> Measurement:
-        width = max(self.pixels.shape[1], cell_len(self.title or ""))  # 회전: 4
-        return Measurement(width, width)
+def fitted(pictures, sides: list[int], per_row: tuple = (None,)) -> Fit:
+    """``(photo, title)`` pairs side by side (``per_row`` to a row: two by
+    two as your notes' grid, or all in one row), at the largest of ``sides``
+    that fits the screen."""
+    def layout(side: int, n: int | None):
+        def draw() -> Group:
+            tiles = [Photo(thumbnail(x, side), title) for x, title in pictures]
+            step = n or len(tiles)
+            return Group(*(side_by_side(*tiles[i:i + step])
+                           for i in range(0, len(tiles), step)))
+        return draw
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions
-                         ) -> RenderResult:
-        if console.color_system is None:
-            grey = self.pixels.astype(float) @ np.array([0.299, 0.587, 0.114])
-            yield Heatmap(grey, title=self.title, vmax=255.0)
-            return
-        if self.title:
-            yield Text(self.title, style="bold", no_wrap=True)
-        rgb = self.pixels
-        if rgb.shape[0] % 2:
-            rgb = np.concatenate([rgb, np.zeros_like(rgb[:1])])
-        for top, bottom in zip(rgb[0::2], rgb[1::2], strict=True):
-            for a, b in zip(top, bottom, strict=True):
-                yield Segment("▀", Style(color=f"rgb({a[0]},{a[1]},{a[2]})",
-                                         bgcolor=f"rgb({b[0]},{b[1]},{b[2]})"))
-            yield Segment.line()
+    return Fit(*(layout(s, n) for s in sides for n in per_row))
 
 
 def thumbnail(x: np.ndarray, side: int) -> np.ndarray:
@@ -334,31 +319,35 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     datagen = ImageDataGenerator(**PREVIEW)
     source = t["drawn"] if path is None else say(
         t["photo"], name=os.path.basename(path))
-    original = Photo(thumbnail(photo, side), t["original"])
-    frames = [Frame(original, say(t["intro"], source=source, h=height, w=width),
+    sides = shrinking(side)  # smaller pictures where the screen is small
+
+    def shown(*pictures: tuple[np.ndarray, str]) -> Fit:
+        return fitted(pictures, sides)
+
+    original = (photo, t["original"])
+    frames = [Frame(shown(original), say(t["intro"], source=source, h=height,
+                                         w=width),
                     key=True, hold=3,
                     data={"photo": photo, "path": path})]
     for kind, params in single_changes(width):
         changed = datagen.apply_transform(photo, params)
         title = t["title_" + kind]
-        pictures = [original, Photo(thumbnail(changed, side), title)]
+        pictures = [original, (changed, title)]
         if kind == "shear":  # 0.2° looks like the original: compare with 20°
             big = datagen.apply_transform(photo, {"shear": float(BIG_SHEAR)})
-            pictures = [Photo(thumbnail(changed, side), f"{title} {params[kind]:g}°"),
-                        Photo(thumbnail(big, side), f"{title} {BIG_SHEAR}°")]
-        frames.append(Frame(side_by_side(*pictures),
+            pictures = [(changed, f"{title} {params[kind]:g}°"),
+                        (big, f"{title} {BIG_SHEAR}°")]
+        frames.append(Frame(shown(*pictures),
                             _caption(kind, params, lang, width),
                             key=kind in ("rotation", "shear"), hold=2,
                             data={"kind": kind, "params": params,
                                   "image": changed}))
     drawn, versions = random_versions(photo, seed)
     for k, (params, version) in enumerate(zip(drawn, versions, strict=True), 1):
-        frames.append(Frame(side_by_side(original, Photo(thumbnail(version, side),
-                                                         f"#{k}")),
+        frames.append(Frame(shown(original, (version, f"#{k}")),
                             _random_caption(k, params, lang), hold=2,
                             data={"random": k, "params": params, "image": version}))
-    tiles = [Photo(thumbnail(v, side), f"#{k}") for k, v in enumerate(versions, 1)]
-    grid = Group(side_by_side(*tiles[:2]), Text(""), side_by_side(*tiles[2:]))
+    grid = fitted([(v, f"#{k}") for k, v in enumerate(versions, 1)], sides, (2, 4))
     frames.append(Frame(grid, t["grid"], key=True, hold=4,
                         data={"grid": versions, "params": drawn}))
     frames.append(Frame(Text(""), t["outro"], key=True, hold=3))

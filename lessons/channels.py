@@ -21,6 +21,7 @@ from rich.text import Text
 
 from convsim import trace
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check, number_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.viz.conv_view import CHANNEL_NAMES, channels_view, side_by_side
@@ -95,13 +96,23 @@ def make_layer(size: int = SIZE[0], seed: int | None = None):
     return image, kernel
 
 
-def _intro_view(t, lang):
-    names = CHANNEL_NAMES
-    inputs = [Grid(t.inputs[:, :, c], title=names[c]) for c in range(3)]
-    slices = [Grid(t.kernel[:, :, c, f], title=f"{TEXT[lang]['filter'].format(k=f + 1)}"
-                   f" [{names[c]}]") for f in range(t.filters) for c in range(3)]
-    return Group(side_by_side(*inputs), side_by_side(*slices[:3]),
-                 side_by_side(*slices[3:6]), PlainLegend(lang))
+def _intro_view(t, lang) -> Fit:
+    """The three input channels, then every filter's three slices: a row per
+    filter where the screen is wide enough, else all six slices in one row,
+    unnumbered (and the inputs too, on the smallest screens)."""
+    def view(labels: bool, slices_per_row: int, gap: int):
+        inputs = [Grid(t.inputs[:, :, c], title=name, labels=labels or
+                       slices_per_row == 3)
+                  for c, name in enumerate(CHANNEL_NAMES)]
+        slices = [Grid(t.kernel[:, :, c, f], labels=slices_per_row == 3,
+                       title=f"{TEXT[lang]['filter'].format(k=f + 1)} [{name}]")
+                  for f in range(t.filters) for c, name in enumerate(CHANNEL_NAMES)]
+        rows = [side_by_side(*slices[i:i + slices_per_row], gap=gap)
+                for i in range(0, len(slices), slices_per_row)]
+        return lambda: Group(side_by_side(*inputs), *rows, PlainLegend(lang))
+
+    return Fit(view(True, 3, 2), view(True, 3 * t.filters, 1),
+               view(False, 3 * t.filters, 1))
 
 
 def build(lang: str = "en", seed: int | None = None, size: int | None = None
@@ -158,8 +169,16 @@ def _total_caption(step, lang) -> str:
                value=fmt_number(step.output))
 
 
-def _view(t, step, shown, lang):
-    return lambda: channels_view(t, step, shown, lang)
+def _view(t, step, shown, lang) -> Fit:
+    """The step as it fits the screen: the whole input of each channel with the
+    maps below; else each channel's patch with the maps beside it, one above
+    the other, or side by side, or only the map being written."""
+    def view(**layout):
+        return lambda: channels_view(t, step, shown, lang, **layout)
+
+    return Fit(view(), view(whole_input=False, maps="beside"),
+               view(whole_input=False, maps="row"),
+               view(whole_input=False, maps="current"))
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

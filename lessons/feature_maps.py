@@ -23,6 +23,7 @@ from rich.text import Text
 
 from convsim import trace
 from convsim.lesson.frames import Frame, Lesson, Question
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.viz.conv_view import side_by_side
@@ -194,12 +195,28 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 
-def _overview(maps, lang):
-    tiles = [Heatmap(maps[f.key], title=f.name[lang], signed=f.key != "blur")
-             for f in FILTERS]
-    return Group(side_by_side(tiles[0], tiles[1]), side_by_side(tiles[2], tiles[3]),
-                 Text("  orange +   blue −" if lang == "en" else "  주황 +   파랑 −",
-                      style="grey50"))
+def _overview(maps, lang) -> Fit:
+    """The four maps two by two; on a small screen, in one row at half size
+    (each drawn pixel the strongest of a 2×2 block, so thin edges stay)."""
+    def layout(halved: bool):
+        tiles = [Heatmap(halve(maps[f.key]) if halved else maps[f.key],
+                         title=f.name[lang], signed=f.key != "blur") for f in FILTERS]
+        rows = [tiles] if halved else [tiles[:2], tiles[2:]]
+        return Group(*(side_by_side(*row) for row in rows), Text(
+            "  orange +   blue −" if lang == "en" else "  주황 +   파랑 −",
+            style="grey50"))
+
+    return Fit(lambda: layout(False), lambda: layout(True))
+
+
+def halve(values: np.ndarray) -> np.ndarray:
+    """A map at half size for drawing: each value the one of largest
+    magnitude in its 2×2 block (a mean would fade a one-pixel edge)."""
+    h, w = (n - n % 2 for n in values.shape)
+    blocks = values[:h, :w].reshape(h // 2, 2, w // 2, 2).transpose(0, 2, 1, 3)
+    blocks = blocks.reshape(h // 2, w // 2, 4)
+    pick = np.abs(blocks).argmax(axis=2)
+    return np.take_along_axis(blocks, pick[..., None], axis=2)[..., 0]
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

@@ -31,6 +31,7 @@ from convsim.experiments.book_models import build_cats_model, build_mnist_model
 from convsim.experiments.your_model import sample_digit
 from convsim.layers.graph import fresh_names
 from convsim.lesson.frames import Frame, Lesson, Question, any_of_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.models import load_model
@@ -290,14 +291,18 @@ def pooling_frame(model_layers, input_shape, image, lang: str) -> Frame | None:
     bare_fields = receptive_fields(bare, input_shape)
     grow = " → ".join(str(f.size[0]) for f in bare_fields if f.kind == "Conv2D")
     title = "×".join(str(n) for n in input_shape[:2])
-    pictures = side_by_side(
-        picture_of(image, [with_pool.last_map], f"{words['with']} {title}"),
-        picture_of(image, [without.last_map], f"{words['without']} {title}"))
+
+    def pictures(columns: int):  # half as wide where the screen is small
+        return lambda: Group(side_by_side(*(
+            fields_picture(image, [cost.last_map], columns, f"{words[key]} {title}")
+            for cost, key in ((with_pool, "with"), (without, "without")))),
+            cost_table(with_pool, without, lang))
+
     text = say(words["no_pool"], small=_pair(without.last_map.size), grow=grow,
                dense=f"Dense({with_pool.units})",
                times=f"{round(without.weights / with_pool.weights):,}")
-    return Frame(Group(pictures, cost_table(with_pool, without, lang)), text,
-                 key=True, hold=4,
+    return Frame(Fit(pictures(PICTURE_COLUMNS), pictures(PICTURE_COLUMNS // 2)),
+                 text, key=True, hold=4,
                  data={"with": with_pool, "without": without,
                        "without_fields": bare_fields})
 

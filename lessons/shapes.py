@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -26,9 +26,12 @@ from convsim.errors import ArgumentError
 from convsim.experiments.book_models import build_cats_model
 from convsim.layers.graph import fresh_names
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.models import load_model
+
+from ._parameters import sharing_caption, totals_caption
 
 NAME = "shapes"
 TITLE = {"en": "Shapes and parameters", "ko": "출력 크기와 파라미터 수"}
@@ -65,14 +68,31 @@ TEXT = {
                      "scale 1/255, pixels 0..255 become 0..1 (the book's "
                      "rescale=1./255, inside the model). Shape unchanged; no weights.",
         "other": "{layer}: output {shape}, {params} parameters.",
-        "total": "Total: {sum} = {total} parameters. The largest share, {pct}%, is "
-                 "in {layer}. Convolutions have few because one filter is shared by "
-                 "every position of the image.",
+        "total": "Total: {sum} = {total} parameters. By kind of layer: {kinds}.",
+        "kind_share": "{kind} {pct} ({params})",
+        "largest": "The largest layer is {layer}: {params} parameters, {pct} of "
+                   "the model.",
+        "largest_tie": "The largest layers are {layers}: {params} parameters "
+                       "each, {pct} of the model each.",
+        "and": " and ",
+        "dense_why": "A Dense layer has a weight for every pair of input and unit: "
+                     "{layer} joins {n} inputs to {u} units, {working}.",
+        "conv_why": "{layer} has {f} filters of {k}×{c} weights: {working}.",
+        "no_params": "This model has no parameters to learn.",
+        "sharing": "A convolution's parameters do not grow with the image (weight "
+                   "sharing): {layer} uses the same {f} filters of {k}×{c} at all "
+                   "{positions} positions of its {out} output, {params} parameters "
+                   "in all. A Dense layer making the same {out} output from the "
+                   "same {inp} input would need ({n_in} + 1) × {n_out} = {dense}: "
+                   "one weight for every pair of input and output value, none "
+                   "shared.",
         "ask": "What is the output shape of {layer} ({kind}), given its input "
                "{shape}?",
         "layer": "layer", "output": "output shape", "working": "how",
         "params": "params",
         "param_working": "parameter working", "unchanged": "unchanged",
+        "input": "input", "total_row": "Total", "above": "⋮ {n} more above",
+        "output_short": "output",
     },
     "ko": {
         "intro": "책의 개 vs 고양이 예제 컨브넷, 입력 {shape}. 각 행: 층, 출력 크기와 "
@@ -95,12 +115,30 @@ TEXT = {
                      "scale이 1/255이면 픽셀 0..255가 0..1이 됩니다 (책의 "
                      "rescale=1./255를 모델 안에서). 크기는 그대로, 가중치 없음.",
         "other": "{layer}: 출력 {shape}, 파라미터 {params}개.",
-        "total": "전체: {sum} = 파라미터 {total}개. 가장 많은 {pct}%가 {layer}에 "
-                 "있습니다. 합성곱 층은 필터 하나를 이미지의 모든 위치가 공유하므로 "
-                 "파라미터가 적습니다.",
+        "total": "전체: {sum} = 파라미터 {total}개. 층 종류별로는 {kinds}.",
+        "kind_share": "{kind} {pct}(파라미터 {params}개)",
+        "largest": "가장 큰 층은 {layer}입니다: 파라미터 {params}개, 모델 "
+                   "전체의 {pct}.",
+        "largest_tie": "가장 큰 층은 {layers}입니다: 각각 파라미터 {params}개, "
+                       "모델 전체의 {pct}씩.",
+        "and": ", ",
+        "dense_why": "Dense 층에는 입력과 유닛의 모든 쌍마다 가중치가 하나씩 "
+                     "있습니다. {layer}: 입력 {n}개를 유닛 {u}개에 모두 연결하므로 "
+                     "{working}.",
+        "conv_why": "{layer}: {k}×{c} 가중치로 된 필터 {f}개, {working}.",
+        "no_params": "이 모델에는 학습할 파라미터가 없습니다.",
+        "sharing": "합성곱 층의 파라미터 수는 이미지가 커져도 늘지 않습니다(가중치 "
+                   "공유). {layer}: 같은 {k}×{c} 필터 {f}개를 출력 {out}의 모든 "
+                   "위치 {positions}곳에서 함께 써서, 파라미터는 모두 {params}개. "
+                   "같은 {inp} 입력에서 같은 {out} 출력을 만드는 Dense 층이라면 "
+                   "({n_in} + 1) × {n_out} = {dense}개가 필요합니다. 입력 값과 출력 "
+                   "값의 모든 쌍마다 가중치가 하나씩이고, 공유하는 것이 없기 "
+                   "때문입니다.",
         "ask": "{layer} ({kind})의 입력이 {shape}일 때 출력 크기는?",
         "layer": "층", "output": "출력 크기", "working": "계산", "params": "파라미터",
         "param_working": "파라미터 계산", "unchanged": "그대로",
+        "input": "입력", "total_row": "합계", "above": "⋮ 위에 {n}개 더",
+        "output_short": "출력",
     },
 }
 
@@ -117,6 +155,7 @@ class Row:
     params: int
     param_working: str
     caption: str
+    window: tuple | None = None  # a Conv2D's kernel size, for the sharing sentence
 
 
 def fmt_shape(shape) -> str:
@@ -136,7 +175,9 @@ def walk(model_layers, input_shape, lang: str = "en") -> list[Row]:
         kind = type(layer).__name__
         working, p_working, caption = _explain(layer, f"{kind} '{name}'", shape, out,
                                                params, words)
-        rows.append(Row(name, kind, shape, out, working, params, p_working, caption))
+        window = tuple(layer.kernel_size) if isinstance(layer, layers.Conv2D) else None
+        rows.append(Row(name, kind, shape, out, working, params, p_working, caption,
+                        window))
         shape = out
     return rows
 
@@ -199,21 +240,56 @@ def _explain_window(layer, name, shape, params, words):
                                    f=layer.filters, working=working)
 
 
-def table(rows: list[Row], shown: int, lang: str, total: bool = False) -> Table:
+def compact(working: str) -> str:
+    """The working without its inner spaces, for narrow terminals:
+    ``floor((150 - 3) / 1) + 1 = 148`` becomes ``floor((150-3)/1)+1 = 148``."""
+    parts = []
+    for part in working.split(" ; "):
+        left, equals, right = part.rpartition(" = ")
+        parts.append(left.replace(" ", "") + equals + right if equals else part)
+    return " ; ".join(parts)
+
+
+def table(rows: list[Row], shown: int, lang: str, total: bool = False,
+          input_shape: tuple | None = None, narrow: bool = False,
+          start: int = 0) -> Table:
+    """The layers ``start`` to ``shown`` (the last one highlighted), after the
+    input; ``narrow`` squeezes the working, ``start`` > 0 says how many rows
+    are above, scrolled away."""
     words = TEXT[lang]
-    t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    fmt = compact if narrow else str
+    t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
+              show_edge=False)
     t.add_column(words["layer"], no_wrap=True)
-    t.add_column(words["output"], justify="right", no_wrap=True)
-    t.add_column(words["working"])  # these two wrap on narrow terminals
-    t.add_column(words["params"], justify="right")
-    for i, row in enumerate(rows[:shown]):
+    t.add_column(words["output_short" if narrow else "output"], justify="right",
+                 no_wrap=True)
+    t.add_column(words["working"], no_wrap=not narrow)  # wraps as a last resort
+    t.add_column(words["params"], justify="right", no_wrap=not narrow)
+    if start:
+        t.add_row(Text(say(words["above"], n=start + (input_shape is not None)),
+                       style="grey50"), "", "", "")
+    elif input_shape is not None:
+        t.add_row(words["input"], fmt_shape(input_shape), "", "", style="grey62")
+    for i, row in enumerate(rows[start:shown], start):
         style = "bold on #1d3557" if i == shown - 1 and not total else None
-        t.add_row(row.kind, fmt_shape(row.output_shape), row.working,
-                  row.param_working, style=style)
+        t.add_row(row.kind, fmt_shape(row.output_shape), fmt(row.working),
+                  fmt(row.param_working), style=style)
     if total:
         t.add_section()
-        t.add_row("Total", "", "", f"{sum(r.params for r in rows):,}", style="bold")
+        t.add_row(words["total_row"], "", "", f"{sum(r.params for r in rows):,}",
+                  style="bold")
     return t
+
+
+def table_view(rows: list[Row], shown: int, lang: str, total: bool = False,
+               input_shape: tuple | None = None) -> Fit:
+    """The table as it fits the screen: whole with the working spaced out, or
+    squeezed, or scrolled so the newest row (and the total) stay in sight."""
+    def page(start: int, narrow: bool = True):
+        return lambda: table(rows, shown, lang, total, input_shape, narrow, start)
+
+    last = max(shown - 1, 0)
+    return Fit(page(0, narrow=False), *(page(start) for start in range(last + 1)))
 
 
 def build(lang: str = "en", seed: int | None = None, size: int | None = None,
@@ -230,8 +306,8 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
             model_layers = build_cats_model(input_shape=input_shape).layers
         intro = say(words["intro"], shape=fmt_shape(input_shape))
     rows = walk(model_layers, input_shape, lang)
-    head = Text(f"  input {fmt_shape(input_shape)}", style="bold")
-    frames = [Frame(Group(head, table(rows, 0, lang)), intro, key=True, hold=1.5)]
+    frames = [Frame(table_view(rows, 0, lang, input_shape=input_shape), intro,
+                    key=True, hold=1.5)]
     for i, row in enumerate(rows):
         question = None
         if model is None and i in QUIZ_LAYERS:
@@ -239,17 +315,16 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
                                     shape=fmt_shape(row.input_shape)),
                                 ints_check(row.output_shape),
                                 fmt_shape(row.output_shape), row.caption)
-        frames.append(Frame(Group(head, table(rows, i + 1, lang)), row.caption,
-                            hold=1, question=question, data={"row": row}))
-    total = sum(r.params for r in rows)
-    biggest = max(rows, key=lambda r: r.params)
-    frames.append(Frame(Group(head, table(rows, len(rows), lang, total=True)),
-                        say(words["total"], total=f"{total:,}", sum=" + ".join(
-                            f"{r.params:,}" for r in rows if r.params),
-                            pct=round(100 * biggest.params / max(total, 1)),
-                            layer=f"{biggest.kind} '{biggest.name}'"),
-                        key=True, hold=3,
-                        data={"rows": rows, "total": total}))
+        frames.append(Frame(table_view(rows, i + 1, lang, input_shape=input_shape),
+                            row.caption, hold=1, question=question,
+                            data={"row": row}))
+    data = {"rows": rows, "total": sum(r.params for r in rows)}
+    whole = table_view(rows, len(rows), lang, total=True, input_shape=input_shape)
+    frames.append(Frame(whole, totals_caption(rows, words), key=True, hold=3,
+                        data=data))
+    sharing = sharing_caption(rows, words)
+    if sharing:
+        frames.append(Frame(whole, sharing, key=True, hold=3, data=data))
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 

@@ -131,45 +131,72 @@ def step_view(trace: ConvTrace, step: ConvStep, revealed: int | None = None,
 
 
 def channels_view(trace: ConvTrace, step: ConvStep, shown_channels: int,
-                  lang: str = "en") -> RenderableType:
+                  lang: str = "en", *, whole_input: bool = True,
+                  maps: str = "below") -> RenderableType:
     """A multi-channel step: one row per input channel (its slice of the filter,
-    its products and sum), then the total and every filter's output map."""
-    rows = Table(box=None, padding=(0, 2, 1, 0), header_style="bold",
+    its products and sum), then the total and every filter's output map.
+
+    Smaller screens get the same step in less room: ``whole_input=False``
+    shows each channel's patch (the cells under the window) instead of the
+    whole input with the window on it, and ``maps`` puts the output maps
+    ``"below"`` the channels, or beside them: one above the other
+    (``"beside"``), side by side (``"row"``), or only the map being written
+    (``"current"``).
+    """
+    rows = _channel_rows(trace, step, shown_channels, lang, whole_input)
+    done = shown_channels >= trace.inputs.shape[2]
+    written = step.row * trace.out_w + step.col + done
+    grids = [output_grid(trace, f, written if f == step.filter else
+                         (trace.outputs[:, :, f].size if f < step.filter else 0),
+                         (step.row, step.col) if done and f == step.filter else None,
+                         title=f"{label('output', lang)} {f + 1}", lang=lang)
+             for f in range(trace.filters)]
+    sums = []
+    if done:
+        added = " + ".join(_factor(s) for s in step.channel_sums)
+        sums.append(Text.assemble("  Σ ", (added, "bold"), "  =  ",
+                                  (fmt_number(step.total), "bold")))
+        sums.append(Text.assemble("  ", result_text(step, lang)))
+    if maps == "below":
+        parts = [rows, *sums, side_by_side(*grids)]
+    else:
+        beside = {"beside": lambda: Group(*grids), "row": lambda: side_by_side(*grids),
+                  "current": lambda: grids[step.filter]}[maps]()
+        parts = [side_by_side(rows, beside), *sums]
+    return Group(*parts, PlainLegend(lang))
+
+
+def _channel_rows(trace: ConvTrace, step: ConvStep, shown_channels: int,
+                  lang: str, whole_input: bool) -> Table:
+    """One row per input channel: input (or patch), filter slice, products, sum;
+    the channels not reached yet keep their products and sum hidden."""
+    rows = Table(box=None, padding=(0, 2, int(whole_input), 0), header_style="bold",
                  pad_edge=False)
     k = step.filter + 1
-    for header in ("", label("input", lang), f"{label('filter', lang)} {k}",
+    first = label("input", lang) if whole_input else label("patch", lang)
+    for header in ("", first, f"{label('filter', lang)} {k}",
                    label("products", lang), label("sum", lang)):
         rows.add_column(header, vertical="middle")
     names = CHANNEL_NAMES if trace.inputs.shape[2] == 3 else None
     for ch in range(trace.inputs.shape[2]):
         name = names[ch] if names else f"{label('channel', lang)} {ch}"
         visible = ch < shown_channels
-        patch_grid = input_grid(trace, step, ch, lang=lang)
-        patch_grid.title, patch_grid.labels = None, False
+        if whole_input:
+            seen = input_grid(trace, step, ch, lang=lang)
+            seen.title, seen.labels = None, False
+        else:
+            padding = step.is_padding if step.is_padding.any() else None
+            seen = Grid(step.patch[:, :, ch], labels=False, padding=padding,
+                        window=np.ones(step.is_padding.shape, dtype=bool))
         products = products_grid(step, ch, revealed=None if visible else 0, lang=lang)
         products.title, products.labels = None, False
         rows.add_row(
-            Text(name, style="bold"), patch_grid,
+            Text(name, style="bold"), seen,
             Grid(step.weights[:, :, ch], labels=False), products,
             Text.assemble(f"{name}: ", (
                 fmt_number(step.channel_sums[ch]) if visible else "·", "bold")),
         )
-    done = shown_channels >= trace.inputs.shape[2]
-    written = step.row * trace.out_w + step.col + done
-    maps = [output_grid(trace, f, written if f == step.filter else
-                        (trace.outputs[:, :, f].size if f < step.filter else 0),
-                        (step.row, step.col) if done and f == step.filter else None,
-                        title=f"{label('output', lang)} {f + 1}", lang=lang)
-            for f in range(trace.filters)]
-    parts = [rows]
-    if done:
-        sums = " + ".join(_factor(s) for s in step.channel_sums)
-        parts.append(Text.assemble("  Σ ", (sums, "bold"), "  =  ",
-                                   (fmt_number(step.total), "bold")))
-        parts.append(Text.assemble("  ", result_text(step, lang)))
-    parts.append(side_by_side(*maps))
-    parts.append(PlainLegend(lang))
-    return Group(*parts)
+    return rows
 
 
 def side_by_side(*renderables: RenderableType, gap: int = 2) -> Table:

@@ -1,4 +1,4 @@
-"""Images and response maps in the terminal, two pixels per character.
+"""Images, photos and response maps in the terminal, two pixels per character.
 
 In colour, each character cell shows two pixels stacked: ``▀`` painted with
 the top pixel as its foreground and the bottom pixel as its background, so a
@@ -122,3 +122,35 @@ class Heatmap:
             return PLAIN_RAMP[min(int(v * len(PLAIN_RAMP)), len(PLAIN_RAMP) - 1)]
         ramp = PLAIN_POSITIVE if v >= 0 else PLAIN_NEGATIVE
         return ramp[min(int(abs(v) * len(ramp)), len(ramp) - 1)]
+
+
+@dataclass
+class Photo:
+    """An RGB picture in the terminal: two pixels per character cell (``▀``
+    with the top pixel as foreground, the bottom one as background); a
+    brightness ramp in plain text."""
+
+    pixels: np.ndarray  # (rows, cols, 3) uint8
+    title: str | None = None
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions
+                         ) -> Measurement:
+        width = max(self.pixels.shape[1], cell_len(self.title or ""))  # 회전: 4
+        return Measurement(width, width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions
+                         ) -> RenderResult:
+        if console.color_system is None:
+            grey = self.pixels.astype(float) @ np.array([0.299, 0.587, 0.114])
+            yield Heatmap(grey, title=self.title, vmax=255.0)
+            return
+        if self.title:
+            yield Text(self.title, style="bold", no_wrap=True)
+        rgb = self.pixels
+        if rgb.shape[0] % 2:
+            rgb = np.concatenate([rgb, np.zeros_like(rgb[:1])])
+        for top, bottom in zip(rgb[0::2], rgb[1::2], strict=True):
+            for a, b in zip(top, bottom, strict=True):
+                yield Segment("▀", Style(color=f"rgb({a[0]},{a[1]},{a[2]})",
+                                         bgcolor=f"rgb({b[0]},{b[1]},{b[2]})"))
+            yield Segment.line()
