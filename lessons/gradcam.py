@@ -50,7 +50,6 @@ from convsim.viz.picture import (
     to_rgb,
 )
 
-from ._hangul import object_particle
 from ._trained import (
     class_name,
     is_path,
@@ -102,7 +101,7 @@ TEXT = {
         "stretch": "Step 4. Stretched to the image's {H}×{W} pixels by bilinear "
                    "interpolation (as the book's cv2.resize): each cell's value "
                    "sits at its centre and blends linearly into its neighbours'.",
-        "overlay": "Where the model found evidence for {cls_object}: the heat "
+        "overlay": "Where the model found evidence for {cls}: the heat "
                    "map in the book's jet colours (blue cold, red hot) over the "
                    "image at {alpha}. {hot}",
         "hot": "The hottest cell, row {i} and column {j} of the {h}×{w} map, "
@@ -153,9 +152,9 @@ TEXT = {
         "stretch": "4단계. 쌍선형 보간으로 이미지의 {H}×{W} 픽셀로 늘립니다(책의 "
                    "cv2.resize처럼): 칸의 값은 칸의 중심에 있고, 이웃 칸의 값과 "
                    "거리에 따라 선형으로 섞입니다.",
-        "overlay": "모델이 {cls_object} 찾은 곳: 책의 jet 색(파랑은 차갑고 빨강은 "
-                   "뜨겁게)으로 칠한 히트맵을 {alpha}의 비율로 이미지 위에 "
-                   "겹쳤습니다. {hot}",
+        "overlay": "모델이 {cls}(을)를 찾은 곳: 책의 cv2.COLORMAP_JET 색(파랑은 "
+                   "차갑고 빨강은 뜨겁게)으로 칠한 히트맵을 {alpha}의 비율로 이미지 "
+                   "위에 겹쳤습니다. {hot}",
         "hot": "가장 뜨거운 칸은 {h}×{w} 맵의 {i}행 {j}열이고, 중심은 픽셀 "
                "({r}, {c})입니다.",
         "cold": "모두 차갑습니다: 여기에는 {cls} 쪽인 곳이 없습니다.",
@@ -337,7 +336,7 @@ def _picture_frames(case: Case, side: int, lang: str) -> list[Frame]:
         Frame(side_by_side(coarse, smooth), say(words["stretch"], H=height, W=width),
               key=True, hold=6, data={"heatmap": cam.heatmap}),
         Frame(side_by_side(photo_picture(image, side, words["image"]), mine),
-              say(words["overlay"], cls_object=object_particle(cls, lang),
+              say(words["overlay"], cls=cls,
                   alpha=ALPHA, hot=_hottest(cam, height, width, cls, lang)),
               key=True, hold=8),
         Frame(side_by_side(mine, theirs),

@@ -12,13 +12,14 @@ import re
 
 import numpy as np
 import pytest
-from convsim.lessons import _hangul, gradcam
+from convsim.lessons import gradcam
 from rich.console import Console
 from rich.measure import Measurement
 
 from convsim import layers, models, optimizers
 from convsim.errors import ArgumentError
 from convsim.lesson.frames import compose
+from convsim.lesson.josa import attach
 from convsim.trace.gradcam import grad_cam, predicted_class, resize_bilinear
 from convsim.trace.gradients import class_score, gradient
 from convsim.utils import set_random_seed
@@ -161,7 +162,7 @@ def test_bilinear_resize_is_pytorchs_align_corners_false(shape, size):
 # ---------------------------------------------------------------- the lesson
 
 ALLOWED_IN_KOREAN = re.compile(r"(conv2d|sequential)(_\d+)?|Grad-CAM|ReLU|MNIST|"
-                               r"convsim|jet|cv2\.resize|save|cam\.png|image|PATH|last")
+                               r"convsim|cv2\.COLORMAP_JET|cv2\.resize|save|cam\.png|image|PATH|last")
 
 
 def check_frames(lesson, lang: str) -> None:
@@ -253,8 +254,9 @@ def test_bad_choices_are_refused_clearly():
     ("숫자 9", "숫자 9를"), ("고양이", "고양이를"), ("개", "개를"),
     ("클래스 6", "클래스 6을"), ("사진", "사진을")])
 def test_korean_object_particle_follows_the_last_sound(word, expected):
-    assert _hangul.object_particle(word, "ko") == expected
-    assert _hangul.object_particle(word, "en") == word
+    assert attach(word, "(을)를") == expected
+    lesson = gradcam.TEXT["ko"]["overlay"]
+    assert "{cls}(을)를" in lesson  # say() chooses it (convsim.lesson.josa)
 
 
 @pytest.mark.slow  # matplotlib's first import
