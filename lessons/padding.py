@@ -26,7 +26,7 @@ from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.story import conv_frames
 from convsim.lesson.words import say
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
-from convsim.viz.grid import Grid, PlainLegend
+from convsim.viz.grid import STYLES, Grid, PlainLegend
 
 NAME = "padding"
 TITLE = {"en": "Padding", "ko": "패딩"}
@@ -181,10 +181,26 @@ def _stride_two(even, kernel, lang) -> list[Frame]:
     frames.append(Frame(Group(side_by_side(
         Grid(tf.outputs[:, :, 0], title=words["keras"], chosen=differ),
         Grid(pt.outputs[:, :, 0], title=words["torch_title"], chosen=differ)),
-        Text("  " + ("< > differ" if lang == "en" else "< > 다른 값"),
-             style="grey50")), say(words["diff"], **values), key=True, hold=6,
+        DifferLegend(lang)), say(words["diff"], **values), key=True, hold=6,
         data={"tf_output": tf.outputs[:, :, 0], "torch_output": pt.outputs[:, :, 0]}))
     return frames
+
+
+class DifferLegend:
+    """Says which cells differ: marked ``< >`` in plain text, green in colour
+    (where no brackets are drawn, so the legend shows the green instead)."""
+
+    WORDS = {"en": "differ", "ko": "다른 값"}
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def __rich_console__(self, console, options):
+        differ = self.WORDS.get(self.lang, self.WORDS["en"])
+        if console.color_system is None:
+            yield Text(f"  < > {differ}", style="grey50")
+        else:
+            yield Text.assemble("  ", ("   ", STYLES["chosen"][0]), f" {differ}")
 
 
 def _first_window(t, title, lang):

@@ -151,3 +151,17 @@ def test_padding_part_1_is_a_key_frame_and_counts_rows_and_columns():
     keys = [f.caption for f in lesson.frames if f.key]
     assert any(c.startswith("Part 1, padding='valid'") for c in keys)
     assert any("2 extra rows and 2 extra columns" in c for c in keys)
+
+
+@pytest.mark.parametrize(("colour", "lang", "expected"), [
+    (None, "en", "< > differ"), ("truecolor", "en", "differ"),
+    (None, "ko", "< > 다른 값"), ("truecolor", "ko", "다른 값")])
+def test_padding_says_which_cells_differ_as_they_are_drawn(colour, lang, expected):
+    from convsim.lessons import padding
+
+    console = Console(width=80, color_system=colour, force_terminal=bool(colour))
+    with console.capture() as cap:
+        console.print(padding.DifferLegend(lang))
+    line = cap.get()
+    assert expected in line
+    assert ("<" in line) == (colour is None)  # no brackets named in colour
