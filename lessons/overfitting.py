@@ -39,7 +39,7 @@ TITLE = {"en": "Overfitting", "ko": "과대적합"}
 SUMMARY = {
     "en": "training vs validation curves, epoch by epoch: where the gap opens and "
           "what to do about it",
-    "ko": "훈련·검증 곡선을 에폭별로: 격차가 벌어지는 곳과 대처법",
+    "ko": "훈련·검증 곡선을 에포크별로: 격차가 벌어지는 곳과 대처법",
 }
 FPS = 2.0
 SIZE = None
@@ -101,32 +101,32 @@ TEXT = {
     "ko": {
         "intro_file": "{name}의 기록: {what}, {details}. 파란 o: 훈련, 빨간 *: "
                       "검증 (노트의 그림과 같은 색).",
-        "done": "{done}에폭",
+        "done": "{done}에포크",
         "intro_short": "--history 파일이 없어서 convsim이 방금 작은 완전 연결 "
                        "네트워크를 손글씨 숫자 {n}개(클래스마다 {k}개, 함께 제공되는 "
-                       "MNIST 샘플)로 {epochs}에폭 훈련하고, 에폭마다 다른 숫자 "
-                       "{v}개로 검증했습니다. 적은 데이터, 많은 에폭: 과대적합의 "
+                       "MNIST 샘플)로 {epochs}에포크 훈련하고, 에포크마다 다른 숫자 "
+                       "{v}개로 검증했습니다. 적은 데이터, 많은 에포크: 과대적합의 "
                        "조건입니다. 파란 o: 훈련, 빨간 *: 검증.",
-        "epoch": "{e}번째 에폭: 훈련 정확도 {acc}, 검증 정확도 {val_acc} (격차 "
+        "epoch": "{e}번째 에포크: 훈련 정확도 {acc}, 검증 정확도 {val_acc} (격차 "
                  "{gap}%p). 손실: 훈련 {loss}, 검증 {val_loss}.",
-        "best": "검증 손실은 {k}번째 에폭에서 가장 낮았습니다({best}). 그 뒤로 훈련 "
+        "best": "검증 손실은 {k}번째 에포크에서 가장 낮았습니다({best}). 그 뒤로 훈련 "
                 "손실은 {tl_then}에서 {tl_now}(으)로 줄었지만 검증 손실은 {now}(으)로 "
                 "올랐습니다. 네트워크가 훈련 샘플에만 맞는 세부 사항까지 학습하고 "
                 "있습니다. 이것이 과대적합입니다.",
-        "still": "검증 손실이 마지막 에폭에서 가장 낮습니다({best}). 아직 과대적합의 "
+        "still": "검증 손실이 마지막 에포크에서 가장 낮습니다({best}). 아직 과대적합의 "
                  "징후가 없고, 더 훈련해도 좋아질 수 있습니다.",
-        "ask_best": "검증 손실이 가장 낮았던 에폭은 몇 번째일까요?",
-        "gap_clear": "마지막 에폭: 훈련 정확도 {acc}, 검증 정확도 {val_acc}. 격차 "
+        "ask_best": "검증 손실이 가장 낮았던 에포크는 몇 번째일까요?",
+        "gap_clear": "마지막 에포크: 훈련 정확도 {acc}, 검증 정확도 {val_acc}. 격차 "
                      "{gap}%p: 뚜렷한 과대적합입니다. 네트워크가 새 데이터에도 "
                      "통하는 특징을 배우는 대신 훈련 샘플을 외웠습니다.",
-        "gap_some": "마지막 에폭: 훈련 정확도 {acc}, 검증 정확도 {val_acc}. 격차 "
+        "gap_some": "마지막 에포크: 훈련 정확도 {acc}, 검증 정확도 {val_acc}. 격차 "
                     "{gap}%p: 약간의 과대적합입니다.",
-        "gap_small": "마지막 에폭: 훈련 정확도 {acc}, 검증 정확도 {val_acc}. 격차가 "
+        "gap_small": "마지막 에포크: 훈련 정확도 {acc}, 검증 정확도 {val_acc}. 격차가 "
                      "{gap}%p뿐: 훈련한 만큼 일반화도 잘 됩니다.",
         "test": " 훈련에 한 번도 쓰지 않은 테스트 사진의 정확도: {test}.",
         "remedies": "대처법 (책 5.2.5): 데이터를 늘리기, 데이터 증식이 이를 흉내 "
                     "냅니다 (--augment); 분류기 앞에 Dropout(0.5) (--dropout 0.5); "
-                    "더 작은 네트워크; 가장 좋은 에폭에서 멈추기 "
+                    "더 작은 네트워크; 가장 좋은 에포크에서 멈추기 "
                     "(callbacks.EarlyStopping(monitor='val_loss')). 해 보기: "
                     "python -m convsim train cats-vs-dogs --augment --dropout 0.5, "
                     "그다음 python -m convsim.lesson overfitting --history "
@@ -134,8 +134,8 @@ TEXT = {
         "training": "훈련", "validation": "검증", "accuracy": "정확도", "loss": "손실",
         "plain": "기본 컨브넷", "augmented": "{extras}(을)를 쓴 컨브넷",
         "augmentation": "데이터 증식", "dropout": "드롭아웃 {rate}",
-        "planned": " (계획 {n}에폭)", "steps": "에폭마다 {batch}장씩 {steps}스텝",
-        "speed": "에폭당 {s:.0f}초", "interrupted": " (중간에 멈춤)",
+        "planned": " (계획 {n}에포크)", "steps": "에포크마다 {batch}장씩 {steps}스텝",
+        "speed": "에포크당 {s:.0f}초", "interrupted": " (중간에 멈춤)",
         "unknown": "어떤 훈련",
         "training_now": "작은 네트워크를 숫자 {n}개로 훈련하는 중 (몇 초)...",
     },
