@@ -242,7 +242,7 @@ def test_overfitting_says_when_there_is_none_yet(tmp_path):
     assert "중간에 멈춤" in lesson.frames[0].caption
     best = frame(lesson, "best_epoch")
     assert best.data["best_epoch"] == 4
-    assert "마지막 에폭에서 가장 낮습니다" in best.caption
+    assert "마지막 에포크에서 가장 낮습니다" in best.caption
     assert frame(lesson, "gap").data["verdict"] == "gap_small"
 
 
