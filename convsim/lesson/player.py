@@ -143,14 +143,16 @@ class Player:
                                                            first=i == 0),
                                     height=self.console.height), refresh=True)
                 result.shown.append(i)
-                key = self.keys.read(None if state != "playing"
-                                     else beats[i].seconds)
+                timeout = None if state != "playing" else beats[i].seconds
+                key = self.keys.read(timeout)
                 if key == "quit":
                     result.quit = True
                     break
                 if key == "pause" and state != "reading":
                     paused = not paused
                     result.shown.pop()  # the same frame again, new status
+                elif key is None and timeout is None and self.keys.interactive:
+                    result.shown.pop()  # a key that means nothing: stay
                 elif key == "prev":
                     i, paused = max(i - 1, 0), True
                 else:  # 'next', space after a narration, or time is up

@@ -252,3 +252,24 @@ def test_help_examples_use_real_file_names():
     text = cli.build_parser().format_help()
     assert "--model my_model.convsim" in text and ".npz" not in text
     assert "--wpm" in text and "--step" in text
+
+
+def test_a_key_that_means_nothing_does_not_turn_the_page():
+    """While a frame waits for you, only n/→/Enter/space go on ('6' typed
+    too early for a quiz answer once skipped a frame)."""
+    keys = ScriptedKeys(["6", "x", "next", "6", "next", "q"])
+    result = Player(tty_console(), mode="animate", start_paused=True,
+                    keys=keys).play(story())
+    assert result.shown == [0, 1, 2]
+    reading = ScriptedKeys(["6", "next", "q"])
+    assert Player(tty_console(), mode="animate", keys=reading).play(
+        story()).shown == [0, 1]  # a narration waits too
+
+
+def test_without_a_keyboard_step_mode_still_moves_on():
+    """--step with stdin not a terminal: nobody can press n, so a frame goes
+    on after the no-keys wait (a second) instead of waiting forever."""
+    clock = FakeClock()
+    result = Player(tty_console(), mode="animate", start_paused=True,
+                    keys=NoKeys(clock)).play(story())
+    assert result.shown == [0, 1, 2, 3] and clock.t == pytest.approx(4.0)
