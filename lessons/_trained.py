@@ -43,13 +43,13 @@ def is_path(value) -> bool:
     return isinstance(value, str) or hasattr(value, "__fspath__")
 
 
-def trained_model(model=None):
+def trained_model(model=None, lang: str = "en"):
     """``--model FILE``, a model object, or the book's trained MNIST convnet
-    (trained on first use, with a progress bar on stderr)."""
+    (trained on first use, with a progress bar on stderr, in ``lang``)."""
     if model is None:
         from convsim.experiments.pretrained import pretrained_model
 
-        return pretrained_model(console=Console(stderr=True))
+        return pretrained_model(console=Console(stderr=True), lang=lang)
     if is_path(model):
         from convsim.models import load_model
 

@@ -183,7 +183,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     (in pages that fit ``screen``, ``(columns, lines)``), then a summary.
     ``console`` shows the progress of training the book's model, the first
     time only."""
-    subject = choose(model, image, console=console, seed=seed)
+    subject = choose(model, image, console=console, seed=seed, lang=lang)
     activations = layer_activations(subject.model, subject.image,
                                     _checked_layer(subject.model, layer))
     side = _picture_side(screen)
@@ -383,7 +383,7 @@ def save_figure(path, lang: str = "en", seed: int | None = None,
                 channel: str | None = None) -> str:
     """Your notes' figure for the lesson's model and image: every channel of
     every chosen layer, 16 per row, one panel per layer (PNG by the name)."""
-    subject = choose(model, image, seed=seed)
+    subject = choose(model, image, seed=seed, lang=lang)
     return save_activations_png(subject.model, subject.image, path,
                                 _checked_layer(subject.model, layer), lang)
 

@@ -243,7 +243,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     frames += [_update(done, optimizer, lang) for optimizer in (
         optimizers.SGD(learning_rate=LEARNING_RATE), optimizers.RMSprop())]
     if model is not None or image is not None:
-        subject = choose(model, image, console=console, seed=seed)
+        subject = choose(model, image, console=console, seed=seed, lang=lang)
         frames += model_frames(subject, lang, name=None if model is None else str(
             model if isinstance(model, str) else getattr(model, "name", model)))
     frames.append(_outro(done, lang))

@@ -291,7 +291,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     """The frames of the lesson (all the climbing happens here)."""
     words = TEXT[lang]
     side = size or SIZE[0]
-    net = trained_model(model)
+    net = trained_model(model, lang)
     ascents, big = climb(net, filters, seed)
     start = ascents[-1].snapshots[0][0]
     intro = say(words["intro"], model=model_words(model, lang))
@@ -319,7 +319,7 @@ def save_figure(path, lang: str = "en", seed: int | None = None,
                 size: int | None = None, model=None, filters=None) -> str:
     """Every layer's grid of patterns in one PNG, as the book draws them;
     returns the path."""
-    ascents, _ = climb(trained_model(model), filters, seed)
+    ascents, _ = climb(trained_model(model, lang), filters, seed)
     panels = []
     for ascent in ascents:
         pictures = [pattern(image, max(image.shape[:2])) for image in ascent.images]

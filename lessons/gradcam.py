@@ -202,11 +202,11 @@ def load(model=None, image=None, seed=None, lang: str = "en"):
     bundled test digit (:func:`convsim.experiments.your_model.choose`)."""
     from convsim.experiments.your_model import choose
 
-    words, net = TEXT[lang], trained_model(model)
+    words, net = TEXT[lang], trained_model(model, lang)
     shape = tuple(net.input.shape)[1:]
     if image is None and shape != (28, 28, 1):
         raise ArgumentError(say(words["no_digit"], shape="×".join(map(str, shape))))
-    chosen = choose(net, image, seed=seed)
+    chosen = choose(net, image, seed=seed, lang=lang)
     if image is None:
         index = re.search(r"\d+", chosen.image_words).group()
         image_words = say(words["digit_image"], i=index, label=chosen.label)

@@ -203,7 +203,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     """Frames for the trained MNIST convnet and a bundled digit, or for your
     ``model`` and ``image`` files."""
     words = TEXT[lang]
-    subject = choose(_model(model, image), image, seed=seed)
+    subject = choose(_model(model, image), image, seed=seed, lang=lang)
     cache: dict = {}
 
     def moved(down: int, right: int) -> ShiftResult:

@@ -177,7 +177,7 @@ def _run(args, lang: str, console: Console) -> int:
     from convsim.trace import trace_model
 
     subject = choose(args.model, args.image, console=Console(stderr=True),
-                     seed=args.seed)
+                     seed=args.seed, lang=lang)
     traced = trace_model(subject.model, subject.image)
     console.print(_words(lang, "model", words=_model_words(subject, args, lang)),
                   highlight=False, markup=False)

@@ -24,7 +24,8 @@ from pathlib import Path
 from rich.console import Console
 
 from convsim.datasets.sources import cache_dir
-from convsim.errors import ArgumentError, ModelFileError
+from convsim.errors import ArgumentError, ModelFileError, message
+from convsim.experiments.words import line
 from convsim.files import atomic_write
 
 __all__ = ["MODELS", "describe", "model_path", "pretrained_model"]
@@ -44,12 +45,13 @@ def model_path(name: str = "mnist") -> Path:
 
 
 def pretrained_model(name: str = "mnist", *, console: Console | None = None,
-                     retrain: bool = False):
+                     retrain: bool = False, lang: str = "en"):
     """The book's MNIST convnet, trained on the bundled digits.
 
     Loaded from the cache when it is there; otherwise trained now (a progress
-    bar on ``console``) and saved there first. ``retrain=True`` trains it
-    again. A damaged cached file is trained again too, after saying so.
+    bar on ``console``, its words in ``lang``) and saved there first.
+    ``retrain=True`` trains it again. A damaged cached file is trained again
+    too, after saying so.
     """
     from convsim.models import load_model
 
@@ -59,9 +61,9 @@ def pretrained_model(name: str = "mnist", *, console: Console | None = None,
         try:
             return load_model(path)
         except ModelFileError as err:
-            console.print(f"The kept model {path} cannot be read ({err}); "
-                          "training it again.", markup=False, highlight=False)
-    return _train(path, console)
+            console.print(line(lang, "pretrained_unreadable", path=path,
+                               err=message(err, lang)), highlight=False)
+    return _train(path, console, lang)
 
 
 def describe(name: str = "mnist") -> str:
@@ -82,11 +84,12 @@ def _check_name(name) -> None:
                             f"convsim has {sorted(MODELS)}.")
 
 
-def _train(path: Path, console: Console):
+def _train(path: Path, console: Console, lang: str = "en"):
     """Train the book's MNIST convnet with the book's recipe and keep it."""
     from convsim.datasets import mnist
     from convsim.experiments.book_models import build_mnist_model
     from convsim.layers.graph import fresh_names
+    from convsim.training.callbacks import ProgbarLogger
     from convsim.utils import set_random_seed, to_categorical
 
     (x, y), (x_test, y_test) = mnist.load_data(mnist.BUNDLED_DIR, download=False,
@@ -94,18 +97,17 @@ def _train(path: Path, console: Console):
     x = x.reshape((-1, 28, 28, 1)).astype("float32") / 255
     x_test = x_test.reshape((-1, 28, 28, 1)).astype("float32") / 255
     y, y_test = to_categorical(y, 10), to_categorical(y_test, 10)
-    console.print(f"Training the book's MNIST convnet once on convsim's "
-                  f"{len(x):,} bundled digits ({_RECIPE['epochs']} epochs, about "
-                  f"15 seconds); it is kept in {path} for next time.",
-                  markup=False, highlight=False)
+    console.print(line(lang, "pretraining", n=f"{len(x):,}",
+                       epochs=_RECIPE["epochs"], path=path), highlight=False)
     set_random_seed(_RECIPE["seed"])
     with fresh_names():  # the names the book prints (conv2d ... dense_1), always
         model = build_mnist_model()
     model.compile(optimizer=_RECIPE["optimizer"], loss=_RECIPE["loss"],
                   metrics=["accuracy"])
     start = time.perf_counter()
+    progbar = [ProgbarLogger(1, lang=lang)] if console.is_terminal else []
     model.fit(x, y, epochs=_RECIPE["epochs"], batch_size=_RECIPE["batch_size"],
-              verbose=1 if console.is_terminal else 0, console=console)
+              verbose=0, callbacks=progbar, console=console)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     seconds = time.perf_counter() - start
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,7 @@ def _train(path: Path, console: Console):
             "seconds": round(seconds, 1)}
     atomic_write(path.with_suffix(".json"),
                  lambda f: f.write(json.dumps(info, indent=1).encode()))
-    console.print(f"Trained in {seconds:.0f} s: {accuracy:.1%} right on the "
-                  f"{len(x_test):,} test digits.", markup=False, highlight=False)
+    console.print(line(lang, "pretrained", seconds=f"{seconds:.0f}",
+                       accuracy=f"{accuracy:.1%}", n=f"{len(x_test):,}"),
+                  highlight=False)
     return model

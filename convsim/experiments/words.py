@@ -84,6 +84,14 @@ TEXT = {
                        "validation).",
         "final": "[bold]Final validation accuracy: {acc}[/] (training accuracy "
                  "{train_acc}; best validation {best} at epoch {at}).",
+        # pretrained.py: the lessons' trained MNIST convnet, made on first use
+        "pretraining": "Training the book's MNIST convnet once on convsim's {n} "
+                       "bundled digits ({epochs} epochs, about 15 seconds); it is "
+                       "kept in {path} for next time.",
+        "pretrained": "Trained in {seconds} s: {accuracy} right on the {n} test "
+                      "digits.",
+        "pretrained_unreadable": "The kept model {path} cannot be read ({err}); "
+                                 "training it again.",
     },
     "ko": {
         "ctrl_c_help": "Ctrl+C를 누르면 지금 배치를 마치고 멈춘 뒤 체크포인트를 "
@@ -146,6 +154,13 @@ TEXT = {
                        "{per_epoch}초).",
         "final": "[bold]마지막 검증 정확도: {acc}[/] (훈련 정확도 {train_acc}, "
                  "가장 좋은 검증 정확도 {best}: 에포크 {at}).",
+        "pretraining": "책의 MNIST 컨브넷을 convsim에 들어 있는 숫자 {n}개로 한 번 "
+                       "훈련합니다({epochs}에포크, 15초쯤). 다음에 쓰도록 여기 "
+                       "보관합니다: {path}",
+        "pretrained": "{seconds}초 동안 훈련했습니다: 테스트 숫자 {n}개 중 "
+                      "{accuracy}(을)를 맞혔습니다.",
+        "pretrained_unreadable": "보관한 모델을 읽을 수 없어 다시 훈련합니다: "
+                                 "{path} ({err})",
     },
 }
 

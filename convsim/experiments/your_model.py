@@ -39,15 +39,16 @@ class Subject:
 
 
 def choose(model=None, image=None, *, console: Console | None = None,
-           seed: int | None = None) -> Subject:
+           seed: int | None = None, lang: str = "en") -> Subject:
     """The model (a path, a model, or ``None`` for the trained MNIST
     convnet) and the image (a path, an array, or ``None`` for a bundled
-    test digit; ``seed`` picks another one)."""
+    test digit; ``seed`` picks another one). ``lang``: the language of what
+    training the MNIST convnet says, the first time."""
     from convsim.experiments.pretrained import describe, pretrained_model
     from convsim.models import load_model
 
     if model is None:
-        net, model_words = pretrained_model(console=console), describe()
+        net, model_words = pretrained_model(console=console, lang=lang), describe()
     elif isinstance(model, str) or hasattr(model, "__fspath__"):
         net, model_words = load_model(model), f"your model {model}"
     else:

@@ -222,3 +222,21 @@ def test_progbar_logger_says_the_epoch_in_korean():
     logger.on_train_batch_end(1, {"loss": 1.0})
     logger.on_epoch_end(0, {"loss": 1.0})
     assert console.file.getvalue().splitlines()[0] == "에포크 1/3"
+
+
+def test_the_lessons_trained_convnet_speaks_korean_when_it_is_made(tmp_path,
+                                                                   monkeypatch):
+    from convsim.experiments import pretrained
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    trained = []
+    monkeypatch.setattr(pretrained, "_train",
+                        lambda path, console, lang="en": trained.append(lang))
+    path = pretrained.model_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"damaged")
+    console = capture()
+    pretrained.pretrained_model(console=console, lang="ko")
+    assert trained == ["ko"]
+    assert console.file.getvalue().startswith("보관한 모델을 읽을 수 없어 다시 "
+                                              "훈련합니다: ")
