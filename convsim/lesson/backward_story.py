@@ -62,7 +62,7 @@ TEXT = {
         "model_weight": "dL/dw{tap} of filter {f} in '{layer}' is a sum over its {n} "
                         "output cells of dL/dz × the pixel under the weight; {k} "
                         "terms are not 0 and the largest are written out. They add "
-                        "up to {total}, what the layer's backward stored in "
+                        "up to {total}, what the layer's backward() stored in "
                         "kernel.grad.",
         "model_update": "A first {optimizer} step (learning rate {lr}) moves this "
                         "weight from {before} to {after}, and every other weight of "
@@ -101,7 +101,7 @@ TEXT = {
         "model_weight": "'{layer}' 층 필터 {f}의 dL/dw{tap}: 출력 칸 {n}개에 대해 "
                         "dL/dz × 그 가중치에 곱해진 픽셀을 모두 더한 값입니다. 0이 "
                         "아닌 항은 {k}개이고, 가장 큰 항들을 적었습니다. 모두 더하면 "
-                        "{total}. 층의 backward가 kernel.grad에 저장한 값과 "
+                        "{total}. 층의 backward() 메서드가 kernel.grad에 저장한 값과 "
                         "같습니다.",
         "model_update": "{optimizer}의 첫 스텝(학습률 {lr})은 이 가중치를 옮깁니다: "
                         "{before} → {after}. 모델의 다른 가중치도 모두 함께 "

@@ -50,10 +50,12 @@ CODE_NAMES = {
 }
 
 #: Code removed before the words are looked at: a command line, a flag with
-#: its value (a METAVAR or a file name), a loop header, an index ``[oy, ox]``.
+#: its value (a METAVAR or a file name), a path, a loop header, an index
+#: ``[oy, ox]``.
 CODE_SPANS = re.compile(
     r"python -m [\w.]+(?: (?:--)?[\w./=-]+)*"
     r"|--[\w-]+(?: [A-Z]+\b| [\w-]+\.\w+)?"
+    r"|[\w.~-]*/[\w./~-]+"
     r"|\bfor \w+ in\b"
     r"|\[[\w ,:+\-]*\]")
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -144,6 +146,52 @@ def test_korean_frames_have_no_english_and_no_wrong_particle(name, request):
         if words or particles:
             problems.append(f"frame {i + 1}: English {sorted(set(words))}, "
                             f"particles {particles}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def your_files(trained_mnist, tmp_path_factory):
+    """A saved model, a photo of a digit and a training history, as a learner
+    passes them with --model, --image and --history."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("yours")
+    model = folder / "mine.convsim"
+    trained_mnist.save(str(model))
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255  # a one
+    Image.fromarray(digit).save(folder / "digit.png")
+    history = folder / "aug.history.json"
+    history.write_text(json.dumps({
+        "format": "convsim-history", "experiment": "cats-vs-dogs", "augment": True,
+        "dropout": 0.5, "epochs_planned": 100, "steps_per_epoch": 100,
+        "batch_size": 20, "seconds_per_epoch": [60.0], "interrupted": True,
+        "history": {"loss": [0.69, 0.6, 0.5], "acc": [0.5, 0.66, 0.7],
+                    "val_loss": [0.68, 0.62, 0.66], "val_acc": [0.52, 0.6, 0.63]}}))
+    return {"model": str(model), "image": str(folder / "digit.png"),
+            "history": str(history)}
+
+
+#: Lessons again on the learner's own files: other sentences.
+YOURS = {"backprop": ("model", "image"), "receptive_field": ("model",),
+         "translation": ("model", "image"), "activations": ("model", "image"),
+         "gradcam": ("model", "image"), "filters": ("model",),
+         "shapes": ("model",), "overfitting": ("history",)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(YOURS))
+def test_korean_frames_on_your_own_files(name, your_files):
+    options = {key: your_files[key] for key in YOURS[name]}
+    module = catalog.load(name.replace("_", "-"))
+    lesson = module.build(lang="ko", **FAST.get(name, {}), **options)
+    problems = [f"frame {i + 1}: English {sorted(set(english_words(text)))}, "
+                f"particles {wrong_particles(text)}"
+                for i, text in enumerate(frame_texts(lesson))
+                if english_words(text) or wrong_particles(text)]
     assert not problems, "\n".join(problems)
 
 
