@@ -27,6 +27,7 @@ from convsim.lesson.story import conv_frames
 from convsim.lesson.words import say
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
 from convsim.viz.grid import Grid, PlainLegend, fmt_number
+from convsim.viz.words import label
 
 NAME = "convolution"
 TITLE = {"en": "Convolution", "ko": "합성곱 연산"}
@@ -93,6 +94,11 @@ def make_image(size: int = SIZE[0], seed: int | None = None) -> np.ndarray:
     return image
 
 
+def filter_grid(lang: str) -> Grid:
+    """The 3×3 filter, titled in the lesson's language."""
+    return Grid(FILTER, title=f"{label('filter', lang)} 3×3")
+
+
 def build(lang: str = "en", seed: int | None = None, size: int | None = None
           ) -> Lesson:
     """The frames of the lesson (nothing is drawn yet)."""
@@ -102,8 +108,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     per_map = t.out_h * t.out_w
     working = shapes.output_size_working(size, 3)
     frames = [Frame(
-        Group(side_by_side(input_grid(t, None, lang=lang), Grid(FILTER, title=(
-            "필터 3×3" if lang == "ko" else "filter 3×3")),
+        Group(side_by_side(input_grid(t, None, lang=lang), filter_grid(lang),
             output_grid(t, 0, 0, lang=lang)), PlainLegend(lang)),
         say(words["intro"], taps=FILTER.size), key=True, hold=4)]
     keys = {0, 1, t.out_w, per_map - 1}
@@ -112,8 +117,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     # the formula, then its numbers under the "=": two lines fit 80 columns
     formula = words["formula"]
     final = Group(
-        side_by_side(input_grid(t, None, lang=lang), Grid(FILTER, title=(
-            "필터 3×3" if lang == "ko" else "filter 3×3")),
+        side_by_side(input_grid(t, None, lang=lang), filter_grid(lang),
             output_grid(t, 0, per_map, lang=lang)),
         Text(f"  {formula}\n  {' ' * cell_len(formula[:formula.index('=')])}= "
              f"{working}", style="bold"))

@@ -27,6 +27,7 @@ from convsim.lesson.story import conv_frames
 from convsim.lesson.words import say
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
 from convsim.viz.grid import STYLES, Grid, PlainLegend
+from convsim.viz.words import label
 
 NAME = "padding"
 TITLE = {"en": "Padding", "ko": "패딩"}
@@ -77,8 +78,8 @@ TEXT = {
     },
     "ko": {
         "intro": "입력 {n}×{n}, 모든 값이 1인 3×3 필터 (출력은 패치의 합). 케라스 "
-                 "Conv2D의 padding은 'valid'(기본값: 패딩 없음)나 'same'(입력 둘레에 "
-                 "0 추가)입니다.",
+                 "Conv2D는 padding='valid'(기본값: 패딩 없음)나 padding='same'(입력 "
+                 "둘레에 0 추가)을 받습니다.",
         "valid": "1부: padding='valid'. 윈도우가 입력 안에만 놓일 수 있으므로 "
                  "{o}×{o}번 들어갑니다: {working}.",
         "same_pad": "2부: padding='same'. 입력 둘레에 0(회색)을 덧붙입니다. 3×3 "
@@ -118,6 +119,11 @@ def make_inputs(size: int = SIZE[0], seed: int | None = None):
             rng.integers(0, 5, (even, even)).astype(np.float32))
 
 
+def filter_grid(lang: str) -> Grid:
+    """The 3×3 filter, titled in the lesson's language."""
+    return Grid(FILTER, title=f"{label('filter', lang)} 3×3")
+
+
 def build(lang: str = "en", seed: int | None = None, size: int | None = None
           ) -> Lesson:
     n = size or SIZE[0]
@@ -127,7 +133,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     valid = trace.trace_conv(image, kernel)
     same = trace.trace_conv(image, kernel, padding="same")
     frames = [Frame(Group(side_by_side(input_grid(valid, None, lang=lang),
-                                       Grid(FILTER, title="filter 3×3"))),
+                                       filter_grid(lang))),
                     say(words["intro"], n=n), key=True, hold=4)]
     # part 1: valid
     v_frames = conv_frames(valid, lang, detail=(), keys={len(valid) - 1}, hold=0.7)

@@ -27,6 +27,7 @@ from convsim.lesson.story import conv_frames, unread_edge
 from convsim.lesson.words import say
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
 from convsim.viz.grid import Grid, PlainLegend
+from convsim.viz.words import label
 
 NAME = "stride"
 TITLE = {"en": "Stride", "ko": "스트라이드"}
@@ -93,6 +94,11 @@ def make_image(size: int = SIZE[0], seed: int | None = None) -> np.ndarray:
     return rng.integers(0, 4, (size, size)).astype(np.float32)
 
 
+def filter_grid(lang: str) -> Grid:
+    """The 3×3 filter, titled in the lesson's language."""
+    return Grid(FILTER, title=f"{label('filter', lang)} 3×3")
+
+
 def build(lang: str = "en", seed: int | None = None, size: int | None = None
           ) -> Lesson:
     n = size or SIZE[0]
@@ -103,7 +109,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     w1, w2 = (shapes.output_size_working(n, 3, s) for s in STRIDES)
     w3 = shapes.output_size_working(n, 3, 2, "same")
     frames = [Frame(Group(side_by_side(input_grid(one, None, lang=lang),
-                                       Grid(FILTER, title="filter 3×3")),
+                                       filter_grid(lang)),
                           PlainLegend(lang)), say(words["intro"], n=n), key=True,
                     hold=4)]
     one_frames = conv_frames(one, lang, detail=(), keys={len(one) - 1}, hold=0.6)
