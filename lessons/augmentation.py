@@ -32,6 +32,7 @@ from rich.text import Text
 
 from convsim.lesson.frames import Frame, Lesson
 from convsim.lesson.layout import Fit
+from convsim.lesson.layout import sides as smaller_sides
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.preprocessing.image import (
@@ -238,12 +239,6 @@ def load_photo(image: str | None = None, data: str | None = None
 
 
 # ---------------------------------------------------------------- drawing
-def shrinking(side: int) -> list[int]:
-    """``side`` and smaller sides, three quarters each time down to 12 pixels:
-    the picture sizes to try until a frame fits the screen."""
-    return [side * 3 ** k // 4 ** k for k in range(8) if side * 3 ** k // 4 ** k >= 12]
-
-
 def fitted(pictures, sides: list[int], per_row: tuple = (None,)) -> Fit:
     """``(photo, title)`` pairs side by side (``per_row`` to a row: two by
     two as your notes' grid, or all in one row), at the largest of ``sides``
@@ -319,7 +314,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     datagen = ImageDataGenerator(**PREVIEW)
     source = t["drawn"] if path is None else say(
         t["photo"], name=os.path.basename(path))
-    sides = shrinking(side)  # smaller pictures where the screen is small
+    sides = smaller_sides(side, 12)  # smaller pictures where the screen is small
 
     def shown(*pictures: tuple[np.ndarray, str]) -> Fit:
         return fitted(pictures, sides)

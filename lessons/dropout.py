@@ -27,6 +27,7 @@ from convsim import layers
 from convsim.experiments.book_models import build_cats_model
 from convsim.layers.graph import fresh_names
 from convsim.lesson.frames import Frame, Lesson, Question, number_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.viz.conv_view import side_by_side
@@ -153,15 +154,23 @@ def make_vector(size: int | None = None, seed: int | None = None) -> np.ndarray:
     return (rng.integers(1, 16, n) / 10).astype(np.float32)
 
 
-def vectors(rows, kept=None) -> Table:
+def vectors(rows, kept=None) -> Fit:
     """Named rows of numbers, one column per unit, lined up; the last row's
-    ``kept`` units marked (green, or ``< >`` in plain text)."""
+    ``kept`` units marked (green, or ``< >`` in plain text). Where the units
+    do not fit across the screen, the second half goes below the first."""
     values = np.stack([np.asarray(v, dtype=np.float32) for _, v in rows])
     chosen = np.zeros(values.shape, bool)
     if kept is not None:
         chosen[-1] = kept
     names = Text("\n".join(name for name, _ in rows), style="bold")
-    return side_by_side(names, Grid(values, chosen=chosen, labels=False), gap=1)
+
+    def block(part: slice) -> Table:
+        return side_by_side(names, Grid(values[:, part], chosen=chosen[:, part],
+                                        labels=False), gap=1)
+
+    half = (values.shape[1] + 1) // 2
+    return Fit(lambda: block(slice(None)),
+               lambda: Group(block(slice(None, half)), block(slice(half, None))))
 
 
 def step_view(x, mask, y, title: str, lang: str) -> Group:

@@ -30,6 +30,7 @@ from rich.console import Console, Group
 from convsim import layers
 from convsim.errors import ArgumentError
 from convsim.lesson.frames import Frame, Lesson, Question, number_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.trace.gradients import model_layers
@@ -223,14 +224,24 @@ def pattern(image: np.ndarray, side: int) -> np.ndarray:
     return resize_picture(pixels, side)
 
 
-def tiles(ascent, picks, side: int) -> Group:
+def tiles(ascent, picks, side: int) -> Fit:
     """Patterns ``picks`` of ``ascent`` in rows of :data:`PER_ROW`, each
-    titled with its filter number and final mean activation."""
-    pictures = [Picture(pattern(ascent.images[i], side),
-                        f"{ascent.filters[i]}: {ascent.after[i]:.2f}") for i in picks]
-    rows = [side_by_side(*pictures[r:r + PER_ROW])
-            for r in range(0, len(pictures), PER_ROW)]
-    return Group(*rows)
+    titled with its filter number and final mean activation (smaller than
+    ``side`` where the screen is small)."""
+    def draw(px: int) -> Group:
+        pictures = [Picture(pattern(ascent.images[i], px),
+                            f"{ascent.filters[i]}: {ascent.after[i]:.2f}")
+                    for i in picks]
+        return Group(*(side_by_side(*pictures[r:r + PER_ROW])
+                       for r in range(0, len(pictures), PER_ROW)))
+    return Fit.sized(draw, side)
+
+
+def in_a_row(images, labels, side: int) -> Fit:
+    """Pictures side by side, ``side`` wide or smaller where that fits."""
+    return Fit.sized(lambda px: side_by_side(*(
+        Picture(pattern(image, px), label) for image, label in zip(
+            images, labels, strict=True))), side)
 
 
 # ---------------------------------------------------------------- frames
@@ -239,10 +250,10 @@ def _climb_frames(ascent, side: int, lang: str) -> list[Frame]:
     words = TEXT[lang]
     i = int(np.argmax(ascent.after - ascent.before))
     steps = len(ascent.history) - 1
-    shown, frames = [], []
+    images, labels, frames = [], [], []
     for n, s in enumerate(sorted(ascent.snapshots)):
-        label = words["start"] if s == 0 else f"{words['step_word']} {s}"
-        shown.append(Picture(pattern(ascent.snapshots[s][i], side), label))
+        labels.append(words["start"] if s == 0 else f"{words['step_word']} {s}")
+        images.append(ascent.snapshots[s][i])
         caption = say(words["climb"], k=ascent.filters[i], layer=ascent.layer,
                       s=s, steps=steps, v=f"{ascent.history[s][i]:.3f}",
                       v0=f"{ascent.before[i]:.3f}")
@@ -253,7 +264,8 @@ def _climb_frames(ascent, side: int, lang: str) -> list[Frame]:
             question = Question(say(words["ask"], size=size),
                                 number_check(ascent.step), size,
                                 say(words["explain"], size=size))
-        frames.append(Frame(side_by_side(*shown), caption, key=s == steps,
+        frames.append(Frame(in_a_row(list(images), list(labels), side), caption,
+                            key=s == steps,
                             hold=2 if s < steps else 6, question=question,
                             data={"filter": ascent.filters[i], "step": s,
                                   "activation": float(ascent.history[s][i])}))
@@ -300,7 +312,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
         intro += " " + say(words["big"], h=h, w=w, n=len(ascents[0].filters),
                            steps=len(ascents[0].history) - 1,
                            size=f"{ascents[0].step:g}")
-    frames = [Frame(Picture(pattern(start, 2 * side), words["start"]), intro,
+    frames = [Frame(in_a_row([start], [words["start"]], 2 * side), intro,
                     key=True, hold=6, data={"start": start})]
     frames += _climb_frames(ascents[-1], side, lang)
     convs = plan(net, None)[0]
@@ -308,9 +320,9 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
         role = ("first" if k == 0 else "last" if k == len(ascents) - 1
                 else "middle")
         frames += _layer_frames(ascent, role, conv.filters, side, lang)
-    best = [Picture(pattern(a.images[patterned(a)], side), a.layer)
-            for a in ascents]
-    frames.append(Frame(side_by_side(*best), words["outro"], key=True, hold=8,
+    best = in_a_row([a.images[patterned(a)] for a in ascents],
+                    [a.layer for a in ascents], side)
+    frames.append(Frame(best, words["outro"], key=True, hold=8,
                         data={"ascents": ascents}))
     return Lesson(NAME, TITLE[lang], frames, lang)
 

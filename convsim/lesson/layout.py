@@ -41,7 +41,7 @@ from rich.segment import Segment
 from convsim.errors import ArgumentError
 
 __all__ = ["MIN_COLUMNS", "MIN_LINES", "Fit", "Screen", "fits", "ink", "lines_of",
-           "too_small"]
+           "sides", "too_small"]
 
 #: The smallest terminal every lesson fits: the classic VT100 screen.
 MIN_COLUMNS, MIN_LINES = 80, 24
@@ -80,6 +80,21 @@ def too_small(columns: int, lines: int, lang: str = "en", *,
         return None
     return TOO_SMALL.get(lang, TOO_SMALL["en"]).format(
         need=f"{MIN_COLUMNS}×{MIN_LINES}", have=f"{columns}×{lines}")
+
+
+def sides(largest: int, smallest: int = 8) -> list[int]:
+    """Picture sizes to try, largest first: three quarters smaller each time,
+    down to ``smallest`` (``largest`` alone when it is smaller still).
+
+    >>> sides(36, 12)
+    [36, 27, 20, 15, 12]
+    """
+    found = [largest]
+    while found[-1] * 3 // 4 >= smallest:
+        found.append(found[-1] * 3 // 4)
+    if found[-1] > smallest and largest > smallest:
+        found.append(smallest)
+    return found
 
 
 def lines_of(console: Console, renderable: RenderableType,
@@ -124,6 +139,14 @@ class Fit:
         if not layouts:
             raise ArgumentError("Fit needs at least one layout. Received none.")
         self.layouts = layouts
+
+    @classmethod
+    def sized(cls, draw: Callable[[int], RenderableType], side: int,
+              smallest: int = 8) -> Fit:
+        """``draw(side)``, or ``draw`` at a smaller side where that is what
+        fits: pictures a learner asked to be big (``--size``) shrink on a
+        small screen rather than being cut."""
+        return cls(*(lambda s=s: draw(s) for s in sides(side, smallest)))
 
     def choose(self, console: Console, options: ConsoleOptions) -> RenderableType:
         """The first layout that fits ``options`` (else the last)."""
