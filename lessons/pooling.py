@@ -26,8 +26,9 @@ from rich.text import Text
 from convsim import shapes, trace
 from convsim.lesson.frames import Frame, Lesson
 from convsim.lesson.player import Player, PlayResult
-from convsim.lesson.story import pool_frames, unread_edge
+from convsim.lesson.story import pool_frames
 from convsim.lesson.words import say
+from convsim.trace.reach import reach
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
 from convsim.viz.grid import Grid, PlainLegend
 from convsim.viz.words import label
@@ -99,7 +100,8 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     avgp = trace.trace_pool(fmap, POOL, kind="average")
     per_map = maxp.out_h * maxp.out_w
     working = shapes.output_size_working(n, POOL, POOL)
-    rows, cols = unread_edge(maxp)
+    cover = reach(maxp)  # the rows and columns after the last window: unread
+    rows, cols = cover.after_last(0), cover.after_last(1)
     intro = say(words["intro"], n=n, p=POOL)
     if rows or cols:
         intro += say(words["odd"], n=n, p=POOL)
@@ -126,7 +128,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     return Lesson(NAME, TITLE[lang], frames, lang)
 
 
-def _dropped_frame(fmap, maxp, rows: range, cols: range, working: str,
+def _dropped_frame(fmap, maxp, rows: tuple, cols: tuple, working: str,
                    lang: str) -> Frame:
     """The rows and columns no window read, shown as · and said aloud."""
     unread = np.zeros(fmap.shape, dtype=bool)

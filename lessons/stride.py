@@ -23,8 +23,9 @@ from rich.text import Text
 from convsim import shapes, trace
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check
 from convsim.lesson.player import Player, PlayResult
-from convsim.lesson.story import conv_frames, unread_edge
+from convsim.lesson.story import conv_frames
 from convsim.lesson.words import say
+from convsim.trace.reach import reach
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
 from convsim.viz.grid import Grid, PlainLegend
 from convsim.viz.words import label
@@ -121,7 +122,8 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     two_frames = conv_frames(two, lang, detail=(), place=range(len(two)),
                              keys=set(range(len(two))), hold=1.2)
     caption = say(words["two"], o=two.out_h, working=w2)
-    rows, cols = unread_edge(two)
+    cover = reach(two)  # the rows and columns after the last window: unread
+    rows, cols = cover.after_last(0), cover.after_last(1)
     if rows or cols:
         caption += say(words["unread"], r=", ".join(map(str, rows)),
                        c=", ".join(map(str, cols)),

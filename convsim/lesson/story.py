@@ -147,26 +147,6 @@ def _bind(view, trace, step, revealed):
     return lambda: view(trace, step, revealed)
 
 
-def unread_edge(trace: ConvTrace | PoolTrace) -> tuple[range, range]:
-    """The input rows and columns below and right of the last window.
-
-    The output-size formula rounds down: when the windows do not tile the
-    input exactly, the rows and columns left over after the last window are
-    never read (a 5×5 map pooled 2×2 loses row 4 and column 4; the book's
-    15×15 map, pooled, gives 7×7). Read from where the trace put its last
-    window, so it is the layer's own geometry, in input coordinates.
-    """
-    last = trace[trace.out_h * trace.out_w - 1]  # first map's bottom-right window
-    if isinstance(last, ConvStep):
-        (kh, kw), (dh, dw) = last.weights.shape[:2], trace.dilation
-    else:
-        (kh, kw), (dh, dw) = last.window.shape, (1, 1)
-    top, _, left, _ = trace.pad.pads
-    height, width = trace.inputs.shape[:2]
-    below = last.top - top + dh * (kh - 1) + 1
-    right = last.left - left + dw * (kw - 1) + 1
-    return range(below, height), range(right, width)
-
 
 # ---------------------------------------------------------------- pooling
 

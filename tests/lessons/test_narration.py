@@ -14,7 +14,7 @@ from rich.console import Console
 
 from convsim import trace
 from convsim.lesson.frames import compose
-from convsim.lesson.story import unread_edge
+from convsim.trace.reach import reach
 
 
 def screen(lesson, i: int, width: int = 100) -> str:
@@ -34,31 +34,19 @@ def captions(lesson) -> str:
     ((4, 6), 2, [], []),          # tiled exactly
     ((7, 6), 3, [6], []),         # 7 = 2 * 3 + 1
 ])
-def test_unread_edge_is_what_no_pooling_window_reads(shape, pool, rows, cols):
+def test_the_rows_the_lessons_call_unread_are_what_no_window_reads(shape, pool,
+                                                                   rows, cols):
+    """pooling and stride name trace.reach's rows and columns after the last
+    window; checked here against every window's cells marked by hand."""
     t = trace.trace_pool(np.zeros(shape, np.float32), pool)
     read = np.zeros(shape, bool)
-    for step in t:  # every window's cells, marked by hand
+    for step in t:
         read[step.top:step.top + pool, step.left:step.left + pool] = True
-    unread_rows, unread_cols = unread_edge(t)
-    assert list(unread_rows) == rows == [r for r in range(shape[0])
-                                         if not read[r].any()]
-    assert list(unread_cols) == cols == [c for c in range(shape[1])
-                                         if not read[:, c].any()]
-
-
-def test_unread_edge_of_strided_and_dilated_convolutions():
-    # 3x3, stride 3 over 8: windows start at 0 and 3, so rows 6 and 7 are left
-    t = trace.trace_conv(np.zeros((8, 8), np.float32), np.ones((3, 3, 1, 1)),
-                         strides=3)
-    assert list(unread_edge(t)[0]) == [6, 7]
-    # dilated by 2 a 3x3 window spans 5 cells: the last one (start 3) reaches 7
-    t = trace.trace_conv(np.zeros((8, 8), np.float32), np.ones((3, 3, 1, 1)),
-                         dilation_rate=2)
-    assert list(unread_edge(t)[0]) == []
-    # 'same' padding: the windows reach past the input, nothing is left
-    t = trace.trace_conv(np.zeros((6, 6), np.float32), np.ones((3, 3, 1, 1)),
-                         strides=2, padding="same")
-    assert [list(r) for r in unread_edge(t)] == [[], []]
+    cover = reach(t)
+    assert list(cover.after_last(0)) == rows == [r for r in range(shape[0])
+                                                 if not read[r].any()]
+    assert list(cover.after_last(1)) == cols == [c for c in range(shape[1])
+                                                 if not read[:, c].any()]
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
