@@ -12,7 +12,8 @@ bigger. Three tools make every frame fit whatever the console measures:
   (panels side by side, then a compact arrangement, ...), and draws the first
   one that fits the width and the lines it is given. The choice is made each
   time the frame is drawn, so a terminal resized between two frames gets the
-  layout that suits its new size.
+  layout that suits its new size. ``Fit.sized(draw, side)`` is the usual case
+  for pictures: ``draw`` at the side asked for (``--size``), else smaller.
 * :func:`too_small` is the one line said when a terminal is below
   :data:`MIN_COLUMNS` × :data:`MIN_LINES`, where no layout can fit.
 
