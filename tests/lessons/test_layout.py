@@ -159,3 +159,12 @@ def test_the_command_line_refuses_a_terminal_below_80x24(capsys):
     # a pipe or a file has no size to respect
     piped = console(60, 5, terminal=False)
     assert cli.main(["stride"], console=piped) == 0
+
+
+def test_the_docstring_examples_hold():
+    import doctest
+
+    from convsim.lessons import _parameters
+
+    for module in (layout, _parameters):
+        assert doctest.testmod(module).failed == 0
