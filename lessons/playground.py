@@ -22,14 +22,12 @@ and sees what convsim's real ``Conv2D`` (or ``MaxPooling2D``) does with them:
    filter and gives another map, computed here.
 
 A combination the layer refuses (a window larger than the padded input, a
-stride of 0...) gets the error ``convsim.ops`` gives, from the same check:
-:func:`settings` asks :func:`convsim.ops.conv_geometry` before anything is drawn.
+stride of 0...) gets the layer's and ``convsim.ops``'s own error (:func:`settings`).
 """
 
 from __future__ import annotations
 
 import re
-from functools import partial
 
 import numpy as np
 from rich.console import Console
@@ -38,15 +36,14 @@ from convsim import layers, ops, shapes, trace
 from convsim.errors import ArgumentError
 from convsim.lesson import window_story
 from convsim.lesson.frames import Frame, Lesson
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.story import TEXT as STORY
 from convsim.lesson.story import conv_frames, move_caption, pool_caption, pool_question
 from convsim.lesson.words import say
 from convsim.validation import PADDINGS, positive_int, standardize_choice
 from convsim.viz import playground_view as view
-from convsim.viz.conv_view import side_by_side
-from convsim.viz.grid import Grid, fmt_number
-from convsim.viz.words import label
+from convsim.viz.grid import fmt_number
 
 NAME = "playground"
 TITLE = {"en": "Playground", "ko": "합성곱 놀이터"}
@@ -86,8 +83,9 @@ TEXT = {
                       "MaxPooling2D({k}, strides={s}, padding='{p}')[/]. It has no "
                       "weights: each window keeps its largest value, channel by "
                       "channel.",
-        "big": " Your input is bigger than the screen: a grid marked (part) shows "
-               "the cells around the window, with their real row and column numbers.",
+        "big": " Where your input is bigger than the screen, a grid marked (part) "
+               "shows the cells around the window, with their real row and column "
+               "numbers.",
         "try": " Change any number: --size, --kernel, --stride, --padding, "
                "--dilation, --filters, --channels, or --pool 2.",
         "pool_try": " Change any number: --size, --pool, --stride, --padding, "
@@ -97,7 +95,6 @@ TEXT = {
         "detail": "The first window covers all {c} channels at once. Channel {ch}: "
                   "its patch times filter 1's {ch} slice, cell by cell: {taps} "
                   "{products}, sum {sum}.",
-        "product": "product", "products": "products",
         "detail_pad": " The taps on the padding read zeros.",
         "next_filter": "Filter {f} has its own {k}×{k}×{c} weights: it slides over "
                        "the same {m} positions and writes its own map.",
@@ -110,7 +107,8 @@ TEXT = {
         "pool_done": "Done: {m} windows per channel. The output is {oh}×{ow}×{c}: "
                      "pooling keeps the channels, shape (1, {oh}, {ow}, {c}).",
         "pool_others": " The other channels are pooled by the same windows.",
-        "filter": "filter", "filters": "filters",
+        "filter": "filter", "filters": "filters", "product": "product",
+        "products": "products",
         "not_number": "--{flag} must be a whole number, e.g. --{flag} {example}. "
                       "Received: --{flag} {value}",
         "too_many": "The playground draws at most {most} {flag}. Received: --{flag} "
@@ -136,7 +134,7 @@ TEXT = {
                       "strides={s}, padding='{p}'. 케라스로 쓰면 [bold]layers."
                       "MaxPooling2D({k}, strides={s}, padding='{p}')[/]. 가중치가 "
                       "없습니다: 윈도우마다, 채널마다 가장 큰 값만 남깁니다.",
-        "big": " 입력이 화면보다 커서, (일부) 표시가 붙은 그리드는 윈도우 주변 칸만 "
+        "big": " 입력이 화면보다 크면 (일부) 표시가 붙은 그리드가 윈도우 주변 칸만 "
                "실제 행·열 번호와 함께 보여 줍니다.",
         "try": " 값을 바꿔 보세요: --size, --kernel, --stride, --padding, "
                "--dilation, --filters, --channels, 또는 --pool 2.",
@@ -182,11 +180,10 @@ def settings(lang: str = "en", size=None, kernel=None, stride=None, padding=None
              dilation=None, filters=None, channels=None, pool=None) -> dict:
     """The layer the options describe, checked before anything is drawn.
 
-    Values may be strings (from the command line) or ints (from Python). They
-    are checked by the layer's own constructor (``Conv2D`` or ``MaxPooling2D``)
-    and by :func:`convsim.ops.conv_geometry`, the check ``ops.conv`` makes, so
-    a zero stride or a window larger than the padded input gets their message;
-    then by what this lesson can draw.
+    Values may be strings (the command line's) or ints. The layer's own
+    constructor (``Conv2D`` or ``MaxPooling2D``) and :func:`convsim.ops.
+    conv_geometry`, the check ``ops.conv`` makes, check them first, so a zero
+    stride or a window larger than the padded input gets their message.
 
     Raises:
         ArgumentError: naming the flag, the rule and the value received.
@@ -194,13 +191,14 @@ def settings(lang: str = "en", size=None, kernel=None, stride=None, padding=None
     t = TEXT[lang]
     given = dict(kernel=kernel, stride=stride, dilation=dilation, filters=filters,
                  channels=channels, pool=pool)
-    num = {name: _whole(value, name, t) for name, value in given.items()}
-    n = SIZE[0] if size is None else _whole(size, "size", t)
+    num = {name: _whole(value, name, t, DEFAULTS.get(name))
+           for name, value in given.items()}
+    n = _whole(size, "size", t, SIZE[0])
     if not SIZE[1] <= n <= SIZE[2]:
         raise ArgumentError(t["size"].format(low=SIZE[1], high=SIZE[2], value=n))
     padding = standardize_choice(DEFAULTS["padding"] if padding is None else padding,
                                  PADDINGS, "padding")
-    c = positive_int(_default(num, "channels"), "channels")
+    c = positive_int(num["channels"], "channels")
     if pool is not None:
         for name in ("kernel", "dilation", "filters"):
             if given[name] is not None:
@@ -209,7 +207,7 @@ def settings(lang: str = "en", size=None, kernel=None, stride=None, padding=None
         k, s, d, f = num["pool"], num["pool"] if stride is None else num["stride"], 1, 0
         layers.MaxPooling2D(k, s, padding, name="max_pooling2d")
     else:
-        k, d, f = (_default(num, name) for name in ("kernel", "dilation", "filters"))
+        k, d, f = num["kernel"], num["dilation"], num["filters"]
         # Keras refuses strides > 1 with dilation_rate > 1: a dilated default is 1
         s = num["stride"] if stride is not None else 1 if d != 1 else DEFAULTS["stride"]
         layers.Conv2D(f, k, strides=s, padding=padding, dilation_rate=d,
@@ -233,19 +231,16 @@ def _check_drawable(t: dict, k: int, d: int, pool: bool, **counts) -> None:
                                                      value=value))
 
 
-def _whole(value, flag: str, t: dict):
-    """An int from a command-line string; other values go on to the checks."""
-    if not isinstance(value, str):
-        return value
+def _whole(value, flag: str, t: dict, default=None):
+    """An int from a command-line string (``default`` for None); other values
+    go on to the checks."""
+    if value is None or not isinstance(value, str):
+        return default if value is None else value
     if not re.fullmatch(r"\s*[+-]?\d+\s*", value):
         example = SIZE[0] if flag == "size" else DEFAULTS.get(flag, 2)
         raise ArgumentError(t["not_number"].format(flag=flag, example=example,
                                                    value=value))
     return int(value)
-
-
-def _default(num: dict, name: str):
-    return DEFAULTS[name] if num[name] is None else num[name]
 
 
 def make_input(n: int, channels: int, seed: int | None = None,
@@ -300,14 +295,7 @@ def _opening(t, g, lang) -> list[Frame]:
                   filters=words["filter" if g["f"] == 1 else "filters"])
     if max(*t.pad.padded_hw, t.out_h) > view.VIEW:
         caption += words["big"]
-    name = f" ({view.channel_name(0, c, lang)})" if c > 1 else ""
-    size = f"{g['n']}×{g['n']}" + (f"×{c}" if c > 1 else "")
-    panels = [view.crop_around(Grid(t.inputs[:, :, 0], title=f"{label('input', lang)}"
-                                    f" {size}{name}"), (0, 1), (0, 1), view.VIEW, lang)]
-    if not g["pool"]:
-        panels.append(Grid(t.kernel[:, :, 0, 0], title=view.words(lang)["filter"]
-                           .format(f=1) + name))
-    frames = [Frame(side_by_side(*panels), caption, key=True, hold=10),
+    frames = [Frame(Fit(*view.intro_layouts(t, lang)), caption, key=True, hold=10),
               window_story.size_frame(t, lang)]
     if g["p"] == "same":
         frames.append(window_story.padding_frame(t, lang))
@@ -327,7 +315,7 @@ def _first_window(t, lang) -> list[Frame]:
                       sum=fmt_number(step.channel_sums[ch]))
         if step.is_padding.any():
             caption += TEXT[lang]["detail_pad"]
-        frames.append(Frame(partial(view.conv_step_view, t, step, lang, channel=ch,
+        frames.append(Frame(_fit(view.conv_step_layouts, t, step, lang, channel=ch,
                                     written=0, products=True), caption, key=ch == 0,
                             hold=5, data={"step": step, "channel": ch}))
     return frames
@@ -341,19 +329,19 @@ def _conv_windows(t, lang) -> list[Frame]:
     frames = []
     for f in range(t.filters):
         if f and per_map * (t.filters - 1) > LATER_FILTER_WINDOWS:
-            frames.append(Frame(view.output_maps(t, lang, [f]),
+            frames.append(Frame(_fit(view.output_maps, t, lang, [f]),
                                 say(words["later"], f=f + 1, m=per_map), hold=4))
             continue
         if f:
             frames.append(Frame(
-                partial(view.conv_step_view, t, t[f * per_map], lang, written=0),
+                _fit(view.conv_step_layouts, t, t[f * per_map], lang, written=0),
                 say(words["next_filter"], f=f + 1, k=kh, c=c, m=per_map), hold=4))
         frames += conv_frames(
             t, lang, filter=f, detail=(), keys={per_map - 1} if f == 0 else (),
             quiz={1} if f == 0 and per_map > 1 else (), hold=1 if f == 0 else 0.5,
-            view=lambda tr, st, revealed: view.conv_step_view(  # 0: placed, not summed
+            view=lambda tr, st, revealed: Fit(*view.conv_step_layouts(
                 tr, st, lang, written=st.row * tr.out_w + st.col + (revealed is None),
-                hidden=revealed is not None))
+                hidden=revealed is not None)))  # revealed 0: placed, not summed yet
     return frames
 
 
@@ -367,9 +355,9 @@ def _pool_windows(t, lang) -> list[Frame]:
             STORY[lang]["pool_first"], ph=step.window.shape[0], pw=step.window.shape[1])
         question = pool_question(t, k, lang) if k == 1 else None
         if question is not None:  # placed first: the learner picks before the reveal
-            frames.append(Frame(partial(view.pool_step_view, t, k, False, lang), moved,
+            frames.append(Frame(_fit(view.pool_step_layouts, t, k, False, lang), moved,
                                 hold=2, data={"step": step}))
-        frames.append(Frame(partial(view.pool_step_view, t, k, True, lang),
+        frames.append(Frame(_fit(view.pool_step_layouts, t, k, True, lang),
                             f"{moved} {pool_caption(t, k, lang)}",
                             key=k in (0, per_map - 1), hold=3 if k == 0 else 1.5,
                             question=question, data={"step": step}))
@@ -387,8 +375,14 @@ def _done(t, g, lang) -> Frame:
         caption = say(words["done"], m=m, f=depth, oh=t.out_h, ow=t.out_w,
                       filters=words["filter" if depth == 1 else "filters"])
     caption += words["pool_try" if g["pool"] else "try"]
-    return Frame(view.output_maps(t, lang, range(depth)), caption, key=True,
+    return Frame(_fit(view.output_maps, t, lang, range(depth)), caption, key=True,
                  hold=10, data={"output": t.outputs})
+
+
+def _fit(layouts, *args, **kwargs):
+    """A frame's picture: the first of ``layouts(*args, **kwargs)`` that fits
+    the terminal, made only when the frame is shown."""
+    return lambda: Fit(*layouts(*args, **kwargs))
 
 
 def run(console: Console | None = None, *, lang: str = "en", seed: int | None = None,

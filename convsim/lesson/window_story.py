@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 from rich.cells import cell_len
-from rich.console import Group
 from rich.text import Text
 
 from convsim import ops, shapes
 from convsim.lesson.frames import Frame, Question, any_of_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.words import say
 from convsim.trace import ConvTrace, PoolTrace
 from convsim.trace.reach import reach, runs
@@ -233,7 +233,7 @@ def padding_frame(t: ConvTrace | PoolTrace, lang: str) -> Frame:
         caption += say(words["strided"], s=g["s"], n=g["n"], o=g["o"])
     if isinstance(t, PoolTrace):
         caption += words["pool_pad"]
-    return Frame(view.whole_input(t, lang), caption, key=True, hold=8,
+    return Frame(Fit(*view.input_layouts(t, lang)), caption, key=True, hold=8,
                  data={"pads": t.pad.pads})
 
 
@@ -253,7 +253,7 @@ def reach_frame(t: ConvTrace | PoolTrace, lang: str) -> Frame:
         elif cols:
             caption += say(words["other_cols"], cols=named(cols, "col", lang))
         caption += words["lost"]
-    return Frame(view.reach_view(cover, lang), caption, key=True, hold=10,
+    return Frame(Fit(*view.reach_layouts(cover, lang)), caption, key=True, hold=10,
                  data={"counts": cover.counts, "dropped_rows": rows,
                        "dropped_cols": cols})
 
@@ -311,8 +311,8 @@ def flip_frame(t: ConvTrace, lang: str) -> Frame:
     if t.kernel.shape[2] > 1:
         caption += say(words["flip_channels"], ch=view.channel_name(
             0, t.kernel.shape[2], lang))
-    picture = view.flip_view(t.kernel[:, :, 0, 0], flipped[:, :, 0, 0],
-                             xcorr[:, :, 0], conv[:, :, 0], lang)
-    return Frame(Group(picture), caption, key=True, hold=12,
+    picture = Fit(*view.flip_layouts(t.kernel[:, :, 0, 0], flipped[:, :, 0, 0],
+                                     xcorr[:, :, 0], conv[:, :, 0], lang))
+    return Frame(picture, caption, key=True, hold=12,
                  data={"flipped": flipped, "xcorr": xcorr, "conv": conv,
                        "differ": differ})

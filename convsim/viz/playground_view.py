@@ -7,9 +7,10 @@ side by side in 80 columns. Two tools make every choice drawable:
 * :func:`crop`/:func:`around`: a grid cut down to the part around the window
   (or the cell just written), its row and column labels still the real
   coordinates and its title marked "(part)";
-* :class:`Fitted`: several layouts of the same step, richest first; when drawn
-  it measures the width it is given and shows the first that fits (the
-  products grid beside the output at 120 columns, without it at 80).
+* ``*_layouts`` functions: several layouts of the same picture, richest first
+  (bigger crops, the products grid beside the output map), each a function
+  that draws it; the lesson hands them to :class:`convsim.lesson.layout.Fit`,
+  which shows the first that fits the terminal's width and the lines left.
 
 The pictures only draw a traced step (:mod:`convsim.trace`); the lesson says
 what they mean.
@@ -22,7 +23,6 @@ from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
 from rich.text import Text
 
 from convsim.trace import ConvStep, ConvTrace, PoolTrace
@@ -39,7 +39,8 @@ from convsim.viz.conv_view import (
 from convsim.viz.grid import STYLES, Grid, PlainLegend, fmt_number
 from convsim.viz.words import label
 
-VIEW = 9  # at most this many rows and columns of a grid are drawn
+VIEW = 9  # rows and columns of a cropped grid in the smallest terminal (80x24)
+VIEWS = (16, VIEW)  # the crops tried, largest first, where there is room
 WORDS = {
     "en": {"part": "part", "filter": "filter {f}", "flipped": "flipped",
            "flipped_filter": "flipped filter",
@@ -111,34 +112,6 @@ def crop_around(grid: Grid, rows: tuple[int, int], cols: tuple[int, int],
     return crop(grid, around(*rows, h, view), around(*cols, w, view), lang)
 
 
-# ---------------------------------------------------------------- layouts
-
-
-class Fitted:
-    """The first of ``layouts`` (renderables, or functions making them) whose
-    width fits where it is drawn; the last one if none does."""
-
-    def __init__(self, *layouts: RenderableType | Callable[[], RenderableType]):
-        self.layouts = layouts
-
-    def choose(self, console: Console, options: ConsoleOptions) -> RenderableType:
-        wide = options.update_width(10_000)
-        layout = None
-        for layout in self.layouts:
-            layout = layout() if callable(layout) else layout
-            if Measurement.get(console, wide, layout).maximum <= options.max_width:
-                return layout
-        return layout
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions
-                         ) -> Measurement:
-        return Measurement.get(console, options, self.choose(console, options))
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions
-                         ) -> RenderResult:
-        yield self.choose(console, options)
-
-
 # ---------------------------------------------------------------- convolution
 
 
@@ -167,17 +140,17 @@ def conv_panels(trace: ConvTrace, step: ConvStep, channel: int, written: int,
     }
 
 
-#: Layouts of a step, richest first: (panel, cells shown) in a row.
-PRODUCT_LAYOUTS = (
-    (("input", VIEW), ("filter", 0), ("products", 0), ("output", VIEW)),
-    (("input", VIEW), ("filter", 0), ("products", 0)),
+#: Rows of panels for a step, richest first: (panel, cells shown) side by side.
+PRODUCT_ROWS = (
+    *((("input", v), ("filter", 0), ("products", 0), ("output", v)) for v in VIEWS),
+    *((("input", v), ("filter", 0), ("products", 0)) for v in VIEWS),
     (("input", 7), ("filter", 0), ("products", 0)),
     (("filter", 0), ("products", 0)),
     (("products", 0),),
 )
-OUTPUT_LAYOUTS = (
-    (("input", VIEW), ("filter", 0), ("products", 0), ("output", VIEW)),
-    (("input", VIEW), ("filter", 0), ("output", VIEW)),
+OUTPUT_ROWS = (
+    *((("input", v), ("filter", 0), ("products", 0), ("output", v)) for v in VIEWS),
+    *((("input", v), ("filter", 0), ("output", v)) for v in VIEWS),
     (("input", VIEW), ("filter", 0), ("output", 5)),
     (("input", VIEW), ("output", 7)),
     (("input", 7), ("output", 5)),
@@ -185,9 +158,10 @@ OUTPUT_LAYOUTS = (
 )
 
 
-def conv_step_view(trace: ConvTrace, step: ConvStep, lang: str, *, channel: int = 0,
-                   written: int | None = None, products: bool = False,
-                   hidden: bool = False, max_terms: int = 12) -> RenderableType:
+def conv_step_layouts(trace: ConvTrace, step: ConvStep, lang: str, *,
+                      channel: int = 0, written: int | None = None,
+                      products: bool = False, hidden: bool = False,
+                      max_terms: int = 12) -> list[Callable[[], RenderableType]]:
     """One window of a convolution: the input (one channel) with the window,
     the filter's slice, its products and the output map, as many as fit; then
     the sum. ``products=True`` puts the products first (the channel in detail)
@@ -198,28 +172,26 @@ def conv_step_view(trace: ConvTrace, step: ConvStep, lang: str, *, channel: int 
     if written is None:
         written = step.row * trace.out_w + step.col + 1
     panels = conv_panels(trace, step, channel, written, lang, hidden)
-    layouts = PRODUCT_LAYOUTS if products else OUTPUT_LAYOUTS
-    row = Fitted(*[_row(panels, layout) for layout in layouts])
-    lines: list[RenderableType] = [row]
+    below = [*_sum_lines(step, channel, products, hidden, max_terms, lang),
+             legend(trace, lang, "window", "current")]
+    return [_layout(panels, row, below)
+            for row in (PRODUCT_ROWS if products else OUTPUT_ROWS)]
+
+
+def _sum_lines(step, channel, products, hidden, max_terms, lang) -> list[Text]:
+    """The Σ line: the products written out, or the channels' sums added."""
     channels = step.patch.shape[2]
+    taps = step.weights.shape[0] * step.weights.shape[1]
     if hidden:
-        lines.append(Text("  Σ = ?"))
-    elif products or channels == 1:
-        taps = step.weights.shape[0] * step.weights.shape[1]
-        if taps <= max_terms:
-            lines.append(Text.assemble("  Σ ", sum_text(step, channel)))
-        else:
-            total = fmt_number(step.channel_sums[channel])
-            lines.append(Text(f"  Σ {words(lang)['products'].format(n=taps)} = "
-                              f"{total}"))
-    elif not products and channels > 1:
-        sums = "  +  ".join(
-            f"{channel_name(c, channels, lang)} {_signed(s)}"
-            for c, s in enumerate(step.channel_sums))
-        lines.append(Text.assemble("  Σ ", sums, "  =  ",
-                                   (fmt_number(step.total), "bold")))
-    lines.append(legend(trace, lang, "window", "current"))
-    return Group(*lines)
+        return [Text("  Σ = ?")]
+    if (products or channels == 1) and taps <= max_terms:
+        return [Text.assemble("  Σ ", sum_text(step, channel))]
+    if products or channels == 1:
+        total = fmt_number(step.channel_sums[channel])
+        return [Text(f"  Σ {words(lang)['products'].format(n=taps)} = {total}")]
+    sums = "  +  ".join(f"{channel_name(c, channels, lang)} {_signed(s)}"
+                        for c, s in enumerate(step.channel_sums))
+    return [Text.assemble("  Σ ", sums, "  =  ", (fmt_number(step.total), "bold"))]
 
 
 def legend(trace: ConvTrace | PoolTrace, lang: str, *kinds: str) -> PlainLegend:
@@ -228,8 +200,8 @@ def legend(trace: ConvTrace | PoolTrace, lang: str, *kinds: str) -> PlainLegend:
     return PlainLegend(lang, padded + kinds)
 
 
-def _row(panels, layout):
-    return lambda: side_by_side(*[panels[name](view) for name, view in layout])
+def _layout(panels, row, below):
+    return lambda: Group(side_by_side(*[panels[name](v) for name, v in row]), *below)
 
 
 def _signed(value) -> str:
@@ -240,8 +212,8 @@ def _signed(value) -> str:
 # ---------------------------------------------------------------- pooling
 
 
-def pool_step_view(trace: PoolTrace, index: int, written: bool, lang: str
-                   ) -> RenderableType:
+def pool_step_layouts(trace: PoolTrace, index: int, written: bool, lang: str
+                      ) -> list[Callable[[], RenderableType]]:
     """One pooling window: the input channel with the window (and, once
     ``written``, the kept cell), beside the output map."""
     step = trace[index]
@@ -251,33 +223,57 @@ def pool_step_view(trace: PoolTrace, index: int, written: bool, lang: str
     inputs = input_grid(trace, step, step.channel, lang=lang, chosen=chosen)
     out = output_grid(trace, step.channel, index % per_map + written,
                       (step.row, step.col) if written else None, lang=lang)
+    marks = legend(trace, lang, "window", "chosen", "current")
 
     def layout(view_in, view_out):
-        return lambda: side_by_side(
+        return lambda: Group(side_by_side(
             crop_around(inputs, (step.top, step.top + ph),
                         (step.left, step.left + pw), view_in, lang),
             Text("→", style="bold"),
             crop_around(out, (step.row, step.row + 1), (step.col, step.col + 1),
-                        view_out, lang))
+                        view_out, lang)), marks)
 
-    return Group(Fitted(layout(VIEW, VIEW), layout(VIEW, 5), layout(7, 5)),
-                 legend(trace, lang, "window", "chosen", "current"))
-
-
-# ---------------------------------------------------------------- the whole map
+    return [*(layout(v, v) for v in VIEWS), layout(VIEW, 5), layout(7, 5)]
 
 
-def whole_input(trace: ConvTrace | PoolTrace, lang: str, channel: int = 0,
-                title: str | None = None) -> RenderableType:
+# ---------------------------------------------------------------- whole maps
+
+
+def intro_layouts(trace: ConvTrace | PoolTrace, lang: str
+                  ) -> list[Callable[[], RenderableType]]:
+    """The input's first channel (its top-left corner when too big) and, for a
+    convolution, filter 1's slice of that channel."""
+    n, _, channels = trace.inputs.shape
+    name = f" ({channel_name(0, channels, lang)})" if channels > 1 else ""
+    size = f"{n}×{n}" + (f"×{channels}" if channels > 1 else "")
+    grid = Grid(trace.inputs[:, :, 0], title=f"{label('input', lang)} {size}{name}")
+    kernel = [Grid(trace.kernel[:, :, 0, 0], title=words(lang)["filter"].format(f=1)
+                   + name)] if isinstance(trace, ConvTrace) else []
+
+    def layout(v):
+        return lambda: side_by_side(crop_around(grid, (0, 1), (0, 1), v, lang),
+                                    *kernel)
+
+    return [layout(v) for v in (*VIEWS, 7)]
+
+
+def input_layouts(trace: ConvTrace | PoolTrace, lang: str, channel: int = 0
+                  ) -> list[Callable[[], RenderableType]]:
     """The (padded) input of one channel with its zeros marked, cropped to the
     bottom-right corner (where 'same' puts its odd zero) when it is too big."""
-    grid = input_grid(trace, None, channel, title, lang)
+    grid = input_grid(trace, None, channel, lang=lang)
     h, w = np.shape(grid.values)
-    corner = crop_around(grid, (h - 1, h), (w - 1, w), VIEW, lang)
-    return Group(corner, legend(trace, lang)) if any(trace.pad.pads) else corner
+
+    def layout(v):
+        corner = crop_around(grid, (h - 1, h), (w - 1, w), v, lang)
+        return lambda: Group(corner, legend(trace, lang)) if any(trace.pad.pads) \
+            else corner
+
+    return [layout(v) for v in (*VIEWS, 7)]
 
 
-def output_maps(trace: ConvTrace | PoolTrace, lang: str, depths) -> RenderableType:
+def output_maps(trace: ConvTrace | PoolTrace, lang: str, depths
+                ) -> list[Callable[[], RenderableType]]:
     """Finished output maps side by side (cropped, or in two rows, to fit)."""
     count = trace.outputs.shape[2]
     pooled = isinstance(trace, PoolTrace)
@@ -287,46 +283,53 @@ def output_maps(trace: ConvTrace | PoolTrace, lang: str, depths) -> RenderableTy
              for d in depths]
 
     def layout(v, rows):
-        cut = [crop_around(grid, (0, 1), (0, 1), v, lang) for grid in grids]
-        if rows == 1:
-            return side_by_side(*cut)
-        half = (len(cut) + 1) // 2
-        return Group(side_by_side(*cut[:half]), side_by_side(*cut[half:]))
+        def draw():
+            cut = [crop_around(grid, (0, 1), (0, 1), v, lang) for grid in grids]
+            if rows == 1:
+                return side_by_side(*cut)
+            half = (len(cut) + 1) // 2
+            return Group(side_by_side(*cut[:half]), side_by_side(*cut[half:]))
+        return draw
 
-    return Fitted(*[layout(v, rows) for v, rows in ((9, 1), (7, 1), (5, 1), (5, 2),
-                                                     (3, 2))])
+    return [layout(v, rows) for v, rows in ((16, 1), (16, 2), (9, 1), (7, 1), (5, 1),
+                                             (5, 2), (3, 2))]
 
 
-def reach_view(reach: Reach, lang: str, view: int = VIEW) -> RenderableType:
+def reach_layouts(reach: Reach, lang: str) -> list[Callable[[], RenderableType]]:
     """How many windows read each input cell; ``·`` where none does. Cropped
     to the bottom-right corner (where ``floor`` drops rows) when too big."""
     counts = reach.counts
     grid = Grid(counts, title=words(lang)["reach"], hidden=counts == 0)
     h, w = counts.shape
-    corner = crop_around(grid, (h - 1, h), (w - 1, w), view, lang)
-    if counts.all():
-        return corner
-    return Group(corner, Text(words(lang)["nobody"], style="grey50"))
+    note = [] if counts.all() else [Text(words(lang)["nobody"], style="grey50")]
+
+    def layout(v):
+        return lambda: Group(crop_around(grid, (h - 1, h), (w - 1, w), v, lang),
+                             *note)
+
+    return [layout(v) for v in (*VIEWS, 7)]
 
 
-def flip_view(kernel: np.ndarray, flipped: np.ndarray, xcorr: np.ndarray,
-              conv: np.ndarray, lang: str) -> RenderableType:
+def flip_layouts(kernel: np.ndarray, flipped: np.ndarray, xcorr: np.ndarray,
+                 conv: np.ndarray, lang: str) -> list[Callable[[], RenderableType]]:
     """A filter slice and its flip (rows and columns reversed); the layer's
     map and the map of the flipped filter, the cells that differ marked."""
     w = words(lang)
     differ = xcorr != conv
 
     def layout(view, both):
-        maps = [crop(Grid(m, title=t, chosen=differ), slice(0, min(view, len(m))),
-                     slice(0, min(view, m.shape[1])), lang)
-                for m, t in ((xcorr, w["xcorr"]), (conv, w["conv"]))]
-        filters = [Grid(kernel, title=label("filter", lang))] if both else []
-        title = w["flipped"] if both else w["flipped_filter"]
-        return side_by_side(*filters, Grid(flipped, title=title), *maps)
+        def draw():
+            maps = [crop(Grid(m, title=t, chosen=differ), slice(0, min(view, len(m))),
+                         slice(0, min(view, m.shape[1])), lang)
+                    for m, t in ((xcorr, w["xcorr"]), (conv, w["conv"]))]
+            filters = [Grid(kernel, title=label("filter", lang))] if both else []
+            title = w["flipped"] if both else w["flipped_filter"]
+            return Group(side_by_side(*filters, Grid(flipped, title=title), *maps),
+                         MarkLegend(w["differ"]))
+        return draw
 
     # a wide kernel leaves out the unflipped filter (the lesson showed it) first
-    return Group(Fitted(*[layout(v, both) for both in (True, False)
-                          for v in (VIEW, 7, 5, 3, 2)]), MarkLegend(w["differ"]))
+    return [layout(v, both) for both in (True, False) for v in (*VIEWS, 7, 5, 3, 2)]
 
 
 class MarkLegend:
