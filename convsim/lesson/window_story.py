@@ -35,7 +35,7 @@ TEXT = {
         "legend": "n = {n} (input)   k = {k} (window)   s = {s} (stride)   d = {d} "
                   "(dilation)",
         "legend_pool": "n = {n} (input)   k = {k} (pool_size)   s = {s} (stride)   "
-                       "d = 1 (pooling has no dilation)",
+                       "d = 1 (no dilation)",
         "span": "window span", "out": "output", "total": "p_total", "check": "check",
         "split": "top = {t} // 2 = {a}, bottom = {t} - {a} = {b}",
         "cols": "  (left {l}, right {r})",
@@ -91,7 +91,7 @@ TEXT = {
         "legend": "n = {n} (입력)   k = {k} (윈도우)   s = {s} (스트라이드)   d = {d} "
                   "(팽창)",
         "legend_pool": "n = {n} (입력)   k = {k} (pool_size)   s = {s} (스트라이드)   "
-                       "d = 1 (풀링에는 팽창 없음)",
+                       "d = 1 (팽창 없음)",
         "span": "윈도우 폭", "out": "출력", "total": "패딩 합", "check": "검산",
         "split": "위 = {t} // 2 = {a}, 아래 = {t} - {a} = {b}",
         "cols": "  (왼쪽 {l}, 오른쪽 {r})",
@@ -192,6 +192,14 @@ def formula_lines(g: dict, lang: str) -> list[str]:
     return lines
 
 
+def _working(g: dict) -> str:
+    """The one line that gives the output size (the quiz's explanation)."""
+    if g["p"] == "same":
+        return f"ceil({g['n']} / {g['s']}) = {g['o']}"
+    return (f"floor(({g['n']} - {g['d']}×({g['k']}-1) - 1) / {g['s']}) + 1 = "
+            f"{g['o']}")
+
+
 def _cell(text: str, width: int) -> str:
     """``text`` padded to ``width`` terminal cells (Hangul takes two)."""
     return text + " " * max(width - cell_len(text), 0)
@@ -209,7 +217,7 @@ def size_frame(t: ConvTrace | PoolTrace, lang: str) -> Frame:
         answers.append((g["o"],))
     question = Question(say(words["ask"], n=g["n"], k=g["k"], s=g["s"], p=g["p"],
                             dil=dil), any_of_check(answers),
-                        f"{g['o']}×{g['ow']}", "\n".join(lines))
+                        f"{g['o']}×{g['ow']}", _working(g))
     return Frame(Text("\n".join("  " + line for line in lines)), caption, key=True,
                  hold=8, question=question,
                  data={"out": (g["o"], g["ow"]), "pads": t.pad.pads,

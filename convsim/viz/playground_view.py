@@ -126,7 +126,7 @@ def conv_panels(trace: ConvTrace, step: ConvStep, channel: int, written: int,
         else None
     filt = words(lang)["filter"].format(f=step.filter + 1)
     inputs = input_grid(trace, step, channel, lang=lang)
-    inputs.title += name and f" ({name[2:]})"
+    inputs.title = f"{name[2:]}: {inputs.title}" if name else inputs.title
     return {
         "input": lambda v: crop_around(
             inputs, (step.top, step.top + span[0]), (step.left, step.left + span[1]),

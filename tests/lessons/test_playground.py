@@ -105,6 +105,9 @@ def test_the_output_size_and_zeros_shown_are_those_of_shapes_and_ops(choice, lan
     if padding == "same":
         assert f"= {top + bottom}" in lines[4]
         assert f"= {top}" in lines[5] and f"= {bottom}" in lines[5]
+    explain = frame.question.explain  # one line that works the size out
+    assert explain.endswith(f"= {out[0]}") and numeric_chains(explain)
+    assert all(len(set(chain)) == 1 for chain in numeric_chains(explain))
     assert frame.question.check(f"{out[0]}x{out[1]}")
     assert not frame.question.check(f"{out[0] + 1}x{out[1]}")
 
