@@ -340,3 +340,12 @@ def test_a_window_asked_about_shows_no_sum_before_the_answer():
     assert lesson.frames[asked - 1].data["step"] is step
     assert "Σ = ?" in placed and f"=  {step.output:g}" not in placed
     assert f"=  {step.output:g}" in revealed
+
+
+def test_seed_changes_the_numbers_not_the_geometry():
+    plain, seeded = playground.build(), playground.build(seed=3)
+    out = [next(f for f in lesson.frames if "output" in f.data).data["output"]
+           for lesson in (plain, seeded)]
+    assert out[0].shape == out[1].shape and not np.array_equal(*out)
+    assert [f.caption for f in plain.frames[1:3]] == [f.caption
+                                                      for f in seeded.frames[1:3]]
