@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 from rich.cells import cell_len
-from rich.console import Console, Group
+from rich.console import Console
 from rich.text import Text
 
 from convsim import shapes, trace
 from convsim.lesson.frames import Frame, Lesson
 from convsim.lesson.player import Player, PlayResult
-from convsim.lesson.story import conv_frames
+from convsim.lesson.story import conv_frames, cropped_row
 from convsim.lesson.words import say
-from convsim.viz.conv_view import input_grid, output_grid, side_by_side
+from convsim.viz.conv_view import input_grid, output_grid
 from convsim.viz.grid import Grid, PlainLegend, fmt_number
 from convsim.viz.words import label
 
@@ -108,19 +108,19 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     per_map = t.out_h * t.out_w
     working = shapes.output_size_working(size, 3)
     frames = [Frame(
-        Group(side_by_side(input_grid(t, None, lang=lang), filter_grid(lang),
-            output_grid(t, 0, 0, lang=lang)), PlainLegend(lang)),
+        cropped_row((input_grid(t, None, lang=lang), filter_grid(lang),
+                     output_grid(t, 0, 0, lang=lang)), PlainLegend(lang), lang=lang),
         say(words["intro"], taps=FILTER.size), key=True, hold=4)]
     keys = {0, 1, t.out_w, per_map - 1}
     quiz = {1, per_map // 2 + 1} if per_map > 3 else {per_map - 1}
     frames += conv_frames(t, lang, detail={0}, keys=keys, quiz=quiz)
     # the formula, then its numbers under the "=": two lines fit 80 columns
     formula = words["formula"]
-    final = Group(
-        side_by_side(input_grid(t, None, lang=lang), filter_grid(lang),
-            output_grid(t, 0, per_map, lang=lang)),
+    final = cropped_row(
+        (input_grid(t, None, lang=lang), filter_grid(lang),
+         output_grid(t, 0, per_map, lang=lang)),
         Text(f"  {formula}\n  {' ' * cell_len(formula[:formula.index('=')])}= "
-             f"{working}", style="bold"))
+             f"{working}", style="bold"), lang=lang)
     frames.append(Frame(final, _outro(t, seed, working, lang), key=True, hold=6,
                         data={"output": t.outputs[:, :, 0], "working": working}))
     return Lesson(NAME, TITLE[lang], frames, lang)

@@ -20,13 +20,13 @@ book's cats-vs-dogs model, whose last pooling turns 15×15 into 7×7.
 from __future__ import annotations
 
 import numpy as np
-from rich.console import Console, Group
+from rich.console import Console
 from rich.text import Text
 
 from convsim import shapes, trace
 from convsim.lesson.frames import Frame, Lesson
 from convsim.lesson.player import Player, PlayResult
-from convsim.lesson.story import pool_frames
+from convsim.lesson.story import cropped_row, pool_frames
 from convsim.lesson.words import say
 from convsim.trace.reach import reach
 from convsim.viz.conv_view import input_grid, output_grid, side_by_side
@@ -105,22 +105,22 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None
     intro = say(words["intro"], n=n, p=POOL)
     if rows or cols:
         intro += say(words["odd"], n=n, p=POOL)
-    frames = [Frame(Group(side_by_side(input_grid(maxp, None, lang=lang),
-                                       output_grid(maxp, 0, 0, lang=lang)),
-                          PlainLegend(lang)), intro, key=True, hold=4)]
+    frames = [Frame(cropped_row((input_grid(maxp, None, lang=lang),
+                                 output_grid(maxp, 0, 0, lang=lang)),
+                                PlainLegend(lang), lang=lang), intro, key=True, hold=4)]
     frames += pool_frames(maxp, lang, keys={0, per_map - 1},
                           quiz={1, per_map - 1} if per_map > 2 else {per_map - 1})
     if rows or cols:
         frames.append(_dropped_frame(fmap, maxp, rows, cols, working, lang))
-    frames.append(Frame(Group(side_by_side(input_grid(avgp, None, lang=lang),
-                                           output_grid(avgp, 0, 0, lang=lang))),
+    frames.append(Frame(cropped_row((input_grid(avgp, None, lang=lang),
+                                     output_grid(avgp, 0, 0, lang=lang)), lang=lang),
                         words["avg"], hold=3))
     frames += pool_frames(avgp, lang, keys={per_map - 1}, hold=0.8)
-    maps = side_by_side(
-        input_grid(maxp, None, lang=lang),
-        output_grid(maxp, 0, per_map, title="MaxPooling2D", lang=lang),
-        output_grid(avgp, 0, per_map, title="AveragePooling2D", lang=lang))
-    frames.append(Frame(Group(maps, Text("  " + working, style="bold")),
+    maps = (input_grid(maxp, None, lang=lang),
+            output_grid(maxp, 0, per_map, title="MaxPooling2D", lang=lang),
+            output_grid(avgp, 0, per_map, title="AveragePooling2D", lang=lang))
+    frames.append(Frame(cropped_row(maps, Text("  " + working, style="bold"),
+                                    lang=lang),
                         say(words["outro"], n=n, o=maxp.out_h, working=working),
                         key=True, hold=6,
                         data={"max": maxp.outputs[:, :, 0],

@@ -9,15 +9,22 @@ Lessons add their own opening and closing frames around these.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 
 from rich.console import Group
 from rich.text import Text
 
 from convsim.lesson.frames import Frame, Question, any_of_check, number_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.words import say
 from convsim.trace import ConvStep, ConvTrace, PoolTrace
-from convsim.viz.conv_view import input_grid, output_grid, side_by_side, step_view
+from convsim.viz.conv_view import (
+    crop_to_focus,
+    input_grid,
+    output_grid,
+    side_by_side,
+    step_view,
+)
 from convsim.viz.grid import PlainLegend, fmt_number
 
 TEXT = {
@@ -112,7 +119,8 @@ def conv_frames(trace: ConvTrace, lang: str, *, filter: int = 0,
         view: ``view(trace, step, revealed)`` to draw a frame (default:
             :func:`~convsim.viz.conv_view.step_view`).
     """
-    view = view or (lambda t, s, revealed: step_view(t, s, revealed, lang))
+    view = view or (lambda t, s, revealed: cropping(
+        lambda v: step_view(t, s, revealed, lang, view=v)))
     per_map = trace.out_h * trace.out_w
     frames = []
     for k in range(per_map):
@@ -147,12 +155,36 @@ def _bind(view, trace, step, revealed):
     return lambda: view(trace, step, revealed)
 
 
+#: Crops tried for a big grid, after the whole grid (None): cells around the
+#: window kept, largest first.
+CROPS = (None, 9, 7, 5)
+
+
+def cropping(draw: Callable[[int | None], object]) -> Fit:
+    """``draw(None)`` (the whole picture) where it fits, else ``draw(view)``
+    with the big grids cropped to ``view`` cells around the window."""
+    return Fit(*(lambda v=v: draw(v) for v in CROPS))
+
+
+def cropped_row(grids: Sequence[object], *below: object, lang: str = "en") -> Fit:
+    """``grids`` side by side with ``below`` under them, the big grids cropped
+    around their window or their corner where the whole row does not fit
+    (and, where even that is too wide, the first grid above the others)."""
+    def row(v, split=False):
+        cut = [crop_to_focus(g, v, lang) for g in grids]
+        rows = [cut[0], side_by_side(*cut[1:])] if split else [side_by_side(*cut)]
+        return Group(*rows, *below)
+
+    return Fit(*(lambda v=v: row(v) for v in CROPS),
+               *(lambda v=v: row(v, split=True) for v in CROPS[1:]))
+
+
 
 # ---------------------------------------------------------------- pooling
 
 
 def pool_view(trace: PoolTrace, index: int, written: bool, lang: str,
-              show_choice: bool = True):
+              show_choice: bool = True, view: int | None = None):
     step = trace[index]
     chosen = step.argmax if (trace.pool_kind == "max" and show_choice) else None
     per_map = trace.out_h * trace.out_w
@@ -164,7 +196,9 @@ def pool_view(trace: PoolTrace, index: int, written: bool, lang: str,
     grid_out = output_grid(trace, step.channel, k + written,
                            (step.row, step.col) if written else None,
                            title=f"{title} {trace.out_h}×{trace.out_w}", lang=lang)
-    return Group(side_by_side(grid_in, Text("→", style="bold"), grid_out),
+    return Group(side_by_side(crop_to_focus(grid_in, view, lang),
+                              Text("→", style="bold"),
+                              crop_to_focus(grid_out, view, lang)),
                  PlainLegend(lang))
 
 
@@ -214,4 +248,5 @@ def pool_frames(trace: PoolTrace, lang: str, *, channel: int = 0,
 
 
 def _pool_bind(trace, index, written, lang):
-    return lambda: pool_view(trace, index, written, lang, show_choice=written)
+    return lambda: cropping(lambda v: pool_view(trace, index, written, lang,
+                                                show_choice=written, view=v))

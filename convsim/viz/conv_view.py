@@ -6,6 +6,8 @@ and nothing else: no state, no timing. Lessons arrange them into frames.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -115,14 +117,19 @@ def result_text(step: ConvStep, lang: str = "en") -> Text:
 
 
 def step_view(trace: ConvTrace, step: ConvStep, revealed: int | None = None,
-              lang: str = "en", show_output: bool = True) -> RenderableType:
-    """The whole picture of one step of a one-channel convolution."""
+              lang: str = "en", show_output: bool = True,
+              view: int | None = None) -> RenderableType:
+    """The whole picture of one step of a one-channel convolution; with
+    ``view``, the input and the output cropped to ``view`` cells around the
+    window and the cell being written (a small terminal, a big ``--size``)."""
     written = step.row * trace.out_w + step.col + (revealed is None)
     current = (step.row, step.col) if revealed is None else None
     panels = [input_grid(trace, step, lang=lang), filter_grid(step, lang=lang),
               products_grid(step, revealed=revealed, lang=lang)]
     if show_output:
         panels.append(output_grid(trace, step.filter, written, current, lang=lang))
+    panels = [crop_to_focus(p, view, lang) if i in (0, 3) else p  # input, output
+              for i, p in enumerate(panels)]
     lines = [side_by_side(*panels), Text.assemble("  Σ ", sum_text(step, 0, revealed))]
     if revealed is None:
         lines.append(Text.assemble("  ", result_text(step, lang)))
@@ -197,6 +204,76 @@ def _channel_rows(trace: ConvTrace, step: ConvStep, shown_channels: int,
                 fmt_number(step.channel_sums[ch]) if visible else "·", "bold")),
         )
     return rows
+
+
+# ---------------------------------------------------------------- cropping
+
+
+def around(lo: int, hi: int, length: int, view: int = 9) -> slice:
+    """``view`` consecutive indices of ``range(length)`` centred on ``lo..hi-1``
+    (all of them when ``length <= view``).
+
+    >>> around(12, 15, 20, 9)  # a window over rows 12-14 of 20
+    slice(9, 18, None)
+    """
+    if length <= view:
+        return slice(0, length)
+    start = (lo + hi) // 2 - view // 2
+    start = min(max(start, hi - view, 0), lo, length - view)
+    return slice(start, start + view)
+
+
+def crop(grid: Grid, rows: slice, cols: slice, lang: str = "en") -> Grid:
+    """``grid`` cut to ``rows`` × ``cols``, labels still the real coordinates."""
+    h, w = np.shape(grid.values)
+    if (rows.start, rows.stop, cols.start, cols.stop) == (0, h, 0, w):
+        return grid
+
+    def cut(mask):
+        return None if mask is None else mask[rows, cols]
+
+    current = grid.current
+    if current is not None:
+        r, c = current
+        inside = rows.start <= r < rows.stop and cols.start <= c < cols.stop
+        current = (r - rows.start, c - cols.start) if inside else None
+    title = grid.title and f"{grid.title} ({label('part', lang)})"
+    return dataclasses.replace(
+        grid, values=grid.values[rows, cols], title=title, window=cut(grid.window),
+        padding=cut(grid.padding), chosen=cut(grid.chosen), hidden=cut(grid.hidden),
+        current=current, row_start=grid.row_start + rows.start,
+        col_start=grid.col_start + cols.start)
+
+
+def crop_around(grid: Grid, rows: tuple[int, int], cols: tuple[int, int],
+                view: int, lang: str) -> Grid:
+    """Crop ``grid`` to ``view`` cells around ``rows`` and ``cols`` (lo, hi)."""
+    h, w = np.shape(grid.values)
+    return crop(grid, around(*rows, h, view), around(*cols, w, view), lang)
+
+
+def crop_to_focus(grid: RenderableType, view: int | None,
+                  lang: str = "en") -> RenderableType:
+    """``grid`` cropped to ``view`` cells around what it points at: the window,
+    else the cell just written, else the chosen cell, else the next cell to
+    write (the top-left corner when nothing is marked). Anything that is not a
+    :class:`Grid`, and any grid when ``view`` is None, is returned as it is."""
+    if view is None or not isinstance(grid, Grid):
+        return grid
+    marks = [m for m in (grid.window, grid.chosen) if m is not None and m.any()]
+    if grid.current is not None:
+        r, c = grid.current
+        rows, cols = (r, r + 1), (c, c + 1)
+    elif marks:
+        where = np.nonzero(marks[0])
+        rows = (int(where[0].min()), int(where[0].max()) + 1)
+        cols = (int(where[1].min()), int(where[1].max()) + 1)
+    elif grid.hidden is not None and grid.hidden.any():
+        r, c = np.argwhere(grid.hidden)[0]
+        rows, cols = (int(r), int(r) + 1), (int(c), int(c) + 1)
+    else:
+        rows = cols = (0, 1)
+    return crop_around(grid, rows, cols, view, lang)
 
 
 def side_by_side(*renderables: RenderableType, gap: int = 2) -> Table:

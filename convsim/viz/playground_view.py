@@ -18,7 +18,6 @@ what they mean.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -27,8 +26,11 @@ from rich.text import Text
 
 from convsim.trace import ConvStep, ConvTrace, PoolTrace
 from convsim.trace.reach import Reach
-from convsim.viz.conv_view import (
+from convsim.viz.conv_view import (  # noqa: F401 (around, crop: re-exported)
     CHANNEL_NAMES,
+    around,
+    crop,
+    crop_around,
     filter_grid,
     input_grid,
     output_grid,
@@ -67,49 +69,6 @@ def channel_name(channel: int, channels: int, lang: str) -> str:
 
 
 # ---------------------------------------------------------------- cropping
-
-
-def around(lo: int, hi: int, length: int, view: int = VIEW) -> slice:
-    """``view`` consecutive indices of ``range(length)`` centred on ``lo..hi-1``
-    (all of them when ``length <= view``).
-
-    >>> around(12, 15, 20, 9)  # a window over rows 12-14 of 20
-    slice(9, 18, None)
-    """
-    if length <= view:
-        return slice(0, length)
-    start = (lo + hi) // 2 - view // 2
-    start = min(max(start, hi - view, 0), lo, length - view)
-    return slice(start, start + view)
-
-
-def crop(grid: Grid, rows: slice, cols: slice, lang: str = "en") -> Grid:
-    """``grid`` cut to ``rows`` × ``cols``, labels still the real coordinates."""
-    h, w = np.shape(grid.values)
-    if (rows.start, rows.stop, cols.start, cols.stop) == (0, h, 0, w):
-        return grid
-
-    def cut(mask):
-        return None if mask is None else mask[rows, cols]
-
-    current = grid.current
-    if current is not None:
-        r, c = current
-        inside = rows.start <= r < rows.stop and cols.start <= c < cols.stop
-        current = (r - rows.start, c - cols.start) if inside else None
-    title = grid.title and f"{grid.title} ({words(lang)['part']})"
-    return dataclasses.replace(
-        grid, values=grid.values[rows, cols], title=title, window=cut(grid.window),
-        padding=cut(grid.padding), chosen=cut(grid.chosen), hidden=cut(grid.hidden),
-        current=current, row_start=grid.row_start + rows.start,
-        col_start=grid.col_start + cols.start)
-
-
-def crop_around(grid: Grid, rows: tuple[int, int], cols: tuple[int, int],
-                view: int, lang: str) -> Grid:
-    """Crop ``grid`` to ``view`` cells around ``rows`` and ``cols`` (lo, hi)."""
-    h, w = np.shape(grid.values)
-    return crop(grid, around(*rows, h, view), around(*cols, w, view), lang)
 
 
 # ---------------------------------------------------------------- convolution

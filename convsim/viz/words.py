@@ -15,13 +15,13 @@ LABELS = {
         "input": "input", "filter": "filter", "products": "patch × filter",
         "output": "feature map", "padded": "padded input", "sum": "sum",
         "bias": "bias", "step": "step", "of": "of", "channel": "channel",
-        "patch": "patch",
+        "patch": "patch", "part": "part",
     },
     "ko": {
         "input": "입력", "filter": "필터", "products": "패치 × 필터",
         "output": "특성 맵", "padded": "패딩한 입력", "sum": "합",
         "bias": "편향", "step": "단계", "of": "/", "channel": "채널",
-        "patch": "패치",
+        "patch": "패치", "part": "일부",
     },
 }
 
