@@ -36,6 +36,7 @@ from convsim.lesson.backward_story import (
     weight_frames,
 )
 from convsim.lesson.frames import Frame, Lesson, Question, number_check
+from convsim.lesson.layout import Fit
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.viz import backward_view as view
@@ -232,7 +233,7 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     trained first if it never was: ``console`` shows the progress)."""
     done = make_example(size or SIZE[0], seed)
     conv_back, relu_back, pool_back = done.backward
-    frames = [Frame(view.network_view(done, lang), say(TEXT[lang]["intro"],
+    frames = [Frame(_network(done, lang), say(TEXT[lang]["intro"],
                                                        loss=num(done.loss)),
                     key=True, hold=5, data={"backprop": done})]
     frames.append(_loss(done, lang))
@@ -361,7 +362,12 @@ def _outro(done, lang: str) -> Frame:
     caption = say(TEXT[lang]["outro"], steps=f"{batches * epochs:,}", batches=batches,
                   batch=batch, epochs=epochs,
                   params=f"{build_mnist_model().count_params():,}")
-    return Frame(view.network_view(done, lang), caption, key=True, hold=6)
+    return Frame(_network(done, lang), caption, key=True, hold=6)
+
+
+def _network(done, lang: str) -> Fit:
+    """The network's forward pass, compact where the usual one does not fit."""
+    return Fit(view.network_view(done, lang), view.network_view(done, lang, True))
 
 
 def num(value) -> str:

@@ -238,18 +238,24 @@ def relu_view(bt: ActivationBackwardTrace, channel: int = 0,
         Legend(((GREEN, label("blocked", lang)),)))
 
 
-def network_view(done: BackpropTrace, lang: str = "en") -> RenderableType:
-    """The tiny convnet's forward pass: x, w, z; then a, p, t and the loss."""
+def network_view(done: BackpropTrace, lang: str = "en", compact: bool = False
+                 ) -> RenderableType:
+    """The tiny convnet's forward pass: x, w, z; then a, p, t and the loss.
+    ``compact`` puts a beside z and p, t and the loss below (fewer lines, for
+    a big ``--size`` on a small screen)."""
     conv_back, relu_back, _ = done.backward
     fwd = conv_back.forward
     loss = Text.assemble("\n\n  L = mean((p - t)²) = ", (fmt_number(done.loss), "bold"))
-    return Group(
-        side_by_side(Grid(fwd.inputs[:, :, 0], title=label("x", lang)),
-                     Grid(fwd.kernel[:, :, 0, 0], title=label("w", lang)),
-                     Grid(fwd.outputs[:, :, 0], title=label("z", lang))),
-        side_by_side(Grid(relu_back.outputs[:, :, 0], title=label("a", lang)),
-                     Grid(done.outputs[:, :, 0], title=label("p", lang)),
-                     Grid(done.target[:, :, 0], title=label("t", lang)), loss))
+    x, w, z, a, p, t = (
+        Grid(fwd.inputs[:, :, 0], title=label("x", lang)),
+        Grid(fwd.kernel[:, :, 0, 0], title=label("w", lang)),
+        Grid(fwd.outputs[:, :, 0], title=label("z", lang)),
+        Grid(relu_back.outputs[:, :, 0], title=label("a", lang)),
+        Grid(done.outputs[:, :, 0], title=label("p", lang)),
+        Grid(done.target[:, :, 0], title=label("t", lang)))
+    if compact:
+        return Group(side_by_side(x, w, z, a, gap=1), side_by_side(p, t, loss))
+    return Group(side_by_side(x, w, z), side_by_side(a, p, t, loss))
 
 
 def loss_view(done: BackpropTrace, lines, lang: str = "en") -> RenderableType:

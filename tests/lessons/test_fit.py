@@ -175,9 +175,8 @@ def test_every_frame_fits_80x24_and_120x45(name, lang, model_if_needed):
 
 
 #: Lessons whose pictures do not fit 80×24 at their largest --size yet:
-#: backprop's first frame, and gradcam's pictures (``Fit.sized`` would shrink
-#: them, as it does filters').
-TOO_BIG_AT_LARGEST = {"backprop", "gradcam"}
+#: gradcam's pictures (``Fit.sized`` would shrink them, as it does filters').
+TOO_BIG_AT_LARGEST = {"gradcam"}
 
 
 def _sized():
