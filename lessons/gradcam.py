@@ -34,6 +34,7 @@ from rich.text import Text
 
 from convsim.errors import ArgumentError
 from convsim.lesson.frames import Frame, Lesson, Question, ints_check
+from convsim.lesson.layout import fit_frames
 from convsim.lesson.player import Player, PlayResult
 from convsim.lesson.words import say
 from convsim.trace.gradcam import ClassMap, grad_cam, predicted_class
@@ -41,22 +42,9 @@ from convsim.trace.gradients import model_layers
 from convsim.viz.conv_view import side_by_side
 from convsim.viz.figures import save_class_map_figure
 from convsim.viz.image import Heatmap
-from convsim.viz.picture import (
-    blend,
-    enlarge,
-    heat_picture,
-    jet,
-    photo_picture,
-    to_rgb,
-)
+from convsim.viz.picture import blend, enlarge, heat_picture, jet, photo_picture, to_rgb
 
-from ._trained import (
-    class_name,
-    is_path,
-    model_words,
-    target_class,
-    trained_model,
-)
+from ._trained import class_name, is_path, model_words, target_class, trained_model
 
 NAME = "gradcam"
 TITLE = {"en": "Class activation map (Grad-CAM)", "ko": "클래스 활성화 맵 (Grad-CAM)"}
@@ -254,8 +242,8 @@ def _weights_view(cam: ClassMap, top: int, side: int, lang: str):
     grads = Heatmap(enlarge(cam.grads[:, :, top], side // 2), signed=True,
                     title=say(words["grad_title"], c=top))
     order = np.argsort(-cam.weights, kind="stable")
-    lines = [f"{c:>4}  {cam.weights[c]:+.4f}" for c in order[:4]]
-    lines += ["   …"] + [f"{c:>4}  {cam.weights[c]:+.4f}" for c in order[-2:]]
+    lines = [f"{c:>4}  {cam.weights[c]:+.4f}" if c >= 0 else "   …"
+             for c in (*order[:4], -1, *order[-2:])]
     return side_by_side(grads, Group(Text(words["weights_title"], style="bold"),
                                      Text("\n".join(lines))))
 
@@ -349,9 +337,13 @@ def _picture_frames(case: Case, side: int, lang: str) -> list[Frame]:
 def build(lang: str = "en", seed: int | None = None, size: int | None = None,
           model=None, image=None, target=None) -> Lesson:
     """The frames of the lesson (the gradients are all computed here)."""
-    words, side = TEXT[lang], size or SIZE[0]
     case = explain(model, image, seed, target, lang)
-    cls = _class_words(case, case.cam, lang)
+    frames = fit_frames(lambda side: _frames(case, side, lang), size or SIZE[0])
+    return Lesson(NAME, TITLE[lang], frames, lang)
+
+
+def _frames(case: Case, side: int, lang: str) -> list[Frame]:
+    words, cls = TEXT[lang], _class_words(case, case.cam, lang)
     answer = say(words["answer"], cls=cls, p=f"{probability(case, case.cam):.3f}")
     intro = say(words["intro"], model=case.model_words, image=case.image_words,
                 answer=answer)
@@ -362,9 +354,8 @@ def build(lang: str = "en", seed: int | None = None, size: int | None = None,
     frames += _step_frames(case, side, lang)
     frames += _picture_frames(case, side, lang)
     h, w = case.cam.cam.shape
-    frames.append(Frame(Text(""), say(words["outro"], h=h, w=w), key=True, hold=6,
-                        data={"cam": case.cam}))
-    return Lesson(NAME, TITLE[lang], frames, lang)
+    return frames + [Frame(Text(""), say(words["outro"], h=h, w=w), key=True,
+                           hold=6, data={"cam": case.cam})]
 
 
 def save_figure(path, lang: str = "en", seed: int | None = None,

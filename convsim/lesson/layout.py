@@ -212,3 +212,16 @@ class Screen:
         parts = [Measurement.get(console, options, p) for p in self.renderables]
         return Measurement(max(p.minimum for p in parts),
                            max(p.maximum for p in parts))
+
+
+def fit_frames(frames_at: Callable[[int], list], side: int,
+               smallest: int = 8) -> list:
+    """The frames ``frames_at(side)`` makes, each picture also drawn at the
+    smaller sides of :func:`sides`, the first that fits shown: a lesson whose
+    pictures all follow ``--size`` shrinks them on a small screen. The
+    numbers do not depend on the side, only the drawing."""
+    from dataclasses import replace
+
+    versions = [frames_at(s) for s in sides(side, smallest)]
+    return [replace(frame, view=Fit(*(v[i].view for v in versions)))
+            for i, frame in enumerate(versions[0])]
