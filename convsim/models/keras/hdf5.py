@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 
 import numpy as np
 
@@ -48,6 +49,7 @@ from convsim.files.limits import (
     MAX_JSON_BYTES,
     MAX_MEMBERS,
 )
+from convsim.models.keras.global_heap import check_global_heaps
 
 __all__ = ["INSTALL", "H5Reader", "h5py_module", "write_h5"]
 
@@ -82,6 +84,18 @@ def write_h5(fill) -> bytes:
     return buffer.getvalue()
 
 
+def _whole(file):
+    """The whole file as a bytes-like object, without copying it: the
+    memory of an in-memory file, else a read-only memory map."""
+    import mmap
+
+    view = getattr(file, "_view", None)
+    if view is not None:
+        return view.obj if isinstance(view.obj, (bytes, bytearray)) else bytes(view)
+    size = os.fstat(file.fileno()).st_size
+    return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+
 class H5Reader:
     """An HDF5 file opened for reading within ``budget``.
 
@@ -97,6 +111,7 @@ class H5Reader:
                                 f"{where}: HDF5 파일(아마 케라스가 저장한 파일)입니다. "
                                 "이 파일을 읽으려면")
         self.where, self.budget = where, budget
+        check_global_heaps(_whole(file), where)
         try:
             self.file = self.h5py.File(file, "r")
         except Exception as err:  # OSError mostly: HDF5 cannot open it
