@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -568,6 +569,12 @@ def run_mutations(end: float, seed: int, timeout: float, memory_mb: int, out: Pa
              sys.executable, __file__, "--worker", str(seed), "--seconds",
              str(seconds), "--timeout", str(timeout)],
             stdout=subprocess.PIPE, text=True)
+        # a load stuck in C code (HDF5) cannot be stopped by the worker's own
+        # alarm: the harness kills it and counts a hang
+        stuck = threading.Event()
+        killer = threading.Timer(seconds + timeout + 30,
+                                 lambda s=stuck, w=worker: (s.set(), w.kill()))
+        killer.start()
         last = None
         for line in worker.stdout:
             last = result = classify(json.loads(line))
@@ -578,7 +585,12 @@ def run_mutations(end: float, seed: int, timeout: float, memory_mb: int, out: Pa
                 number = sum(tally.outcomes.values())
                 (out / f"mutation-{number}.bin").write_bytes(
                     bytes.fromhex(result.pop("hex")))
-        if worker.wait() != 0:
+        killer.cancel()
+        if stuck.is_set():
+            tally.add({"outcome": "hang"})
+            print(f"hang: the worker (seed {seed}) was stuck after "
+                  f"{last and last['input']}", flush=True)
+        elif worker.wait() != 0:
             tally.add({"outcome": "crash"})
             print(f"crash: the worker (seed {seed}) exited with {worker.returncode} "
                   f"after {last and last['input']}", flush=True)
