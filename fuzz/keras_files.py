@@ -31,10 +31,8 @@ import json
 import marshal
 import random
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -558,45 +556,6 @@ class _Quiet:
 _QUIET = _Quiet()
 
 
-def run_mutations(end: float, seed: int, timeout: float, memory_mb: int, out: Path,
-                  tally) -> None:
-    """Workers loading damaged real files until ``end`` (a monotonic time)."""
-    while time.monotonic() < end - 5:
-        seed += 1
-        seconds = min(60.0, end - time.monotonic())
-        worker = subprocess.Popen(
-            ["/bin/sh", "-c", f'ulimit -v {memory_mb * 1024}; "$0" "$@"; exit $?',
-             sys.executable, __file__, "--worker", str(seed), "--seconds",
-             str(seconds), "--timeout", str(timeout)],
-            stdout=subprocess.PIPE, text=True)
-        # a load stuck in C code (HDF5) cannot be stopped by the worker's own
-        # alarm: the harness kills it and counts a hang
-        stuck = threading.Event()
-        killer = threading.Timer(seconds + timeout + 30,
-                                 lambda s=stuck, w=worker: (s.set(), w.kill()))
-        killer.start()
-        last = None
-        for line in worker.stdout:
-            last = result = classify(json.loads(line))
-            tally.add(result)
-            if result["outcome"] not in ("clear", "loaded"):
-                print(f"{result['outcome']}: {result['input']}: "
-                      f"{result.get('error')} {result.get('message')}", flush=True)
-                number = sum(tally.outcomes.values())
-                (out / f"mutation-{number}.bin").write_bytes(
-                    bytes.fromhex(result.pop("hex")))
-        killer.cancel()
-        if stuck.is_set():
-            tally.add({"outcome": "hang"})
-            print(f"hang: the worker (seed {seed}) was stuck after "
-                  f"{last and last['input']}", flush=True)
-        elif worker.wait() != 0:
-            tally.add({"outcome": "crash"})
-            print(f"crash: the worker (seed {seed}) exited with {worker.returncode} "
-                  f"after {last and last['input']}", flush=True)
-        print(f"{sum(tally.outcomes.values()):,} inputs so far", flush=True)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0)
@@ -617,7 +576,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     tally = model_files.Tally()
     run_corpus(args.out, args.timeout, args.memory_mb, tally)
-    run_mutations(end, args.seed, args.timeout, args.memory_mb, args.out, tally)
+    model_files.run_mutations(end, args.seed, args.timeout, args.memory_mb,
+                              args.out, tally, __file__, ".bin")
     print("\n" + tally.report())
     return 1 if tally.bad() else 0
 

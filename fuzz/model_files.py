@@ -40,6 +40,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
@@ -646,17 +647,27 @@ def run_corpus(out: Path, timeout: float, memory_mb: int, tally: Tally) -> None:
 
 
 def run_mutations(end: float, seed: int, timeout: float, memory_mb: int, out: Path,
-                  tally: Tally) -> None:
-    """Workers loading damaged real files until ``end`` (a monotonic time),
-    a new worker (and seed) each minute or after a crash."""
+                  tally: Tally, script: str = __file__,
+                  suffix: str = ".convsim") -> None:
+    """Workers (``script --worker``) loading damaged real files until ``end``
+    (a monotonic time), a new worker (and seed) each minute or after a
+    crash; inputs not refused clearly are kept in ``out`` with ``suffix``.
+
+    A load stuck in C code (HDF5 did, on a damaged Keras file) cannot be
+    stopped by the worker's own alarm, so the harness kills a worker that
+    outlives its time and counts a hang."""
     while time.monotonic() < end - 5:
         seed += 1
         seconds = min(60.0, end - time.monotonic())
         worker = subprocess.Popen(
             ["/bin/sh", "-c", f'ulimit -v {memory_mb * 1024}; "$0" "$@"; exit $?',
-             sys.executable, __file__, "--worker", str(seed), "--seconds",
+             sys.executable, script, "--worker", str(seed), "--seconds",
              str(seconds), "--timeout", str(timeout)],
             stdout=subprocess.PIPE, text=True)
+        stuck = threading.Event()
+        killer = threading.Timer(seconds + timeout + 30,
+                                 lambda s=stuck, w=worker: (s.set(), w.kill()))
+        killer.start()
         last = None
         for line in worker.stdout:
             last = result = classify(json.loads(line))
@@ -665,9 +676,14 @@ def run_mutations(end: float, seed: int, timeout: float, memory_mb: int, out: Pa
                 print(f"{result['outcome']}: {result['input']}: "
                       f"{result.get('error')} {result.get('message')}", flush=True)
                 number = sum(tally.outcomes.values())
-                (out / f"mutation-{number}.convsim").write_bytes(
+                (out / f"mutation-{number}{suffix}").write_bytes(
                     bytes.fromhex(result.pop("hex")))
-        if worker.wait() != 0:
+        killer.cancel()
+        if stuck.is_set():
+            tally.add({"outcome": "hang"})
+            print(f"hang: the worker (seed {seed}) was stuck after "
+                  f"{last and last['input']}", flush=True)
+        elif worker.wait() != 0:
             tally.add({"outcome": "crash"})
             print(f"crash: the worker (seed {seed}) exited with {worker.returncode} "
                   f"after {last and last['input']}", flush=True)
