@@ -22,6 +22,7 @@ import os
 from rich.console import Console
 
 from convsim.errors import ArgumentError
+from convsim.experiments.your_model import choose_model, is_path
 from convsim.lesson.words import say
 
 __all__ = ["WORDS", "class_name", "is_path", "model_words", "target_class",
@@ -39,22 +40,10 @@ WORDS = {
 }
 
 
-def is_path(value) -> bool:
-    return isinstance(value, str) or hasattr(value, "__fspath__")
-
-
 def trained_model(model=None, lang: str = "en"):
     """``--model FILE``, a model object, or the book's trained MNIST convnet
     (trained on first use, with a progress bar on stderr, in ``lang``)."""
-    if model is None:
-        from convsim.experiments.pretrained import pretrained_model
-
-        return pretrained_model(console=Console(stderr=True), lang=lang)
-    if is_path(model):
-        from convsim.models import load_model
-
-        return load_model(model)
-    return model
+    return choose_model(model, console=Console(stderr=True), lang=lang)
 
 
 def model_words(model, lang: str) -> str:

@@ -19,7 +19,8 @@ from rich.console import Console
 
 from convsim.errors import ArgumentError
 
-__all__ = ["Subject", "choose", "image_for_model", "sample_digit"]
+__all__ = ["Subject", "choose", "choose_model", "image_for_model", "is_path",
+           "sample_digit"]
 
 #: The bundled test digit shown when no image is given: the first of the
 #: bundled test set (a 9).
@@ -44,24 +45,40 @@ def choose(model=None, image=None, *, console: Console | None = None,
     convnet) and the image (a path, an array, or ``None`` for a bundled
     test digit; ``seed`` picks another one). ``lang``: the language of what
     training the MNIST convnet says, the first time."""
-    from convsim.experiments.pretrained import describe, pretrained_model
-    from convsim.models import load_model
+    from convsim.experiments.pretrained import describe
 
-    if model is None:
-        net, model_words = pretrained_model(console=console, lang=lang), describe()
-    elif isinstance(model, str) or hasattr(model, "__fspath__"):
-        net, model_words = load_model(model), f"your model {model}"
-    else:
-        net, model_words = model, f"the model '{model.name}'"
+    net = choose_model(model, console=console, lang=lang)
+    model_words = (describe() if model is None else f"your model {model}"
+                   if is_path(model) else f"the model '{model.name}'")
     label = None
     if image is None:
         pixels, label, image_words = sample_digit(seed)
         pixels = image_for_model(net, pixels)
     else:
         pixels = image_for_model(net, image)
-        image_words = (f"your image {image}" if isinstance(image, str)
-                       or hasattr(image, "__fspath__") else "your image")
+        image_words = f"your image {image}" if is_path(image) else "your image"
     return Subject(net, pixels, model_words, image_words, label)
+
+
+def is_path(value) -> bool:
+    """Whether ``value`` names a file (a string or a path) rather than being
+    a model or an array itself."""
+    return isinstance(value, str) or hasattr(value, "__fspath__")
+
+
+def choose_model(model=None, *, console: Console | None = None, lang: str = "en"):
+    """``model`` itself, the model in the file it names, or (``None``) the
+    book's MNIST convnet, trained on first use with a progress bar on
+    ``console`` in ``lang``."""
+    if model is None:
+        from convsim.experiments.pretrained import pretrained_model
+
+        return pretrained_model(console=console, lang=lang)
+    if is_path(model):
+        from convsim.models import load_model
+
+        return load_model(model)
+    return model
 
 
 def sample_digit(seed: int | None = None) -> tuple[np.ndarray, int, str]:
@@ -87,7 +104,7 @@ def image_for_model(model, image) -> np.ndarray:
     model's size.
     """
     height, width, channels = _input_size(model)
-    if isinstance(image, str) or hasattr(image, "__fspath__"):
+    if is_path(image):
         from convsim.preprocessing.image import img_to_array, load_img
 
         mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(channels)
