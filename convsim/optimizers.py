@@ -40,6 +40,7 @@ import types
 import numpy as np
 
 from convsim.errors import ArgumentError, WrongTypeError
+from convsim.kernels import updates
 from convsim.validation import (
     check_bool,
     check_float,
@@ -253,6 +254,11 @@ class RMSprop(Optimizer):
 
     def _update(self, i, w, g, lr):
         v = self._slots["velocity"][i]
+        if not (self.centered or self.momentum) and _one_pass(w, g, v):
+            updates.rmsprop(*_flat(w, g, v), np.float32(self.rho),
+                            np.float32(1.0 - self.rho), np.float32(self.epsilon),
+                            np.float32(lr))
+            return
         v *= self.rho
         v += (1.0 - self.rho) * (g * g)
         if self.centered:
@@ -296,6 +302,11 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = lr * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         m, v = self._slots["momentum"][i], self._slots["velocity"][i]
+        if not self.amsgrad and _one_pass(w, g, m, v):
+            updates.adam(*_flat(w, g, m, v),
+                         np.float32(1.0 - self.beta_1), np.float32(1.0 - self.beta_2),
+                         np.float32(alpha), np.float32(self.epsilon))
+            return
         m += (1.0 - self.beta_1) * (g - m)
         v += (1.0 - self.beta_2) * (g * g - v)
         if self.amsgrad:
@@ -307,6 +318,27 @@ class Adam(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+def _one_pass(w, g, *slots) -> bool:
+    """Whether :mod:`convsim.kernels.updates` may do this step: the NumPy
+    lines in each ``_update`` define the rule, and the kernel computes the
+    same bits in one pass. It reads the arrays element by element without
+    bounds checks, so the gradient and the slots must have exactly the
+    weight's shape (the NumPy lines would broadcast or refuse anything else,
+    as they always did), and the arrays it writes must be C-ordered float32."""
+    return (g.shape == w.shape and g.dtype == np.float32
+            and all(a.dtype == np.float32 and a.shape == w.shape
+                    and a.flags.c_contiguous and a.flags.writeable
+                    for a in (w, *slots)))
+
+
+def _flat(w, g, *slots):
+    """One-dimensional views of the weight and its slots (C-ordered, checked
+    by :func:`_one_pass`) and of the gradient (copied only if it is not
+    C-ordered), for :mod:`convsim.kernels.updates`."""
+    return (w.reshape(-1), np.ascontiguousarray(g).reshape(-1),
+            *(s.reshape(-1) for s in slots))
 
 
 def _optional_positive(value, name):
