@@ -197,7 +197,7 @@ def path_times(x, kernel, bias, repeats):
     shares = max(1, min(x.shape[0], thread_count()))
 
     def direct():
-        conv_kernels._conv2d_direct(x, kernel, bias, 1, 1, 1, 1, 0, 0, *out_hw)
+        conv_kernels._conv2d_direct(x, kernel, bias, 1, 1, 1, 1, 0, 0, *out_hw, False)
 
     def direct_dk():
         conv_kernels._kernel_grad_direct(x, dy, kh, kw, 1, 1, 1, 1, 0, 0, shares)

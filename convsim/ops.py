@@ -54,6 +54,7 @@ def conv(
     dilation_rate=1,
     *,
     bias=None,
+    relu=False,
 ) -> np.ndarray:
     """2D convolution (cross-correlation, like every deep learning framework).
 
@@ -67,6 +68,8 @@ def conv(
         dilation_rate: int or pair; gaps between the kernel's taps.
         bias: optional ``(filters,)``, added to every output cell (convsim extra,
             so layers need no second pass).
+        relu: ``True`` gives ``relu(conv(...))``, each cell through ReLU as it
+            is written (convsim extra, for Conv2D(activation='relu')).
 
     Returns:
         ``(batch, out_h, out_w, filters)`` float32.
@@ -79,25 +82,34 @@ def conv(
     """
     x, k, b, geo, st, dil = _conv_setup(inputs, kernel, strides, padding,
                                         data_format, dilation_rate, bias)
-    return _conv.conv2d_forward(x, k, b, st, geo.pads, dil, (geo.out_h, geo.out_w))
+    return _conv.conv2d_forward(x, k, b, st, geo.pads, dil, (geo.out_h, geo.out_w),
+                                check_bool(relu, "relu"))
 
 
 @kernel_call
 def conv_backward(
     inputs, kernel, grad_output, strides=1, padding="valid", dilation_rate=1,
-    *, input_grad=True,
+    *, input_grad=True, relu_output=None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv`: ``(d_inputs, d_kernel, d_bias)``.
 
     ``grad_output`` is dL/d(outputs), shaped like the output of :func:`conv`.
     With ``input_grad=False`` ``d_inputs`` is ``None`` and is not computed (the
     first layer of a model needs no gradient for the images themselves).
+    ``relu_output``: the outputs of ``conv(..., relu=True)``; ``grad_output``
+    is then the gradient after the ReLU, whose own gradient is applied on the
+    way (in the pass that sums ``d_bias``).
     """
     x, k, _, geo, st, dil = _conv_setup(inputs, kernel, strides, padding,
                                         None, dilation_rate, None)
     dy = _grad_like(grad_output, (x.shape[0], geo.out_h, geo.out_w, k.shape[3]))
     input_grad = check_bool(input_grad, "input_grad")
-    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil, input_grad)
+    if relu_output is not None:
+        relu_output = as_float32(relu_output, "relu_output")
+        if relu_output.shape != dy.shape:
+            raise ArgumentError(f"`relu_output` must have the shape of the output, "
+                                f"{dy.shape}. Received: {relu_output.shape}")
+    return _conv.conv2d_backward(x, k, dy, st, geo.pads, dil, input_grad, relu_output)
 
 
 def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",
@@ -117,7 +129,7 @@ def conv_geometry(input_shape, kernel_size, strides=1, padding="valid",
     st = standardize_tuple(strides, 2, "strides")
     dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
     padding = standardize_choice(padding, PADDINGS, "padding")
-    return _fit_window(shape, kh_kw, st, padding, dil, what)
+    return shapes.fit_window(shape, kh_kw, st, padding, dil, what)
 
 
 def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bias):
@@ -137,7 +149,7 @@ def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bi
     st = standardize_tuple(strides, 2, "strides")
     dil = standardize_tuple(dilation_rate, 2, "dilation_rate")
     padding = standardize_choice(padding, PADDINGS, "padding")
-    geo = _fit_window(x.shape, k.shape[:2], st, padding, dil, "kernel")
+    geo = shapes.fit_window(x.shape, k.shape[:2], st, padding, dil, "kernel")
     filters = k.shape[3]
     if bias is None:
         b = np.zeros(filters, dtype=np.float32)
@@ -234,7 +246,7 @@ def _pool_setup(inputs, pool_size, strides, padding, data_format):
     size = standardize_tuple(pool_size, 2, "pool_size")
     st = size if strides is None else standardize_tuple(strides, 2, "strides")
     padding = standardize_choice(padding, PADDINGS, "padding")
-    geo = _fit_window(x.shape, size, st, padding, (1, 1), "pool")
+    geo = shapes.fit_window(x.shape, size, st, padding, (1, 1), "pool")
     return x, geo, size, st
 
 
@@ -367,27 +379,3 @@ def _grad_like(grad_output, shape) -> np.ndarray:
         raise ArgumentError(f"`grad_output` must have the shape of the forward output, "
                             f"{tuple(shape)}. Received: grad_output.shape={dy.shape}")
     return dy
-
-
-def _fit_window(input_shape, window, strides, padding, dilation, what):
-    """Geometry of the windows, or a clear error when the window does not fit."""
-    h, w = input_shape[1], input_shape[2]
-    channels = input_shape[3]
-    if h < 1 or w < 1 or (channels is not None and channels < 1):
-        raise ArgumentError(f"`inputs` must have height, width and channels >= 1. "
-                            f"Received: inputs.shape={tuple(input_shape)}")
-    geo = shapes.window_geometry((h, w), window, strides, padding, dilation)
-    if geo.out_h < 1 or geo.out_w < 1:
-        arg = "kernel_size" if what == "kernel" else "pool_size"
-        span = [shapes.effective_window(k, d)
-                for k, d in zip(window, dilation, strict=True)]
-        spans = ""
-        if tuple(dilation) != (1, 1):
-            spans = f" (spanning {span[0]}x{span[1]} with dilation_rate={dilation})"
-        raise ArgumentError(
-            f"The {what} window {window[0]}x{window[1]}{spans} is larger than the "
-            f"{h}x{w} input with padding={padding!r}. Received: {arg}="
-            f"{tuple(window)}, inputs.shape={tuple(input_shape)}. Use a smaller "
-            f"{arg}, or padding='same'."
-        )
-    return geo

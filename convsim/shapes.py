@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from convsim.errors import ArgumentError
+
 
 class Padding1D(NamedTuple):
     """Zeros added before (top/left) and after (bottom/right) one spatial axis."""
@@ -125,3 +127,29 @@ def window_geometry(
         for n, k, s, d in zip(in_hw, window, strides, dilation, strict=True)
     ]
     return Geometry2D(axes[0][0], axes[1][0], axes[0][1], axes[1][1])
+
+
+def fit_window(input_shape, window, strides, padding, dilation, what):
+    """:func:`window_geometry` of a 4D input ``(batch, height, width,
+    channels)``, or a clear error when the window does not fit: ``what`` is
+    ``"kernel"`` or ``"pool"``, to name the argument the learner typed."""
+    h, w = input_shape[1], input_shape[2]
+    channels = input_shape[3]
+    if h < 1 or w < 1 or (channels is not None and channels < 1):
+        raise ArgumentError(f"`inputs` must have height, width and channels >= 1. "
+                            f"Received: inputs.shape={tuple(input_shape)}")
+    geo = window_geometry((h, w), window, strides, padding, dilation)
+    if geo.out_h < 1 or geo.out_w < 1:
+        arg = "kernel_size" if what == "kernel" else "pool_size"
+        span = [effective_window(k, d)
+                for k, d in zip(window, dilation, strict=True)]
+        spans = ""
+        if tuple(dilation) != (1, 1):
+            spans = f" (spanning {span[0]}x{span[1]} with dilation_rate={dilation})"
+        raise ArgumentError(
+            f"The {what} window {window[0]}x{window[1]}{spans} is larger than the "
+            f"{h}x{w} input with padding={padding!r}. Received: {arg}="
+            f"{tuple(window)}, inputs.shape={tuple(input_shape)}. Use a smaller "
+            f"{arg}, or padding='same'."
+        )
+    return geo

@@ -105,18 +105,22 @@ def test_every_forward_path_equals_the_literal_loop(problem, settings):
     want = literal.conv2d(x, k, b, strides, pads, dilation, out_hw)
     tol = atol(k.shape[0] * k.shape[1] * k.shape[2])
 
-    direct = conv_kernels._conv2d_direct(x, k, b, *strides, *dilation, pads[0],
-                                         pads[2], *out_hw)
-    assert direct.dtype == np.float32 and direct.shape == want.shape
-    assert_allclose(direct, want, rtol=RTOL, atol=tol)
+    for relu in (False, True):  # ReLU fused into the pass that writes y
+        if relu:
+            want = np.where(want < 0, np.float32(0), want)  # NaN stays NaN
+        direct = conv_kernels._conv2d_direct(x, k, b, *strides, *dilation, pads[0],
+                                             pads[2], *out_hw, relu)
+        assert direct.dtype == np.float32 and direct.shape == want.shape
+        assert_allclose(direct, want, rtol=RTOL, atol=tol)
 
-    with im2col_work_split(*settings, x):
-        blas = patches.conv2d_im2col(
-            x, k, b, geometry_tuple(k, strides, dilation, pads, out_hw))
-        chosen = conv_kernels.conv2d_forward(x, k, b, strides, pads, dilation, out_hw)
-    assert blas.dtype == np.float32 and blas.shape == want.shape
-    assert_allclose(blas, want, rtol=RTOL, atol=tol)
-    assert_allclose(chosen, want, rtol=RTOL, atol=tol)
+        with im2col_work_split(*settings, x):
+            blas = patches.conv2d_im2col(
+                x, k, b, geometry_tuple(k, strides, dilation, pads, out_hw), relu)
+            chosen = conv_kernels.conv2d_forward(x, k, b, strides, pads, dilation,
+                                                 out_hw, relu)
+        assert blas.dtype == np.float32 and blas.shape == want.shape
+        assert_allclose(blas, want, rtol=RTOL, atol=tol)
+        assert_allclose(chosen, want, rtol=RTOL, atol=tol)
 
 
 @given(conv_problems(), im2col_settings, st.integers(1, 3))
@@ -140,7 +144,9 @@ def test_every_gradient_path_equals_the_literal_loop(problem, settings, shares):
     assert_allclose(dx, want_dx, rtol=RTOL, atol=atol(dx_terms))
     assert_allclose(blas_dk.reshape(k.shape), want_dk, rtol=RTOL, atol=atol(sums))
 
-    db = conv_kernels._bias_grad(dy.reshape(-1, f))
+    rows = dy.reshape(-1, f)
+    same, db = conv_kernels._bias_grad(rows, rows, False)
+    assert same is rows or same.base is not None  # dy itself, not a copy
     assert_allclose(db, want_db, rtol=RTOL, atol=atol(sums))
 
     for input_grad in (True, False):
@@ -154,6 +160,46 @@ def test_every_gradient_path_equals_the_literal_loop(problem, settings, shares):
             assert_allclose(got_dx, want_dx, rtol=RTOL, atol=atol(dx_terms))
         else:
             assert got_dx is None
+
+
+@given(conv_problems(), im2col_settings)
+def test_the_fused_relu_gradient_equals_relu_then_the_literal_loop(problem, settings):
+    """``relu_output`` given: dy is the gradient after a ReLU, whose gradient
+    (dy where the output is > 0, else 0; NaN outputs pass nothing) is applied
+    in the bias pass. The literal loop gets the masked dy."""
+    x, k, b, dy, strides, dilation, pads, out_hw = problem
+    y = literal.conv2d(x, k, b, strides, pads, dilation, out_hw)
+    y = np.where(y < 0, np.float32(0), y).astype(np.float32)
+    dz = np.where(y > 0, dy, np.float32(0)).astype(np.float32)
+    with np.errstate(invalid="ignore"):  # an infinite input times a 0 gradient
+        want_dx, want_dk, want_db = literal.conv2d_backward(x, k, dz, strides, pads,
+                                                            dilation)
+    sums = dy.shape[0] * out_hw[0] * out_hw[1]
+    dx_terms = k.shape[0] * k.shape[1] * k.shape[3]
+    with im2col_work_split(*settings, x):
+        got_dx, got_dk, got_db = conv_kernels.conv2d_backward(
+            x, k, dy, strides, pads, dilation, True, relu_output=y)
+    assert_allclose(got_dk, want_dk, rtol=RTOL, atol=atol(sums))
+    assert_allclose(got_db, want_db, rtol=RTOL, atol=atol(sums))
+    assert_allclose(got_dx, want_dx, rtol=RTOL, atol=atol(dx_terms))
+
+
+def test_the_bias_gradient_adds_its_blocks_in_order_on_any_thread_count():
+    """Rows are summed in blocks of BIAS_BLOCK (here three blocks and a bit),
+    each block on its own float64 row: the result is the float64 sum, and the
+    ReLU's gradient is applied row by row across the block edges."""
+    rng = np.random.default_rng(7)
+    rows = 3 * conv_kernels.BIAS_BLOCK + 5
+    dy = uniform(rng, (rows, 6))
+    y = np.maximum(uniform(rng, (rows, 6)), 0)
+    y[::7] = np.nan  # a NaN output passes no gradient
+    dz, db = conv_kernels._bias_grad(dy, y, True)
+    want = np.where(y > 0, dy, 0)
+    assert_array_equal(dz, want)
+    assert_allclose(db, want.astype(np.float64).sum(axis=0), rtol=1e-12, atol=1e-12)
+    _, db_plain = conv_kernels._bias_grad(dy, dy, False)
+    assert_allclose(db_plain, dy.astype(np.float64).sum(axis=0), rtol=1e-12,
+                    atol=1e-12)
 
 
 @given(conv_problems())
@@ -231,7 +277,7 @@ def test_a_non_finite_value_spoils_only_what_reads_it(x_shape, kernel_size, stri
             where = f"{special} at {name} cell {cell}"
             assert_allclose(got, want, rtol=RTOL, atol=atol(dy.size), err_msg=where)
             if name == "x":
-                y = conv_kernels._conv2d_direct(xs, k, zeros, *args, *out_hw)
+                y = conv_kernels._conv2d_direct(xs, k, zeros, *args, *out_hw, False)
                 want = literal.conv2d(xs, k, zeros, strides, pads, (1, 1), out_hw)
                 assert_allclose(y, want, rtol=RTOL, atol=atol(k.size), err_msg=where)
 
