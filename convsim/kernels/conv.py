@@ -54,8 +54,9 @@ from convsim.runtime.tasks import thread_count
 # (patch 288): forward 6.2 vs 2.2, dL/dkernel 5.0 vs 2.8; cats-vs-dogs'
 # 74x74x32 -> 64 (patch 288), batch 20: forward 75 vs 27, dL/dkernel 62 vs 30.
 # Its 150x150x3 -> 32 (patch 27) now measures faster direct too (forward 22.6
-# vs 24.2, dL/dkernel 17 vs 24) since the direct loops were rewritten; the
-# limit stays at 16 until an end-to-end training A/B confirms the gain.
+# vs 24.2, dL/dkernel 17 vs 24), but end to end (bench/run.py --quick, 2 A/B
+# pairs) a limit of 27 trained 65-66 img/s vs 62-64 and predicted 186-199 vs
+# 203-209: no clear gain, so the limit stays at 16.
 DIRECT_MAX_PATCH = 16
 
 # Output positions per block of the bias gradient's float64 sums.
@@ -265,10 +266,9 @@ def _bias_grad(dy_rows, y_rows, relu):
 
     The rows are summed in blocks of ``BIAS_BLOCK``, one block per thread at a
     time, and the block totals are added in order: the same bits whatever the
-    number of threads. (NumPy's ``sum(axis=0, dtype=np.float64)`` gives the
-    same numbers, but converts in small buffers on one core: 5.4 ms instead
-    of 0.9 ms for the 103,680 positions of the cats-vs-dogs second layer,
-    before this loop ran on every core.)
+    number of threads. (NumPy's ``sum(axis=0, dtype=np.float64)`` converts in
+    small buffers on one core: 5.4 ms against this loop's 0.9 ms on one core
+    for the 103,680 positions of the cats-vs-dogs second layer.)
 
     The dL/dbias of the fast twin of
     :func:`convsim.kernels.reference.conv2d_backward`."""
