@@ -74,13 +74,37 @@ def _private_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trained_mnist(_private_cache):
+def trained_mnist(_private_cache, tmp_path_factory):
     """The lessons' trained MNIST convnet (convsim.experiments.pretrained),
-    trained once per session (about 15 s) into the session's cache."""
+    trained once per test run (about 15 s) into the session's cache.
+
+    With pytest-xdist each worker has its own cache, but only the first
+    worker to get here trains: it keeps a copy of the files in the run's
+    shared temporary folder, and the others wait on a lock and copy them."""
+    import fcntl
     import io
+    import shutil
 
     from rich.console import Console
 
-    from convsim.experiments.pretrained import pretrained_model
+    from convsim.experiments import pretrained
 
-    return pretrained_model(console=Console(file=io.StringIO()))
+    def train():
+        return pretrained.pretrained_model(console=Console(file=io.StringIO()))
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: nothing to share
+        return train()
+    shared = tmp_path_factory.getbasetemp().parent / "trained-mnist"
+    shared.mkdir(exist_ok=True)
+    path = pretrained.model_path("mnist")
+    files = (path, path.with_suffix(".json"))
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (shared / path.name).exists():
+            train()
+            for file in files:
+                shutil.copy(file, shared / file.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            shutil.copy(shared / file.name, file)
+    return train()  # loads the copy
