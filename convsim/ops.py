@@ -164,6 +164,7 @@ def _conv_setup(inputs, kernel, strides, padding, data_format, dilation_rate, bi
 # ---------------------------------------------------------------- pooling
 
 
+@kernel_call
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Max pooling: the largest value of each window, channel by channel.
 
@@ -173,7 +174,10 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     >>> float(max_pool(x, 2)[0, 0, 0, 0])
     5.0
     """
-    return max_pool_with_argmax(inputs, pool_size, strides, padding, data_format)[0]
+    x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, data_format)
+    top, _, left, _ = geo.pads
+    return _pool.max_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w,
+                                    False)[0]
 
 
 @kernel_call

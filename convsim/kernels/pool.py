@@ -31,12 +31,15 @@ from numba import njit, prange
 
 
 @njit(cache=True, parallel=True)
-def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
+def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w,
+                       keep_argmax=True):
     """Max pooling: returns ``(y, argmax)``. Twin of
     :func:`convsim.kernels.reference.max_pool2d`.
 
     ``y`` is ``(batch, out_h, out_w, channels)``; ``argmax`` has the same shape and
     holds ``row * width + col`` of the chosen input cell, for the backward pass.
+    With ``keep_argmax=False`` (predicting: no backward pass follows) ``argmax``
+    is empty and never written, which spares memory twice the size of ``y``.
 
     The window's cells are visited in reading order and, for each cell, all
     channels at once (the innermost loop runs over the contiguous channel
@@ -46,7 +49,8 @@ def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
     n, h, w, c = x.shape
     # Every output cell is written below, so no time goes into filling these first.
     y = np.empty((n, out_h, out_w, c), dtype=np.float32)
-    argmax = np.empty((n, out_h, out_w, c), dtype=np.int64)
+    kept = n if keep_argmax else 0  # images whose maxima's places are kept
+    argmax = np.empty((kept, out_h, out_w, c), dtype=np.int64)
     for b in prange(n):
         best = np.empty(c, dtype=np.float32)
         where = np.empty(c, dtype=np.int64)
@@ -69,7 +73,8 @@ def max_pool2d_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
                                 best[ch] = v
                                 where[ch] = cell
                 y[b, oy, ox, :] = best
-                argmax[b, oy, ox, :] = where
+                if keep_argmax:
+                    argmax[b, oy, ox, :] = where
     return y, argmax
 
 

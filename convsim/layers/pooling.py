@@ -52,10 +52,11 @@ class MaxPooling2D(_Pooling2D):
     """The maximum of each ``pool_size`` window (Keras's ``MaxPooling2D``)."""
 
     def call(self, inputs, training=False):
+        if not training:  # no backward pass follows: the maxima's places are not kept
+            return ops.max_pool(inputs, self.pool_size, self.strides, self.padding)
         y, argmax = ops.max_pool_with_argmax(inputs, self.pool_size, self.strides,
                                              self.padding)
-        if training:
-            self._x, self._argmax = inputs, argmax
+        self._x, self._argmax = inputs, argmax
         return y
 
     def backward(self, grad, input_grad=True):

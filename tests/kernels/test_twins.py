@@ -338,6 +338,10 @@ def test_max_pooling_equals_the_literal_loop_with_ties_and_nan(problem):
     assert_array_equal(argmax, want_argmax)  # the same cell chosen everywhere
     assert y.dtype == np.float32
     assert_allclose(y, want, rtol=RTOL)  # NaN where the literal loop has NaN
+    predicting, nothing = pool_kernels.max_pool2d_forward(
+        x, *size, *strides, pads[0], pads[2], *out_hw, False)
+    assert_array_equal(predicting, y)  # the same maxima, and no places kept
+    assert nothing.size == 0
 
     dy = uniform(rng, y.shape)
     overlap = math.ceil(size[0] / strides[0]) * math.ceil(size[1] / strides[1])
