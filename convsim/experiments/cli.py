@@ -18,8 +18,9 @@ from rich.console import Console
 
 from convsim.experiments import cats_vs_dogs, mnist
 from convsim.experiments.words import line
+from convsim.kernels import cached_kernels
 from convsim.lesson.words import default_lang
-from convsim.runtime.compiling import CompileNotice, message
+from convsim.runtime.compiling import CompileNotice, message, nothing_on_disk
 from convsim.validation.command_line import ArgumentParser
 
 __all__ = ["EXPERIMENTS", "build_parser", "main"]
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     cold = CompileNotice(lambda: console.print(
         message(lang, COLD_START_SECONDS, first_epoch=True), style="yellow",
         highlight=False)).start()  # said once, only when Numba compiles
+    if nothing_on_disk(cached_kernels()):  # a first run: say so before the wait
+        cold.say_now()
     try:
         return args.run(args, console)
     except KeyboardInterrupt:

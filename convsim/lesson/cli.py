@@ -34,6 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from convsim.errors import ArgumentError, message
+from convsim.kernels import cached_kernels
 from convsim.lesson import catalog
 from convsim.lesson.frames import compose
 from convsim.lesson.keys import KeySource, NoKeys, TerminalKeys
@@ -41,7 +42,7 @@ from convsim.lesson.layout import too_small
 from convsim.lesson.pace import DEFAULT_WPM, plan
 from convsim.lesson.player import Player
 from convsim.lesson.words import LANGS, default_lang, word
-from convsim.runtime.compiling import CompileNotice
+from convsim.runtime.compiling import CompileNotice, nothing_on_disk
 from convsim.runtime.compiling import message as compiling_message
 from convsim.validation.command_line import ArgumentParser
 
@@ -198,6 +199,8 @@ def main(argv: list[str] | None = None, *, console: Console | None = None,
         print(say_error(err, lang, parser.prog), file=sys.stderr)  # one line, as
         return 2  # the parser's own errors
     cold = CompileNotice(lambda: _say_compiling(console, lang)).start()
+    if nothing_on_disk(cached_kernels()):  # a first run: say so before the wait
+        cold.say_now()
     try:
         if args.save:
             return _save(module, args, options, lang, console)

@@ -16,6 +16,14 @@ silence looks like a hang), calls ``announce`` once, from a timer thread,
 while the compiling goes on. A warm start compiles nothing and says
 nothing; a short recompilation (a new array type) stays quiet too.
 
+**A first run says it at once.** The timer above waits a second, and
+importing Python's libraries takes about another before compiling starts.
+So the entry points also ask :func:`nothing_on_disk` first: when Numba's
+cache holds no machine code for any of convsim's kernels
+(:func:`convsim.kernels.cached_kernels`) (a fresh install,
+an empty ``NUMBA_CACHE_DIR``), compiling is certain, and
+:meth:`CompileNotice.say_now` says so before it begins.
+
 The words are the entry points' (:func:`message` has them in English and
 Korean); this room only knows when. Use it as a context manager::
 
@@ -28,13 +36,14 @@ or call ``notice = CompileNotice(announce).start()`` and ``notice.stop()``.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 from numba.core import event
 
-__all__ = ["CompileNotice", "compile_notice", "message"]
+__all__ = ["CompileNotice", "compile_notice", "message", "nothing_on_disk"]
 
 #: Compilations of functions in these modules are convsim's.
 PACKAGE = "convsim."
@@ -115,6 +124,15 @@ class CompileNotice(event.Listener):
                 self.spent += self.clock() - self._since
                 self._cancel()
 
+    def say_now(self) -> None:
+        """Announce at once (compiling is certain), and never again."""
+        with self._lock:
+            if self.announced:
+                return
+            self.announced = True
+            self._cancel()
+        self.announce()
+
     def _fire(self) -> None:
         """The timer ran out: say it if the compiling is still going on."""
         with self._lock:
@@ -140,6 +158,25 @@ class CompileNotice(event.Listener):
             event.unregister("numba:compile", self)
         with self._lock:
             self._cancel()
+
+
+def nothing_on_disk(kernels) -> bool:
+    """Whether Numba's on-disk cache holds nothing for any of ``kernels``
+    (``cache=True`` Numba functions): no index file where Numba will look for
+    one (its own locator: ``__pycache__`` beside the source, or
+    ``NUMBA_CACHE_DIR``). False when Numba does not say where (the index
+    path is a private attribute, so a future Numba may move it): then only
+    the timer speaks."""
+    found = False
+    for kernel in kernels:
+        try:
+            index = kernel._cache._cache_file._index_path
+        except AttributeError:
+            continue
+        if os.path.exists(index):
+            return False
+        found = True
+    return found
 
 
 @contextlib.contextmanager

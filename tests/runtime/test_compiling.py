@@ -169,6 +169,40 @@ def test_real_numba_compiling_is_seen_and_a_cached_load_is_not(tmp_path,
     assert said == []
 
 
+def test_an_empty_cache_is_seen_before_anything_compiles(tmp_path, monkeypatch):
+    """nothing_on_disk looks where Numba will: before the first call there is
+    no index file, after it there is."""
+    (tmp_path / "coldstart_probe.py").write_text(textwrap.dedent(KERNEL))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        module = importlib.import_module("coldstart_probe")
+        assert compiling.nothing_on_disk([module.double, "not a kernel"])
+        module.double(3)  # compiled and written to tmp_path/__pycache__
+        assert not compiling.nothing_on_disk([module.double])
+    finally:
+        sys.modules.pop("coldstart_probe", None)
+    assert not compiling.nothing_on_disk(["no kernels at all"])
+
+
+def test_convsims_kernels_are_all_found():
+    from convsim.kernels import cached_kernels, conv, pool, updates
+
+    found = cached_kernels()
+    for kernel in (conv._conv2d_direct, pool.max_pool2d_forward, updates.adam):
+        assert kernel in found
+    assert all(hasattr(k, "py_func") for k in found)
+
+
+def test_said_now_is_said_once(notice):
+    n, clock, said = notice
+    n.say_now()
+    n.on_start(compile_event())
+    n.say_now()
+    for timer in FakeTimer.made:
+        timer.run_out()
+    assert said == ["said"]
+
+
 def test_the_context_manager_stops_listening():
     from numba.core import event
 
