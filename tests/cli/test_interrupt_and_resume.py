@@ -93,9 +93,11 @@ def run_chain(argv, signals, delays, checkpoint) -> list[str]:
         log.append(f"{signal.Signals(sig).name} after {delay:.3f} s: exit {status}")
         assert "Traceback" not in out and "SystemError" not in out, \
             "\n".join(log) + out
-        if status == 0 or "Test accuracy" in out:
+        if status == 0 or "Test accuracy" in out or "Test evaluation skipped" in out:
             # The run ended before the signal (or the signal came as Python was
-            # exiting: -2, as for any program): nothing left to resume.
+            # exiting: -2, as for any program), or Ctrl+C came after the last
+            # epoch, during the test evaluation: training is complete and
+            # saved, nothing left to resume.
             return log
         if sig == signal.SIGINT:
             assert status == 130, "\n".join(log) + out
