@@ -368,8 +368,8 @@ def conv2d_backward(x, kernel, dy, strides, pads, dilation, input_grad=True,
     the total does not drift the way one long float32 running sum would.
     Patches up to ``DIRECT_MAX_PATCH`` values use the direct loop (float32 sums
     of ``FLOAT32_TERMS`` output cells, added in float64); otherwise BLAS sums
-    ``patches.CHUNK_ROWS`` positions at a time in float32 and the chunk results
-    are added in float64.
+    a chunk of positions (``patches._chunk_rows``) in float32 and the chunk
+    results are added in float64.
     """
     n = x.shape[0]
     kh, kw, c, f = kernel.shape
