@@ -20,6 +20,7 @@
 
 import os
 import pathlib
+import signal
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,6 +28,13 @@ from hypothesis import HealthCheck, settings
 from convsim.lesson import catalog
 
 os.environ.setdefault("CONVSIM_OFFLINE", "1")
+
+# The Ctrl+C tests send SIGINT to this process and expect Python's
+# KeyboardInterrupt. A test run started in the background of a shell script
+# (`bash .ci/run &`) inherits SIGINT *ignored*, and Python then keeps it
+# ignored: give the tests Python's own Ctrl+C handler in that case.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 catalog.lessons_package()
 
 settings.register_profile(
