@@ -144,28 +144,11 @@ def convsim_model(name: str):
 
 
 def torch_model(name: str, channels_last: bool):
-    """The same network in PyTorch, with Keras's initial weights' recipe."""
+    """The same network in PyTorch (bench/torch_models.py), in either layout."""
     import torch
-    from torch import nn
+    from torch_models import torch_book_model
 
-    torch.manual_seed(0)
-    if name == "mnist":
-        parts = [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-                 nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                 nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-                 nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10)]
-    else:
-        parts = [nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-                 nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                 nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
-                 nn.Conv2d(128, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
-                 nn.Flatten(), nn.Linear(7 * 7 * 128, 512), nn.ReLU(),
-                 nn.Linear(512, 1)]
-    model = nn.Sequential(*parts)
-    for module in model:
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(module.weight)  # Keras's glorot_uniform
-            nn.init.zeros_(module.bias)
+    model = torch_book_model("mnist" if name == "mnist" else "cats-vs-dogs")
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
 

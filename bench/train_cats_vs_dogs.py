@@ -103,18 +103,9 @@ def bench_torch(data):
     import numpy as np
     import torch
     from torch import nn
+    from torch_models import torch_book_model
 
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(128, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(7 * 7 * 128, 512), nn.ReLU(), nn.Linear(512, 1))
-    for module in model:
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(module.weight)
-            nn.init.zeros_(module.bias)
+    model = torch_book_model("cats-vs-dogs")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.BCEWithLogitsLoss()
     tensors = [(torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))),

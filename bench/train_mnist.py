@@ -123,17 +123,9 @@ def bench_torch(x, y, xt, yt, epochs, batch_size, seed, orders=None,
     import numpy as np
     import torch
     from torch import nn
+    from torch_models import torch_book_model
 
-    torch.manual_seed(seed)
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))
-    for module in model:
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(module.weight)  # Keras's glorot_uniform
-            nn.init.zeros_(module.bias)
+    model = torch_book_model("mnist", seed)
     if initial is not None:
         copy_keras_weights(initial, model)
     params = list(model.parameters())
