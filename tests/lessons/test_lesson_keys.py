@@ -7,6 +7,7 @@ import os
 
 import pytest
 from convsim.lessons import convolution, pooling
+from fake_clock import FakeClock
 from rich.console import Console
 from rich.text import Text
 
@@ -19,19 +20,8 @@ from convsim.lesson.frames import (
     ints_check,
     number_check,
 )
-from convsim.lesson.keys import Clock, ScriptedKeys, TerminalKeys, decode
+from convsim.lesson.keys import ScriptedKeys, TerminalKeys, decode
 from convsim.lesson.player import Player
-
-
-class FakeClock(Clock):
-    def __init__(self):
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def tty_console() -> Console:

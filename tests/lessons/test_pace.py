@@ -11,6 +11,7 @@ import io
 import re
 
 import pytest
+from fake_clock import FakeClock
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
@@ -18,7 +19,7 @@ from rich.text import Text
 from convsim.lesson import cli
 from convsim.lesson import pace as pace_module
 from convsim.lesson.frames import Frame, Lesson, compose
-from convsim.lesson.keys import Clock, NoKeys, ScriptedKeys
+from convsim.lesson.keys import NoKeys, ScriptedKeys
 from convsim.lesson.pace import LOOK_SECONDS, plan, reading_words, sentences
 from convsim.lesson.player import Player
 from convsim.lesson.status import STATES, WORDS, status_line
@@ -26,17 +27,6 @@ from convsim.lesson.status import STATES, WORDS, status_line
 INTRO = ("A convolution slides a small window over the image and adds up the "
          "products of the patch and the filter.")  # 20 words
 SLIDE = "The window slides {k} column to the right."  # 8 words, a number changes
-
-
-class FakeClock(Clock):
-    def __init__(self):
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def tty_console(width: int = 100) -> Console:
