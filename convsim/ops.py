@@ -174,10 +174,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     >>> float(max_pool(x, 2)[0, 0, 0, 0])
     5.0
     """
-    x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, data_format)
-    top, _, left, _ = geo.pads
-    return _pool.max_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w,
-                                    False)[0]
+    return _max_pool(inputs, pool_size, strides, padding, data_format, False)[0]
 
 
 @kernel_call
@@ -185,9 +182,16 @@ def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid",
                          data_format=None) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling plus, for each output, where the max was: ``row * width + col``
     in its image (ties: the first in reading order; NaN wins)."""
+    return _max_pool(inputs, pool_size, strides, padding, data_format, True)
+
+
+def _max_pool(inputs, pool_size, strides, padding, data_format, keep_argmax):
+    """The maxima, and where they were when ``keep_argmax`` (else an empty
+    array: predicting needs no backward pass)."""
     x, geo, size, st = _pool_setup(inputs, pool_size, strides, padding, data_format)
     top, _, left, _ = geo.pads
-    return _pool.max_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w)
+    return _pool.max_pool2d_forward(x, *size, *st, top, left, geo.out_h, geo.out_w,
+                                    keep_argmax)
 
 
 @kernel_call
